@@ -1,0 +1,82 @@
+/**
+ * The UI's only door to the studio worker: a typed wrapper over comlink that proxies progress
+ * callbacks (and releases them when a job ends) and gives every long job an id and a cancel().
+ * The wrapped worker proxy is kept in a module-level reference for the page's lifetime, because a
+ * garbage-collected comlink proxy can hang a pending call.
+ */
+import * as Comlink from 'comlink';
+import type { ProgressEvent } from '../core/events.ts';
+import type {
+  BackendName,
+  BackendReport,
+  DatasetSummary,
+  ExportedFile,
+  ImportRequest,
+  ImportResult,
+  ItemRow,
+  Page,
+  PageQuery,
+  Result,
+  SequenceEntry,
+  StorageInfo,
+  StudioWorkerApi,
+  UserRow,
+} from '../../workers/api.ts';
+
+export interface Job<T> {
+  id: string;
+  result: Promise<Result<T>>;
+  cancel(): Promise<void>;
+}
+
+export interface StudioClient {
+  initBackend(preference?: BackendName[]): Promise<BackendReport>;
+  importDataset(request: ImportRequest, onEvent: (e: ProgressEvent) => void): Job<ImportResult>;
+  loadSample(onEvent: (e: ProgressEvent) => void): Job<ImportResult>;
+  listDatasets(): Promise<Result<DatasetSummary[]>>;
+  deleteDataset(id: string): Promise<Result<void>>;
+  getItems(datasetId: string, query: PageQuery): Promise<Result<Page<ItemRow>>>;
+  getUsers(datasetId: string, query: PageQuery): Promise<Result<Page<UserRow>>>;
+  getUserSequence(datasetId: string, userIndex: number): Promise<Result<SequenceEntry[]>>;
+  exportDataset(datasetId: string): Promise<Result<ExportedFile>>;
+  storageInfo(): Promise<Result<StorageInfo>>;
+}
+
+let worker: Worker | null = null;
+let remote: Comlink.Remote<StudioWorkerApi> | null = null;
+let client: StudioClient | null = null;
+let jobCounter = 0;
+
+function startJob<T>(
+  api: Comlink.Remote<StudioWorkerApi>,
+  onEvent: (e: ProgressEvent) => void,
+  run: (jobId: string, cb: (e: ProgressEvent) => void) => Promise<Result<T>>,
+): Job<T> {
+  const id = `job-${Date.now().toString(36)}-${++jobCounter}`;
+  const cb = Comlink.proxy(onEvent);
+  const result = run(id, cb).finally(() => {
+    // Release the callback proxy so the worker-side port is closed.
+    (cb as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy]?.();
+  });
+  return { id, result, cancel: () => api.cancel(id) };
+}
+
+export function getStudioClient(): StudioClient {
+  if (client) return client;
+  worker = new Worker(new URL('../../workers/studio.worker.ts', import.meta.url), { type: 'module', name: 'studio' });
+  remote = Comlink.wrap<StudioWorkerApi>(worker);
+  const api = remote;
+  client = {
+    initBackend: (preference) => api.initBackend(preference),
+    importDataset: (request, onEvent) => startJob(api, onEvent, (id, cb) => api.importDataset(request, id, cb)),
+    loadSample: (onEvent) => startJob(api, onEvent, (id, cb) => api.loadSample(id, cb)),
+    listDatasets: () => api.listDatasets(),
+    deleteDataset: (id) => api.deleteDataset(id),
+    getItems: (id, q) => api.getItems(id, q),
+    getUsers: (id, q) => api.getUsers(id, q),
+    getUserSequence: (id, u) => api.getUserSequence(id, u),
+    exportDataset: (id) => api.exportDataset(id),
+    storageInfo: () => api.storageInfo(),
+  };
+  return client;
+}
