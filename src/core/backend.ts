@@ -1,0 +1,252 @@
+/**
+ * tfjs backend selection: tries each preferred backend in order, verifies with tf.getBackend()
+ * that tfjs really switched (a failed init resolves false silently), and records why every
+ * rejected backend was rejected. Backend packages are imported lazily so Node can run wasm/cpu.
+ *
+ * The report types mirror workers/api.ts (core may not import from workers/); a compile-time
+ * check in workers/ keeps the two identical.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { StudioError } from './errors.ts';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  limits: Record<string, number>;
+  features: string[];
+}
+
+export interface BackendAttempt {
+  backend: BackendName;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface BackendReport {
+  preference: BackendName[];
+  backend: BackendName;
+  adapter?: AdapterInfo;
+  attempts: BackendAttempt[];
+  fallbackReason?: string;
+}
+
+export const DEFAULT_BACKEND_PREFERENCE: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** Minimal WebGPU shapes (the DOM lib of TypeScript does not ship WebGPU types). */
+interface GpuAdapterInfoLike {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  device?: string;
+  isFallbackAdapter?: boolean;
+}
+interface GpuAdapterLike {
+  info?: GpuAdapterInfoLike;
+  requestAdapterInfo?: () => Promise<GpuAdapterInfoLike>;
+  isFallbackAdapter?: boolean;
+  limits: Record<string, number> | object;
+  features: Iterable<string>;
+}
+export interface GpuLike {
+  requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
+}
+
+export interface SelectBackendOptions {
+  /** Passed to setWasmPaths of tfjs-backend-wasm (browser: Vite `?url` imports). Not needed in Node. */
+  wasmPaths?: string | Record<string, string>;
+  /** false sets WASM_HAS_MULTITHREAD_SUPPORT=false (needed in a production module worker). */
+  wasmMultithread?: boolean;
+  /** Overrides globalThis.navigator.gpu (tests); null means "no WebGPU". */
+  gpu?: GpuLike | null;
+  /** Milliseconds to wait for requestAdapter() (default 10 s). */
+  adapterTimeoutMs?: number;
+}
+
+const LIMIT_KEYS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupStorageSize',
+] as const;
+
+class AttemptFailure extends Error {}
+
+let wasmPathsSet = false;
+
+/** Picks the first working backend of `preference`; never silent about why others were skipped. */
+export async function selectBackend(
+  preference: BackendName[] = DEFAULT_BACKEND_PREFERENCE,
+  opts: SelectBackendOptions = {},
+): Promise<BackendReport> {
+  const order = preference.length ? [...preference] : [...DEFAULT_BACKEND_PREFERENCE];
+  const attempts: BackendAttempt[] = [];
+  for (const name of order) {
+    try {
+      let adapter: AdapterInfo | undefined;
+      if (name === 'webgpu') adapter = await prepareWebGpu(opts);
+      else await importBackend(name, opts);
+      try {
+        await switchTo(name);
+      } catch (err) {
+        if (!adapter) throw err;
+        throw new AttemptFailure(`adapter ${adapterLabel(adapter)} found, but ${errorText(err)}`);
+      }
+      attempts.push({ backend: name, ok: true });
+      const report: BackendReport = { preference: order, backend: name, attempts };
+      if (adapter) report.adapter = adapter;
+      if (name !== order[0]) report.fallbackReason = summariseFailures(attempts);
+      return report;
+    } catch (err) {
+      attempts.push({ backend: name, ok: false, reason: errorText(err) });
+    }
+  }
+  throw new StudioError({
+    code: 'backend_unavailable',
+    message: `No tfjs backend could be started. ${summariseFailures(attempts)}`,
+    details: attempts,
+  });
+}
+
+/** One line for logs and the CLI. */
+export function describeBackend(report: BackendReport): string {
+  let line = `backend ${report.backend}`;
+  if (report.adapter) line += ` (adapter ${adapterLabel(report.adapter)})`;
+  if (report.fallbackReason) line += `; fallback: ${report.fallbackReason}`;
+  line += `; tried ${report.attempts.map((t) => `${t.backend} ${t.ok ? 'ok' : 'failed'}`).join(', ')}`;
+  return line;
+}
+
+function adapterLabel(a: AdapterInfo): string {
+  const who = [a.vendor, a.architecture].filter(Boolean).join('/') || 'unknown';
+  return `${who}${a.description ? `, ${a.description}` : ''}${a.isFallbackAdapter ? ', fallback/software adapter' : ''}`;
+}
+
+function summariseFailures(attempts: BackendAttempt[]): string {
+  return attempts
+    .filter((a) => !a.ok)
+    .map((a) => `${a.backend} failed: ${a.reason ?? 'unknown reason'}`)
+    .join('; ');
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof StudioError) return err.info.message;
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+async function prepareWebGpu(opts: SelectBackendOptions): Promise<AdapterInfo> {
+  const nav = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator;
+  const gpu = opts.gpu !== undefined ? opts.gpu : nav?.gpu;
+  if (!gpu) {
+    throw new AttemptFailure(
+      'navigator.gpu is missing (this browser/context has no WebGPU; in Chromium start with --enable-unsafe-webgpu)',
+    );
+  }
+  const timeoutMs = opts.adapterTimeoutMs ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const adapter = await Promise.race([
+    gpu.requestAdapter({ powerPreference: 'high-performance' }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AttemptFailure(`requestAdapter() did not answer within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (!adapter) {
+    throw new AttemptFailure('requestAdapter() returned null (no suitable GPU adapter; WebGPU may be disabled or blocklisted)');
+  }
+  const info = await readAdapterInfo(adapter);
+  if (opts.gpu !== undefined && opts.gpu !== nav?.gpu) {
+    // An injected gpu object cannot drive tfjs (its backend reads globalThis.navigator.gpu).
+    throw new AttemptFailure('the injected gpu object is not globalThis.navigator.gpu; tfjs cannot use it');
+  }
+  await importBackend('webgpu', opts);
+  return info;
+}
+
+async function readAdapterInfo(adapter: GpuAdapterLike): Promise<AdapterInfo> {
+  let info: GpuAdapterInfoLike = {};
+  try {
+    if (adapter.info) info = adapter.info;
+    else if (typeof adapter.requestAdapterInfo === 'function') info = await adapter.requestAdapterInfo();
+  } catch {
+    info = {};
+  }
+  const limits: Record<string, number> = {};
+  const src = adapter.limits as Record<string, unknown>;
+  for (const key of LIMIT_KEYS) {
+    const v = src?.[key];
+    if (typeof v === 'number') limits[key] = v;
+  }
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    description: info.description || info.device || '',
+    isFallbackAdapter: Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? false),
+    limits,
+    features: Array.from(adapter.features ?? []).map(String).sort(),
+  };
+}
+
+async function importBackend(name: BackendName, opts: SelectBackendOptions): Promise<void> {
+  switch (name) {
+    case 'webgpu':
+      await import('@tensorflow/tfjs-backend-webgpu');
+      break;
+    case 'webgl':
+      await import('@tensorflow/tfjs-backend-webgl');
+      break;
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      break;
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      if (opts.wasmMultithread === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (opts.wasmPaths && !wasmPathsSet) {
+        wasm.setWasmPaths(opts.wasmPaths);
+        wasmPathsSet = true;
+      }
+      break;
+    }
+    default:
+      throw new AttemptFailure(`unknown backend "${String(name)}"`);
+  }
+  if (!tf.findBackendFactory(name)) {
+    throw new AttemptFailure(
+      name === 'webgl'
+        ? 'the webgl backend did not register (no browser/WebGL context here)'
+        : `the ${name} backend did not register in this context`,
+    );
+  }
+}
+
+/** setBackend + ready, capturing tfjs's console warnings (its only report of an init failure). */
+async function switchTo(name: BackendName): Promise<void> {
+  const warnings: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.map(String).join(' '));
+    original.apply(console, args);
+  };
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+    if (ok) await tf.ready();
+  } finally {
+    console.warn = original;
+  }
+  const actual = tf.getBackend();
+  if (!ok || actual !== name) {
+    const detail = warnings
+      .filter((w) => !/^Initialization of backend/.test(w))
+      .map((w) => w.split('\n')[0])
+      .join(' | ');
+    throw new AttemptFailure(
+      `tf.setBackend('${name}') ${ok ? `left tfjs on '${actual}'` : 'resolved false (initialization failed)'}` +
+        (detail ? `: ${detail}` : ''),
+    );
+  }
+}
