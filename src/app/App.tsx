@@ -1,0 +1,60 @@
+/** The studio shell: header with the backend panel, the pipeline nav, the page, the attribution. */
+import { useEffect } from 'react';
+import { BackendPanel } from './components/BackendPanel.tsx';
+import { DatasetPage } from './pages/DatasetPage.tsx';
+import { DatasetsPage } from './pages/DatasetsPage.tsx';
+import { useBackendStore } from './stores/backend.ts';
+import { useDatasetsStore } from './stores/datasets.ts';
+import { useRoute } from './route.ts';
+import { STAGES } from './stages.ts';
+
+export function App() {
+  const route = useRoute();
+
+  useEffect(() => {
+    void useBackendStore.getState().init();
+    void useDatasetsStore.getState().refresh();
+  }, []);
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <h1>
+          <a href="#/data">ETEGRec Studio</a>
+        </h1>
+        <BackendPanel />
+      </header>
+      <nav className="stages" aria-label="Pipeline stages">
+        <ol>
+          {STAGES.map((s) =>
+            s.built ? (
+              <li key={s.id}>
+                <a href="#/data" className="stage active" aria-current="page" data-testid={`stage-${s.id}`}>
+                  {s.label}
+                </a>
+              </li>
+            ) : (
+              <li key={s.id}>
+                <span className="stage disabled" aria-disabled="true" title="Not yet built" data-testid={`stage-${s.id}`}>
+                  {s.label}
+                  <span className="stage-note">not yet built</span>
+                </span>
+              </li>
+            ),
+          )}
+        </ol>
+      </nav>
+      <main className="app-main">
+        {route.page === 'dataset' ? <DatasetPage datasetId={route.datasetId} /> : <DatasetsPage />}
+      </main>
+      <footer className="app-footer">
+        <p>
+          Bundled sample: Amazon 2014 Musical Instruments reviews (5-core), collected by the McAuley lab, UC San Diego
+          (McAuley et al., SIGIR 2015; He &amp; McAuley, WWW 2016). For research use only; of each review only the user
+          id, item id, rating and time are kept.
+        </p>
+        <p className="muted">ETEGRec (SIGIR 2025) generative recommendation, trained in your browser. Data never leaves this device.</p>
+      </footer>
+    </div>
+  );
+}

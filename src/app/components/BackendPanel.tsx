@@ -1,0 +1,108 @@
+/** Header panel: the backend tfjs runs on, the adapter, its key limits, and every backend attempt. */
+import { useBackendStore } from '../stores/backend.ts';
+import { formatBytes } from '../format.ts';
+
+const KEY_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupStorageSize',
+];
+
+function formatLimit(name: string, value: number): string {
+  return /Size$/.test(name) && value >= 1024 ? formatBytes(value) : value.toLocaleString('en-US');
+}
+
+export function BackendPanel() {
+  const status = useBackendStore((s) => s.status);
+  const report = useBackendStore((s) => s.report);
+  const error = useBackendStore((s) => s.error);
+
+  if (status !== 'ready' || !report) {
+    return (
+      <div className="backend-panel" data-testid="backend-panel">
+        <span className="backend-label">Backend</span>
+        {status === 'failed' ? (
+          <span className="badge badge-bad" data-testid="backend-name" title={error ?? ''}>
+            unavailable
+          </span>
+        ) : (
+          <span className="badge" data-testid="backend-name">starting…</span>
+        )}
+        {error && <span className="backend-error">{error}</span>}
+      </div>
+    );
+  }
+
+  const { adapter, attempts, fallbackReason } = report;
+  const preferred = report.preference[0];
+  const usedFallback = report.backend !== preferred;
+  return (
+    <div className="backend-panel" data-testid="backend-panel">
+      <span className="backend-label">Backend</span>
+      <span className={`badge ${usedFallback ? 'badge-warn' : 'badge-ok'}`} data-testid="backend-name">
+        {report.backend}
+      </span>
+      {adapter ? (
+        <span className="backend-adapter" data-testid="adapter-info">
+          {[adapter.vendor, adapter.architecture].filter(Boolean).join(' / ') || 'unknown adapter'}
+          {adapter.isFallbackAdapter && (
+            <span className="badge badge-warn" data-testid="adapter-fallback" title="isFallbackAdapter: a software adapter; use it for correctness, not speed">
+              fallback adapter
+            </span>
+          )}
+        </span>
+      ) : (
+        <span className="muted">no GPU adapter</span>
+      )}
+      {usedFallback && <span className="badge badge-warn">fell back from {preferred}</span>}
+      <details className="backend-details">
+        <summary>details</summary>
+        <div className="backend-popover">
+          <dl className="kv">
+            <dt>Backend in use</dt>
+            <dd>{report.backend}</dd>
+            <dt>Preference</dt>
+            <dd>{report.preference.join(' → ')}</dd>
+            {fallbackReason && (
+              <>
+                <dt>Fallback reason</dt>
+                <dd data-testid="fallback-reason">{fallbackReason}</dd>
+              </>
+            )}
+            {adapter && (
+              <>
+                <dt>Vendor</dt>
+                <dd>{adapter.vendor || '—'}</dd>
+                <dt>Architecture</dt>
+                <dd>{adapter.architecture || '—'}</dd>
+                <dt>Description</dt>
+                <dd>{adapter.description || '—'}</dd>
+                <dt>isFallbackAdapter</dt>
+                <dd data-testid="adapter-is-fallback">{String(adapter.isFallbackAdapter)}</dd>
+                <dt>Features</dt>
+                <dd>{adapter.features.length ? adapter.features.join(', ') : 'none'}</dd>
+                {KEY_LIMITS.filter((k) => adapter.limits[k] !== undefined).map((k) => (
+                  <div key={k} className="kv-row">
+                    <dt>{k}</dt>
+                    <dd>{formatLimit(k, adapter.limits[k])}</dd>
+                  </div>
+                ))}
+              </>
+            )}
+          </dl>
+          <h4>Attempts</h4>
+          <ol className="attempts" data-testid="backend-attempts">
+            {attempts.map((a, i) => (
+              <li key={i}>
+                <span className={`badge ${a.ok ? 'badge-ok' : 'badge-bad'}`}>{a.backend}</span>{' '}
+                {a.ok ? (a.backend === report.backend ? 'in use' : 'available') : a.reason ?? 'failed'}
+              </li>
+            ))}
+          </ol>
+        </div>
+      </details>
+    </div>
+  );
+}
