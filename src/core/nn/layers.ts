@@ -1,0 +1,92 @@
+/**
+ * Functional building blocks over named parameters. All run on every tfjs backend (wasm needs
+ * registerWasmUnsortedSegmentSum for the embedding gradient).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** x·W + b over the last axis; W is [in, out] (PyTorch's weight transposed). */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const [inDim, outDim] = w.shape as [number, number];
+  const lead = x.shape.slice(0, -1);
+  let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, inDim]), w as tf.Tensor2D);
+  if (b) y = tf.add(y, b);
+  return lead.length === 1 ? y : tf.reshape(y, [...lead, outDim]);
+}
+
+/** LayerNorm over the last axis (biased variance, as PyTorch). */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+}
+
+/** GELU, exact erf form (PyTorch nn.GELU() / RecBole 'gelu'). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+/** Inverted dropout with an explicit seed; identity when not training or rate 0. */
+export function dropout(x: tf.Tensor, rate: number, training: boolean, seed?: number): tf.Tensor {
+  if (!training || rate <= 0) return x;
+  return tf.dropout(x, rate, undefined, seed);
+}
+
+/**
+ * table[ids] with a gradient on every backend: unsortedSegmentSum of dy into the rows, with the
+ * rows of `paddingIdx` receiving no gradient (PyTorch nn.Embedding padding_idx). ids: int32.
+ */
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor, paddingIdx?: number): tf.Tensor {
+  const [rows, dim] = table.shape as [number, number];
+  const f = tf.customGrad(((t: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const flat = tf.reshape(ids, [-1]) as tf.Tensor1D;
+    const value = tf.reshape(tf.gather(t, flat), [...ids.shape, dim]);
+    save([flat]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const idx = saved[0] as tf.Tensor1D;
+      let g = tf.reshape(dy, [-1, dim]);
+      if (paddingIdx !== undefined) {
+        g = tf.mul(g, tf.expandDims(tf.cast(tf.notEqual(idx, paddingIdx), 'float32'), 1));
+      }
+      return tf.unsortedSegmentSum(g, idx, rows);
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(table);
+}
+
+/** Additive attention bias [B, 1, L, L]: 0 where query t may see key s (s ≤ t and key real), else −10000 (RecBole). */
+export function causalPaddingBias(ids: tf.Tensor2D, paddingIdx = 0): tf.Tensor4D {
+  const L = ids.shape[1];
+  const causal = tf.linalg.bandPart(tf.ones([L, L]), -1, 0); // lower triangle incl. diagonal
+  const keyReal = tf.reshape(tf.cast(tf.notEqual(ids, paddingIdx), 'float32'), [-1, 1, 1, L]);
+  const allowed = tf.mul(tf.reshape(causal, [1, 1, L, L]), keyReal);
+  return tf.mul(tf.sub(1, allowed), -10000) as tf.Tensor4D;
+}
+
+/**
+ * Scaled dot-product attention over heads. q: [B, Lq, H], k/v: [B, Lk, H]; bias broadcastable to
+ * [B, heads, Lq, Lk]. Returns [B, Lq, H] (heads concatenated). Dropout on the probabilities.
+ */
+export function multiHeadAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  heads: number,
+  bias: tf.Tensor,
+  attnDropout: number,
+  training: boolean,
+  seed?: number,
+): tf.Tensor3D {
+  const [B, Lq, H] = q.shape;
+  const Lk = k.shape[1];
+  const d = H / heads;
+  const split = (x: tf.Tensor, L: number) => tf.transpose(tf.reshape(x, [B, L, heads, d]), [0, 2, 1, 3]) as tf.Tensor4D;
+  const qh = split(q, Lq);
+  const kh = split(k, Lk);
+  const vh = split(v, Lk);
+  let scores: tf.Tensor = tf.matMul(qh, kh, false, true);
+  scores = tf.add(tf.mul(scores, 1 / Math.sqrt(d)), bias);
+  let probs = tf.softmax(scores, -1);
+  probs = dropout(probs, attnDropout, training, seed);
+  const ctx = tf.matMul(probs as tf.Tensor4D, vh);
+  return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, Lq, H]) as tf.Tensor3D;
+}

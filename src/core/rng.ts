@@ -1,0 +1,57 @@
+/** Seeded RNG (mulberry32): deterministic shuffling, initialisation and dropout seeds. */
+export class Rng {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** A 31-bit integer, e.g. the seed of a tfjs random op. */
+  seed(): number {
+    return (this.next() * 0x7fffffff) | 0;
+  }
+
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    let u = 0;
+    while (u === 0) u = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  /** Fills a new Float32Array with N(mean, std²) values. */
+  normalArray(size: number, std: number, mean = 0): Float32Array {
+    const out = new Float32Array(size);
+    for (let i = 0; i < size; i++) out[i] = mean + std * this.normal();
+    return out;
+  }
+
+  /** Fisher–Yates shuffle in place. */
+  shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+}
+
+/** The identity permutation 0..n-1 shuffled with `rng`. */
+export function permutation(n: number, rng: Rng): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  return rng.shuffle(p);
+}
