@@ -1,0 +1,120 @@
+/**
+ * Worker-side plumbing kept out of the worker entry so Node tests can exercise it: a registry of
+ * cancellable jobs, Result wrapping (errors become values; nothing is thrown across comlink),
+ * throttled fire-and-forget progress forwarding, and Blob → import-source adapters.
+ */
+import { StudioError, throwIfCancelled, toStudioErrorInfo } from '../src/core/errors.ts';
+import { throttleProgress, type ProgressSink } from '../src/core/events.ts';
+import type { ProgressCallback, Result } from './api.ts';
+
+const CANCELLED = { code: 'cancelled', message: 'Cancelled by the user' } as const;
+
+export class JobRegistry {
+  private readonly running = new Map<string, AbortController>();
+  /** Cancels that arrived before their job started (bounded). */
+  private readonly early = new Set<string>();
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  isRunning(jobId: string): boolean {
+    return this.running.has(jobId);
+  }
+
+  /** Aborts the job's signal; returns whether a running job was found. */
+  cancel(jobId: string): boolean {
+    const ctl = this.running.get(jobId);
+    if (ctl) {
+      ctl.abort(new StudioError({ ...CANCELLED }));
+      return true;
+    }
+    this.early.add(jobId);
+    if (this.early.size > 256) this.early.delete(this.early.values().next().value as string);
+    return false;
+  }
+
+  /**
+   * Runs `fn` with the job's AbortSignal. A job that fails after its signal was aborted reports
+   * `cancelled`; one that completed before noticing the cancel reports its value (it did finish).
+   */
+  async run<T>(jobId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<Result<T>> {
+    if (this.running.has(jobId)) {
+      return { ok: false, error: { code: 'bad_option', message: `Job ${jobId} is already running` } };
+    }
+    const ctl = new AbortController();
+    if (this.early.delete(jobId)) ctl.abort(new StudioError({ ...CANCELLED }));
+    this.running.set(jobId, ctl);
+    try {
+      throwIfCancelled(ctl.signal);
+      return { ok: true, value: await fn(ctl.signal) };
+    } catch (err) {
+      return { ok: false, error: ctl.signal.aborted ? { ...CANCELLED } : toStudioErrorInfo(err) };
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+}
+
+/** Any call as a Result (for the non-job methods). */
+export async function asResult<T>(fn: () => Promise<T> | T): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    return { ok: false, error: toStudioErrorInfo(err) };
+  }
+}
+
+/**
+ * A throttled sink that calls the (comlink-proxied) callback without awaiting it; a failing or
+ * released callback never breaks the job.
+ */
+export function forwardProgress(
+  cb: ProgressCallback | undefined,
+  intervalMs = 100,
+  now?: () => number,
+): ProgressSink & { flush(): void } {
+  const send: ProgressSink = (event) => {
+    if (typeof cb !== 'function') return;
+    try {
+      const r = cb(event) as unknown;
+      if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).catch(() => undefined);
+    } catch {
+      /* the UI side went away; keep working */
+    }
+  };
+  return throttleProgress(send, intervalMs, now);
+}
+
+/** Structural twin of ImportSourceFile in src/core/data/importer.ts. */
+export interface BlobImportSource {
+  name: string;
+  size: number;
+  open(): AsyncIterable<Uint8Array>;
+  bytes(): Promise<Uint8Array>;
+}
+
+/** A re-openable byte source over a Blob/File (reads via blob.stream(), no full copy). */
+export function blobSource(name: string, blob: Blob): BlobImportSource {
+  return {
+    name,
+    size: blob.size,
+    open: () => readStream(blob.stream()),
+    bytes: async () => new Uint8Array(await blob.arrayBuffer()),
+  };
+}
+
+export async function* readStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) { finished = true; return; }
+      if (value && value.byteLength) yield value;
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}
