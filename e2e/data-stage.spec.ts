@@ -1,0 +1,180 @@
+/**
+ * The data stage end to end, in Chromium with WebGPU enabled: backend panel, the bundled sample,
+ * persistence across reloads, malformed input, export → re-import, delete, items and sequences.
+ * Every test starts from a clean IndexedDB (Playwright gives each test a fresh browser context).
+ */
+import { readFile } from 'node:fs/promises';
+import { expect, test } from '@playwright/test';
+import { fmt, loadSample, openStudio, readDatasetRows, readStats, sampleExpectations, waitForDatasetList, waitForImported } from './helpers.ts';
+
+const expected = sampleExpectations();
+
+test('the backend panel names the backend in use and the adapter', async ({ page }) => {
+  await openStudio(page);
+  const panel = page.getByTestId('backend-panel');
+  await expect(panel).toBeVisible();
+  // With --enable-unsafe-webgpu, headless Chromium offers SwiftShader's software WebGPU adapter.
+  await expect(panel.getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
+  await expect(panel.getByTestId('adapter-fallback')).toBeVisible();
+  await panel.getByText('details').click();
+  await expect(panel.getByTestId('adapter-is-fallback')).toHaveText('true');
+  await expect(panel.getByTestId('backend-attempts').locator('li').first()).toContainText('webgpu');
+  // Later stages are listed but not built.
+  await expect(page.getByTestId('stage-tokenizer')).toContainText('not yet built');
+});
+
+test('loading the sample shows its statistics', async ({ page }) => {
+  await openStudio(page);
+  await loadSample(page);
+  await expect(page.getByTestId('stat-users')).toHaveText(fmt(expected.num_users));
+  await expect(page.getByTestId('stat-items')).toHaveText(fmt(expected.num_items));
+  await expect(page.getByTestId('stat-interactions')).toHaveText(fmt(expected.num_interactions));
+  await expect(page.getByTestId('stat-train-samples')).toHaveText(fmt(expected.train_sequences));
+  const sparsity = 1 - expected.num_interactions / (expected.num_users * expected.num_items);
+  await expect(page.getByTestId('stat-sparsity')).toHaveText(`${(sparsity * 100).toFixed(2)} %`);
+  await expect(page.getByTestId('seq-length-histogram').locator('.recharts-bar-rectangle').first()).toBeVisible();
+  await expect(page.getByTestId('interactions-over-time').locator('.recharts-area')).toBeVisible();
+  await page.screenshot({ path: 'test-results/screens/dataset-page.png', fullPage: true });
+});
+
+test('a loaded dataset is still there after a reload', async ({ page }) => {
+  await openStudio(page);
+  await loadSample(page);
+  const before = await readStats(page);
+  await page.reload();
+  await expect(page.getByTestId('stat-users')).toHaveText(fmt(expected.num_users));
+  expect(await readStats(page)).toEqual(before);
+  await page.getByTestId('back-to-datasets').click();
+  const rows = await readDatasetRows(page);
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toContain(fmt(expected.num_interactions));
+  await page.screenshot({ path: 'test-results/screens/datasets-page.png', fullPage: true });
+});
+
+test('a malformed file gives a specific error and leaves the stored datasets unchanged', async ({ page }) => {
+  await openStudio(page);
+  await loadSample(page);
+  await page.getByTestId('back-to-datasets').click();
+  const rowsBefore = await readDatasetRows(page);
+  expect(rowsBefore).toHaveLength(1);
+
+  // JSON lines that all are broken: truncated objects and plain prose.
+  const broken = [
+    '{"reviewerID": "A1", "asin": "B0001", "unixReviewTime": ',
+    '{"reviewerID": "A2" "asin": "B0002"}',
+    'this is not json at all',
+    '{"reviewerID": "A3", "asin": "B0003", "unixReviewTime": 1400000000, "overall": 5.0',
+  ].join('\n');
+  await page.getByTestId('import-files').setInputFiles({
+    name: 'broken_reviews.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(broken, 'utf8'),
+  });
+  await page.getByTestId('import-name').fill('Broken');
+  await page.getByTestId('import-format').selectOption('amazon2014');
+  await page.getByTestId('import-submit').click();
+
+  const box = page.getByTestId('error-box');
+  await expect(box).toBeVisible();
+  await expect(box).not.toHaveAttribute('data-code', 'internal');
+  await expect(box.getByTestId('error-message')).toContainText('broken_reviews.json');
+  await expect(box).toContainText(/line \d+/);
+  await page.screenshot({ path: 'test-results/screens/import-error.png', fullPage: true });
+
+  expect(await readDatasetRows(page)).toEqual(rowsBefore);
+  await page.reload();
+  expect(await readDatasetRows(page)).toEqual(rowsBefore);
+
+  // A file in no known format is refused too, naming the problem.
+  await page.getByTestId('import-files').setInputFiles({
+    name: 'mystery.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('\u0000\u0001\u0002 binary-ish garbage\n###\n', 'utf8'),
+  });
+  await page.getByTestId('import-submit').click();
+  await expect(page.getByTestId('error-box')).toBeVisible();
+  await expect(page.getByTestId('error-box')).not.toHaveAttribute('data-code', 'internal');
+  expect(await readDatasetRows(page)).toEqual(rowsBefore);
+});
+
+test('an exported dataset re-imports with identical statistics', async ({ page }) => {
+  await openStudio(page);
+  await loadSample(page);
+  const original = await readStats(page);
+
+  const downloadPromise = page.waitForEvent('download');
+  await page.getByTestId('export-dataset').click();
+  const download = await downloadPromise;
+  expect(download.suggestedFilename()).toMatch(/\.zip$/);
+  const path = await download.path();
+  const buffer = await readFile(path);
+  expect(buffer.subarray(0, 2).toString('latin1')).toBe('PK');
+
+  await page.getByTestId('back-to-datasets').click();
+  await waitForDatasetList(page);
+  await page.getByTestId('import-files').setInputFiles({
+    name: download.suggestedFilename(),
+    mimeType: 'application/zip',
+    buffer,
+  });
+  await page.getByTestId('import-name').fill('Reimported');
+  await page.getByTestId('import-submit').click();
+  await waitForImported(page);
+  await expect(page.getByTestId('dataset-title')).toHaveText('Reimported');
+  expect(await readStats(page)).toEqual(original);
+
+  await page.getByTestId('back-to-datasets').click();
+  expect(await readDatasetRows(page)).toHaveLength(2);
+});
+
+test('a deleted dataset is gone, also after a reload', async ({ page }) => {
+  await openStudio(page);
+  await loadSample(page);
+  await page.getByTestId('back-to-datasets').click();
+  expect(await readDatasetRows(page)).toHaveLength(1);
+
+  const del = page.getByTestId('delete-dataset');
+  await del.click();
+  await expect(del).toHaveText('Confirm delete');
+  await del.click();
+  await expect(page.getByTestId('no-datasets')).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId('no-datasets')).toBeVisible();
+  expect(await readDatasetRows(page)).toEqual([]);
+});
+
+test('the item table pages through items and the sequence viewer shows a user with split badges', async ({ page }) => {
+  await openStudio(page);
+  await loadSample(page);
+
+  const table = page.getByTestId('item-table');
+  await expect(table.getByTestId('item-row')).toHaveCount(20);
+  await expect(table.getByTestId('item-pager')).toContainText(`of ${fmt(expected.num_items)}`);
+  // Sort by interactions: the first row has the largest count.
+  await table.getByTestId('item-sort').selectOption('count');
+  const countsSortedDesc = async () => {
+    const cells = await table.getByTestId('item-row').locator('td:nth-child(4)').allTextContents();
+    const nums = cells.map((c) => Number(c.replace(/,/g, '')));
+    return nums.length === 20 && nums.every((n, i) => i === 0 || nums[i - 1] >= n) && nums[0] > nums[19];
+  };
+  await expect.poll(countsSortedDesc).toBe(true);
+  // Search by the first row's ASIN finds it.
+  const asin = (await table.getByTestId('item-row').first().locator('td:nth-child(2)').textContent())!.trim();
+  await table.getByTestId('item-search').fill(asin);
+  await expect(table.getByTestId('item-row')).toHaveCount(1);
+  await expect(table.getByTestId('item-row')).toContainText(asin);
+
+  const viewer = page.getByTestId('sequence-viewer');
+  const firstUser = viewer.getByTestId('user-option').first();
+  await expect(firstUser).toBeVisible();
+  const lengthText = (await firstUser.locator('.small').textContent())!;
+  const length = Number(lengthText.replace(/[^0-9]/g, ''));
+  await firstUser.click();
+  await expect(viewer.getByTestId('sequence-row')).toHaveCount(length);
+  const badges = await viewer.getByTestId('split-badge').allTextContents();
+  expect(badges[badges.length - 1]).toBe('test');
+  expect(badges[badges.length - 2]).toBe('valid');
+  expect(badges.slice(0, -2).every((b) => b === 'train')).toBe(true);
+  await expect(viewer.getByTestId('sequence-row').first().locator('td:nth-child(2)')).toHaveText(/^\d{4}-\d{2}-\d{2}$/);
+  await page.screenshot({ path: 'test-results/screens/items-sequences.png', fullPage: true });
+});
