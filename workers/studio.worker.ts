@@ -1,0 +1,41 @@
+/**
+ * The studio worker: the StudioWorkerApi (workers/studioService.ts) exposed with comlink, plus the
+ * browser specifics: tfjs-wasm binaries as Vite asset URLs, no wasm threads in a module worker,
+ * and the app base URL for the bundled sample.
+ */
+import * as Comlink from 'comlink';
+import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { StudioWorkerApi } from './api.ts';
+import { appBaseUrl } from './sample.ts';
+import { createStudioService } from './studioService.ts';
+
+const service = createStudioService({
+  appBase: () => appBaseUrl(self.location.origin, import.meta.env.BASE_URL),
+  backend: {
+    wasmPaths: {
+      'tfjs-backend-wasm.wasm': wasmPlainUrl,
+      'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+      'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
+    },
+    // The threaded binary fails inside a production module worker (runtime-notes.md).
+    wasmMultithread: false,
+  },
+});
+
+const api: StudioWorkerApi = {
+  initBackend: (p) => service.initBackend(p),
+  importDataset: (r, id, cb) => service.importDataset(r, id, cb),
+  loadSample: (id, cb) => service.loadSample(id, cb),
+  cancel: (id) => service.cancel(id),
+  listDatasets: () => service.listDatasets(),
+  deleteDataset: (id) => service.deleteDataset(id),
+  getItems: (id, q) => service.getItems(id, q),
+  getUsers: (id, q) => service.getUsers(id, q),
+  getUserSequence: (id, u) => service.getUserSequence(id, u),
+  exportDataset: (id) => service.exportDataset(id),
+  storageInfo: () => service.storageInfo(),
+};
+
+Comlink.expose(api);

@@ -1,0 +1,191 @@
+/**
+ * The StudioWorkerApi implementation, independent of the Worker global so Node tests can drive it
+ * (with fake-indexeddb). studio.worker.ts only adds the browser specifics and Comlink.expose.
+ */
+import * as Comlink from 'comlink';
+import { selectBackend, type SelectBackendOptions } from '../src/core/backend.ts';
+import { exportReferenceZip } from '../src/core/data/bundle.ts';
+import { importToDataset, type ImportSourceFile } from '../src/core/data/importer.ts';
+import type { PrepareConfig, PreparedDataset } from '../src/core/data/types.ts';
+import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
+import type { ProgressSink } from '../src/core/events.ts';
+import {
+  deleteDataset,
+  listDatasets,
+  loadDataset,
+  openStudioDb,
+  saveDataset,
+  type StudioDb,
+} from '../src/storage/index.ts';
+import type {
+  BackendName,
+  BackendReport,
+  ExportedFile,
+  ImportResult,
+  ProgressCallback,
+  Result,
+  StorageInfo,
+  StudioWorkerApi,
+} from './api.ts';
+import { DatasetView } from './datasetViews.ts';
+import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
+import { fetchSample, type FetchLike } from './sample.ts';
+
+export interface StudioServiceOptions {
+  dbName?: string;
+  /** The app's base URL (where sample/sample.json lives). */
+  appBase?: () => string;
+  fetch?: FetchLike;
+  backend?: SelectBackendOptions;
+  /** Chunk size for stored arrays (tests use tiny chunks). */
+  chunkBytes?: number;
+  progressIntervalMs?: number;
+}
+
+interface ImportJob {
+  files: ImportSourceFile[];
+  metadata?: ImportSourceFile;
+  name: string;
+  format: ImportSourceFormat;
+  metadataFormat?: Parameters<typeof importToDataset>[0]['metadataFormat'];
+  config: PrepareConfig;
+}
+type ImportSourceFormat = Parameters<typeof importToDataset>[0]['format'];
+
+export interface StudioService extends StudioWorkerApi {
+  /** Closes the database connection (tests). */
+  close(): void;
+}
+
+export function createStudioService(opts: StudioServiceOptions = {}): StudioService {
+  const jobs = new JobRegistry();
+  let dbPromise: Promise<StudioDb> | null = null;
+  let view: { id: string; promise: Promise<DatasetView> } | null = null;
+
+  const db = (): Promise<StudioDb> => {
+    if (!dbPromise) {
+      dbPromise = openStudioDb(opts.dbName, { onClose: () => { dbPromise = null; } });
+      dbPromise.catch(() => { dbPromise = null; });
+    }
+    return dbPromise;
+  };
+
+  /** The last used dataset stays in memory, so paging does not reload it. */
+  const getView = (id: string): Promise<DatasetView> => {
+    if (view?.id !== id) {
+      const promise = db().then((d) => loadDataset(d, id)).then((ds) => new DatasetView(id, ds));
+      view = { id, promise };
+      promise.catch(() => { if (view?.promise === promise) view = null; });
+    }
+    return view.promise;
+  };
+
+  async function runImport(job: ImportJob, signal: AbortSignal, sink: ProgressSink): Promise<ImportResult> {
+    const out = await importToDataset({ ...job, signal, onEvent: sink });
+    throwIfCancelled(signal);
+    const warnings = [...out.warnings];
+    if (out.embeddings.length) {
+      warnings.push(
+        `${out.embeddings.length} embedding table(s) in the bundle (${out.embeddings.map((e) => e.name).join(', ')}) ` +
+          'were not stored: import embeddings in the embeddings stage.',
+      );
+    }
+    sink({ type: 'phase', stage: 'data', phase: 'save', message: 'saving to browser storage' });
+    const summary = await saveDataset(await db(), out.dataset, {
+      signal,
+      ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
+      onProgress: (done, total) => sink({ type: 'progress', stage: 'data', phase: 'save', done, total, unit: 'chunks' }),
+    });
+    const ds: PreparedDataset = { ...out.dataset, name: summary.name };
+    view = { id: summary.id, promise: Promise.resolve(new DatasetView(summary.id, ds)) };
+    return { dataset: summary, warnings };
+  }
+
+  function importJob(jobId: string, onEvent: ProgressCallback, make: (signal: AbortSignal, sink: ProgressSink) => Promise<ImportJob>) {
+    const sink = forwardProgress(onEvent, opts.progressIntervalMs ?? 100);
+    return jobs
+      .run(jobId, async (signal) => runImport(await make(signal, sink), signal, sink))
+      .finally(() => sink.flush());
+  }
+
+  return {
+    async initBackend(preference?: BackendName[]): Promise<BackendReport> {
+      try {
+        return await selectBackend(preference, opts.backend);
+      } catch (err) {
+        // Comlink keeps only the message of a thrown Error; make it the whole story.
+        throw new Error(err instanceof StudioError ? err.message : String((err as Error)?.message ?? err), { cause: err });
+      }
+    },
+
+    importDataset(request, jobId, onEvent): Promise<Result<ImportResult>> {
+      return importJob(jobId, onEvent, async () => ({
+        files: request.files.map((f) => blobSource(f.name, f.data)),
+        ...(request.metadata ? { metadata: blobSource(request.metadata.name, request.metadata.data) } : {}),
+        name: request.name,
+        format: request.format,
+        ...(request.metadataFormat ? { metadataFormat: request.metadataFormat } : {}),
+        config: request.config,
+      }));
+    },
+
+    loadSample(jobId, onEvent): Promise<Result<ImportResult>> {
+      return importJob(jobId, onEvent, async (signal, sink) => {
+        if (!opts.appBase) throw new StudioError({ code: 'not_found', message: 'No app base URL is known, so the bundled sample cannot be fetched' });
+        sink({ type: 'phase', stage: 'data', phase: 'fetch', message: 'fetching the bundled sample' });
+        const { manifest, source } = await fetchSample(opts.appBase(), signal, opts.fetch);
+        if (manifest.attribution) sink({ type: 'log', stage: 'data', level: 'info', message: `Sample data: ${manifest.attribution}` });
+        return { files: [source], name: manifest.name, format: manifest.format, config: { kcore: manifest.kcore, maxLen: manifest.maxLen } };
+      });
+    },
+
+    async cancel(jobId: string): Promise<void> {
+      jobs.cancel(jobId);
+    },
+
+    listDatasets: () => asResult(async () => listDatasets(await db())),
+
+    deleteDataset: (id) =>
+      asResult(async () => {
+        await deleteDataset(await db(), id);
+        if (view?.id === id) view = null;
+      }),
+
+    getItems: (id, q) => asResult(async () => (await getView(id)).items(q)),
+    getUsers: (id, q) => asResult(async () => (await getView(id)).users(q)),
+    getUserSequence: (id, u) => asResult(async () => (await getView(id)).sequence(u)),
+
+    async exportDataset(id): Promise<Result<ExportedFile>> {
+      const r = await asResult(async () => {
+        const v = await getView(id);
+        let bytes = exportReferenceZip(v.ds);
+        if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+        return { fileName: `${safeFileName(v.ds.name)}.reference.zip`, bytes };
+      });
+      return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
+    },
+
+    storageInfo: () =>
+      asResult(async (): Promise<StorageInfo> => {
+        const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+        if (!storage?.estimate) {
+          throw new StudioError({ code: 'storage_failed', message: 'This context has no navigator.storage, so usage and quota are unknown' });
+        }
+        const est = await storage.estimate();
+        const persisted = typeof storage.persisted === 'function' ? await storage.persisted() : false;
+        return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
+      }),
+
+    close() {
+      void dbPromise?.then((d) => d.close()).catch(() => undefined);
+      dbPromise = null;
+      view = null;
+    },
+  };
+}
+
+/** Keeps letters, digits and a few separators; the rest becomes '_'. */
+export function safeFileName(name: string): string {
+  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
+  return s || 'dataset';
+}
