@@ -16,6 +16,7 @@ import {
 const SHARED = resolve(__dirname, '../../../../shared');
 const INSTRUMENTS = join(SHARED, 'data/amazon2014_musical_instruments/reviews_Musical_Instruments_5.json.gz');
 const CONF = join(SHARED, 'conformance/data-prep-instrument2014');
+const SAMPLE = resolve(__dirname, '../../../public/sample');
 const BEAUTY = join(SHARED, 'data/amazon2014_beauty_sports_toys/Beauty.txt.gz');
 
 const text = (chunks: Iterable<string>) => [...chunks].join('');
@@ -85,5 +86,25 @@ describe.runIf(existsSync(BEAUTY))('S3-Rec Beauty sequence file', () => {
       const want = lines[u].trim().split(/\s+/).slice(1).map(Number);
       expect(Array.from(ds.seqItems.subarray(ds.seqOffsets[u], ds.seqOffsets[u + 1]))).toEqual(want);
     }
+  });
+});
+
+describe.runIf(existsSync(CONF))('bundled sample (public/sample)', () => {
+  it('prepares to exactly the conformance data', async () => {
+    const manifest = JSON.parse(readFileSync(join(SAMPLE, 'sample.json'), 'utf8')) as {
+      file: string; format: 'amazon2014'; name: string; kcore: number; maxLen: number; attribution: string;
+    };
+    expect(manifest).toMatchObject({ format: 'amazon2014', name: 'Instruments2014-sample', kcore: 5, maxLen: 50 });
+    expect(manifest.attribution).toMatch(/McAuley/);
+    const bytes = readFileSync(join(SAMPLE, manifest.file));
+    const plain = gunzipSync(bytes).toString('utf8');
+    expect(plain).not.toMatch(/reviewText|reviewerName|summary/);
+    const raw = await parseInteractions(bytesSource(bytes), manifest.file, 'auto');
+    const ds = prepareDataset(raw, { kcore: manifest.kcore, maxLen: manifest.maxLen }, 'Instrument2014');
+    expect(text(interChunks(ds)) === gunzipText(join(CONF, 'Instrument2014.inter.gz'))).toBe(true);
+    for (const split of ['train', 'valid', 'test'] as const) {
+      expect(text(samplesJsonlChunks(ds, split)) === gunzipText(join(CONF, `Instrument2014.${split}.jsonl.gz`))).toBe(true);
+    }
+    expect(readFileSync(join(SAMPLE, 'ATTRIBUTION.md'), 'utf8')).toMatch(/SIGIR 2015[\s\S]*WWW 2016/);
   });
 });
