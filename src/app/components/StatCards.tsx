@@ -29,8 +29,8 @@ export function StatCards({ stats }: { stats: DatasetStats }) {
       <Card label="Valid samples" value={formatInt(stats.valid_sequences)} testId="stat-valid-samples" />
       <Card label="Test samples" value={formatInt(stats.test_sequences)} testId="stat-test-samples" />
       <Card
-        label="Sequence length"
-        value={`${s.mean.toFixed(2)} mean`}
+        label="Mean seq. length"
+        value={s.mean.toFixed(2)}
         testId="stat-seq-length"
         sub={`median ${formatInt(s.median)} · min ${formatInt(s.min)} · max ${formatInt(s.max)}`}
       />
