@@ -88,7 +88,8 @@ export function metricsFromScores(
 export function ranksOnDevice(scores: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const C = scores.shape[1];
-    const t = tf.sum(tf.mul(scores, tf.oneHot(targets, C, 1, 0, 'float32')), 1, true);
+    // int32 one-hot then cast: wasm's OneHot ignores dtype 'float32' (tfjs 4.22).
+    const t = tf.sum(tf.mul(scores, tf.cast(tf.oneHot(targets, C), 'float32')), 1, true);
     return tf.add(tf.sum(tf.cast(tf.greater(scores, t), 'int32'), 1), 1) as tf.Tensor1D;
   });
 }

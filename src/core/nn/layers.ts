@@ -90,3 +90,11 @@ export function multiHeadAttention(
   const ctx = tf.matMul(probs as tf.Tensor4D, vh);
   return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, Lq, H]) as tf.Tensor3D;
 }
+
+/**
+ * Float one-hot. tfjs-backend-wasm 4.22 ignores dtype 'float32' in OneHot (writes the int bit
+ * pattern 1, i.e. 1.4e-45), so build int32 and cast.
+ */
+export function oneHotF32(indices: tf.Tensor, depth: number): tf.Tensor {
+  return tf.cast(tf.oneHot(indices as tf.Tensor1D, depth), 'float32');
+}

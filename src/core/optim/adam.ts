@@ -38,8 +38,8 @@ export class AdamW {
     this.weightDecay = cfg.weightDecay ?? 0;
     this.slots = [...params].map((p) => ({
       p,
-      m: tf.variable(tf.zerosLike(p), false),
-      v: tf.variable(tf.zerosLike(p), false),
+      m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
     }));
   }
 
