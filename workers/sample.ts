@@ -32,7 +32,19 @@ export async function fetchSample(
 ): Promise<{ manifest: SampleManifest; source: BlobImportSource }> {
   const manifestUrl = new URL('sample/sample.json', appBase).href;
   const res = await fetchOk(fetchFn, manifestUrl, signal);
-  const manifest = validateManifest(await res.json(), manifestUrl);
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    // A dev server answers a missing file with index.html (SPA fallback), hence "not JSON".
+    throw new StudioError({
+      code: 'not_found',
+      file: manifestUrl,
+      message: 'The bundled sample manifest is missing or not JSON (is public/sample/sample.json deployed?)',
+    });
+  }
+  const manifest = validateManifest(json, manifestUrl);
   const fileUrl = new URL(manifest.file, manifestUrl).href;
   const data = await (await fetchOk(fetchFn, fileUrl, signal)).blob();
   return { manifest, source: blobSource(manifest.file, data) };

@@ -31,5 +31,8 @@ describe('fetchSample', () => {
     await expect(fetchSample(base, undefined, fakeFetch({}, []))).rejects.toMatchObject({ info: { code: 'not_found' } });
     await expect(fetchSample(base, undefined, fakeFetch({ 'http://h/sample/sample.json': { name: 'x' } }, [])))
       .rejects.toMatchObject({ info: { code: 'malformed_input', field: 'file' } });
+    // SPA fallback: the server answers with index.html.
+    const html: FetchLike = async () => ({ ok: true, status: 200, json: async () => JSON.parse('<!doctype html>'), blob: async () => new Blob() });
+    await expect(fetchSample(base, undefined, html)).rejects.toMatchObject({ info: { code: 'not_found', message: expect.stringMatching(/not JSON/) } });
   });
 });
