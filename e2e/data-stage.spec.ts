@@ -178,3 +178,30 @@ test('the item table pages through items and the sequence viewer shows a user wi
   await expect(viewer.getByTestId('sequence-row').first().locator('td:nth-child(2)')).toHaveText(/^\d{4}-\d{2}-\d{2}$/);
   await page.screenshot({ path: 'test-results/screens/items-sequences.png', fullPage: true });
 });
+
+test('cancelling a sample load stores nothing; the storage meter answers a persist request', async ({ page, context }) => {
+  // Hold the sample's data file back so that the job is still running when Cancel is clicked.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  let requested = 0;
+  await context.route('**/sample/*.gz', async (route) => {
+    requested++;
+    await held;
+    await route.continue().catch(() => undefined);
+  });
+  await openStudio(page);
+  await waitForDatasetList(page);
+  await page.getByTestId('load-sample').click();
+  await expect(page.getByTestId('job-panel')).toBeVisible();
+  await expect.poll(() => requested).toBe(1);
+  await page.getByTestId('cancel-job').click();
+  release();
+  await expect(page.getByTestId('job-cancelled')).toBeVisible();
+  await expect(page.getByTestId('no-datasets')).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId('no-datasets')).toBeVisible();
+
+  await expect(page.getByTestId('storage-meter')).toContainText('used of');
+  await page.getByRole('button', { name: 'Request persistent storage' }).click();
+  await expect(page.getByTestId('persist-answer')).toBeVisible();
+});
