@@ -6,7 +6,7 @@
 import { StudioError } from '../errors';
 import { detectMetadataFormat, METADATA_FORMATS_TEXT } from './detect';
 import { type ByteSource } from './lines';
-import { isBlank, openLines, quoteStart, ReportBuilder, type ParseOptions } from './parse';
+import { isBlank, openLines, quoteStart, ReportBuilder, withFile, type ParseOptions } from './parse';
 import { parsePythonLiteral } from './pyliteral';
 import type { MetadataFormat, ParseReport } from './types';
 
@@ -20,7 +20,7 @@ export async function parseMetadata(
   format: MetadataFormat | 'auto',
   opts: ParseOptions = {},
 ): Promise<{ titles: Map<string, string>; report: ParseReport }> {
-  const { sample, buffered, rest, stats } = await openLines(source, opts);
+  const { sample, buffered, rest, stats } = await openLines(source, opts).catch((err) => { throw withFile(err, fileName); });
   try {
     if (!sample.length) {
       throw new StudioError({ code: 'empty_input', file: fileName, message: 'The metadata file has no data (it is empty or holds only blank lines)' });
@@ -69,6 +69,8 @@ export async function parseMetadata(
     report.linesRead = lineNo;
     report.bytesRead = stats.bytesRead;
     return { titles, report };
+  } catch (err) {
+    throw withFile(err, fileName);
   } finally {
     await rest.return(undefined);
   }

@@ -148,7 +148,7 @@ export async function parseInteractions(
   opts: ParseOptions = {},
 ): Promise<RawInteractions> {
   if (format === 'reference') throw referenceError(fileName);
-  const { sample, buffered, rest, stats } = await openLines(source, opts);
+  const { sample, buffered, rest, stats } = await openLines(source, opts).catch((err) => { throw withFile(err, fileName); });
   try {
     if (!sample.length) {
       throw new StudioError({
@@ -229,9 +229,19 @@ export async function parseInteractions(
       count: n,
       report,
     };
+  } catch (err) {
+    throw withFile(err, fileName);
   } finally {
     await rest.return(undefined);
   }
+}
+
+/** Adds the file name to errors raised below the parser (e.g. corrupt gzip data). */
+export function withFile(err: unknown, fileName: string): unknown {
+  if (err instanceof StudioError && !err.info.file && err.info.code !== 'cancelled') {
+    return new StudioError({ ...err.info, file: fileName });
+  }
+  return err;
 }
 
 function referenceError(fileName: string): StudioError {

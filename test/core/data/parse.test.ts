@@ -64,6 +64,22 @@ describe('readLines', () => {
     expect(seen[seen.length - 1][0]).toBe(bytes.length);
   });
 
+  it('reads multi-member gzip and rejects truncated gzip with malformed_input', async () => {
+    const two = new Uint8Array([...gzipSync(enc.encode('a\nb\n')), ...gzipSync(enc.encode('c\n'))]);
+    expect(await collect(bytesSource(two, 5))).toEqual(['a', 'b', 'c']);
+    const g = gzipSync(enc.encode(Array.from({ length: 2000 }, (_, k) => `${k} ${k * 7} ${k * 13}`).join('\n')));
+    expect((await caught(collect(bytesSource(g.subarray(0, g.length - 50), 100)))).info.code).toBe('malformed_input');
+    const e = await caught(parseInteractions(bytesSource(g.subarray(0, g.length - 50), 100), 'seq.txt.gz', 'auto'));
+    expect(e.info.code).toBe('malformed_input');
+    expect(e.info.file).toBe('seq.txt.gz');
+  });
+
+  it('lets a consumer stop early', async () => {
+    let n = 0;
+    for await (const _l of readLines(src('a\nb\nc\nd', 1))) if (++n === 2) break;
+    expect(n).toBe(2);
+  });
+
   it('stops with code cancelled when the signal aborts', async () => {
     const ac = new AbortController();
     const text = Array.from({ length: 1000 }, (_, k) => `u${k} i${k}`).join('\n');
