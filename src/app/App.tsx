@@ -1,12 +1,14 @@
 /** The studio shell: header with the backend panel, the pipeline nav, the page, the attribution. */
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { BackendPanel } from './components/BackendPanel.tsx';
-import { DatasetPage } from './pages/DatasetPage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
 import { useRoute } from './route.ts';
 import { STAGES } from './stages.ts';
+
+// The dataset page carries the charts (recharts): load it when a dataset is first opened.
+const DatasetPage = lazy(() => import('./pages/DatasetPage.tsx').then((m) => ({ default: m.DatasetPage })));
 
 export function App() {
   const route = useRoute();
@@ -45,7 +47,13 @@ export function App() {
         </ol>
       </nav>
       <main className="app-main">
-        {route.page === 'dataset' ? <DatasetPage datasetId={route.datasetId} /> : <DatasetsPage />}
+        {route.page === 'dataset' ? (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <DatasetPage datasetId={route.datasetId} />
+          </Suspense>
+        ) : (
+          <DatasetsPage />
+        )}
       </main>
       <footer className="app-footer">
         <p>
