@@ -2,7 +2,7 @@
  * Content-based format detection on a small sample of lines (the first ~50 non-blank ones).
  * The file name is only a tie-breaker; content decides.
  */
-import type { InteractionFormat, MetadataFormat } from './types';
+import type { InteractionFormat, MetadataFormat } from './types.ts';
 
 export const INTERACTION_FORMATS_TEXT =
   'amazon2014 / amazon2018 review JSON lines (reviewerID, asin, unixReviewTime, overall), ' +

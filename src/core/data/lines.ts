@@ -2,7 +2,7 @@
  * Streaming line reader shared by all parsers: bytes in (plain or gzip), text lines out, without
  * ever holding the whole file as one string. Pure TS (Node 20+ and Web Workers).
  */
-import { StudioError, throwIfCancelled } from '../errors';
+import { StudioError, throwIfCancelled } from '../errors.ts';
 
 export type ByteSource = AsyncIterable<Uint8Array>;
 

@@ -3,12 +3,12 @@
  * items-tsv rows are keyed by asin AND by item_id, so S3-Rec files (integer item ids) also get
  * titles. The last occurrence of a key wins (as in the reference's text-embedding script).
  */
-import { StudioError } from '../errors';
-import { detectMetadataFormat, METADATA_FORMATS_TEXT } from './detect';
-import { type ByteSource } from './lines';
-import { isBlank, openLines, quoteStart, ReportBuilder, withFile, type ParseOptions } from './parse';
-import { parsePythonLiteral } from './pyliteral';
-import type { MetadataFormat, ParseReport } from './types';
+import { StudioError } from '../errors.ts';
+import { detectMetadataFormat, METADATA_FORMATS_TEXT } from './detect.ts';
+import { type ByteSource } from './lines.ts';
+import { isBlank, openLines, quoteStart, ReportBuilder, withFile, type ParseOptions } from './parse.ts';
+import { parsePythonLiteral } from './pyliteral.ts';
+import type { MetadataFormat, ParseReport } from './types.ts';
 
 /**
  * Lines without a key or without a non-empty title are skipped and counted in `missingFieldRows`;

@@ -4,10 +4,10 @@
  * (spec §1.1): blank lines skipped, unparsable lines skipped, rows missing user/item/time dropped,
  * time as float, no de-duplication — but every skipped line is counted and the first ones reported.
  */
-import { StudioError } from '../errors';
-import { detectInteractionFormat, INTERACTION_FORMATS_TEXT } from './detect';
-import { lineBatches, type ByteSource, type LineReadOptions, type LineStats } from './lines';
-import type { InteractionFormat, ParseReport, RawInteractions } from './types';
+import { StudioError } from '../errors.ts';
+import { detectInteractionFormat, INTERACTION_FORMATS_TEXT } from './detect.ts';
+import { lineBatches, type ByteSource, type LineReadOptions, type LineStats } from './lines.ts';
+import type { InteractionFormat, ParseReport, RawInteractions } from './types.ts';
 
 export interface ParseOptions extends LineReadOptions {
   /** Total input size, when known (informational; progress reports bytes read). */

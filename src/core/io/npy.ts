@@ -2,8 +2,8 @@
  * NumPy .npy reader/writer (format versions 1.0, 2.0, 3.0; C order; little-endian or byte-sized
  * dtypes). Used for embedding tables and conformance vectors.
  */
-import { StudioError } from '../errors';
-import { parsePythonLiteral } from '../data/pyliteral';
+import { StudioError } from '../errors.ts';
+import { parsePythonLiteral } from '../data/pyliteral.ts';
 
 export type NpyDtype =
   | '<f4' | '<f8' | '<f2'

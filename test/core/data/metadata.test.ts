@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'fflate';
-import { bytesSource } from '../../../src/core/data/lines';
-import { parseMetadata } from '../../../src/core/data/metadata';
-import { detectMetadataFormat } from '../../../src/core/data/detect';
-import { StudioError } from '../../../src/core/errors';
+import { bytesSource } from '../../../src/core/data/lines.ts';
+import { parseMetadata } from '../../../src/core/data/metadata.ts';
+import { detectMetadataFormat } from '../../../src/core/data/detect.ts';
+import { StudioError } from '../../../src/core/errors.ts';
 
 const enc = new TextEncoder();
 const src = (text: string, chunk?: number) => bytesSource(enc.encode(text), chunk);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'fflate';
-import { bytesSource, readLines, type ByteSource } from '../../../src/core/data/lines';
-import { parseInteractions } from '../../../src/core/data/parse';
-import { detectInteractionFormat } from '../../../src/core/data/detect';
-import { StudioError } from '../../../src/core/errors';
-import type { RawInteractions } from '../../../src/core/data/types';
+import { bytesSource, readLines, type ByteSource } from '../../../src/core/data/lines.ts';
+import { parseInteractions } from '../../../src/core/data/parse.ts';
+import { detectInteractionFormat } from '../../../src/core/data/detect.ts';
+import { StudioError } from '../../../src/core/errors.ts';
+import type { RawInteractions } from '../../../src/core/data/types.ts';
 
 const enc = new TextEncoder();
 const src = (text: string, chunk?: number) => bytesSource(enc.encode(text), chunk);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePythonLiteral } from '../../../src/core/data/pyliteral';
+import { parsePythonLiteral } from '../../../src/core/data/pyliteral.ts';
 
 describe('parsePythonLiteral', () => {
   it('parses scalars', () => {

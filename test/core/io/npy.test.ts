@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { npyToFloat32, npyToInt32, parseNpy, writeNpy } from '../../../src/core/io/npy';
-import { StudioError } from '../../../src/core/errors';
+import { npyToFloat32, npyToInt32, parseNpy, writeNpy } from '../../../src/core/io/npy.ts';
+import { StudioError } from '../../../src/core/errors.ts';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
