@@ -184,6 +184,9 @@ export async function loadDataset(db: StudioDb, id: string): Promise<PreparedDat
     throw toStorageError(err, tx.error, 'read the dataset', false);
   }
   if (!rec) throw notFound(id);
+  if (rec.recordVersion !== 1) {
+    throw new StudioError({ code: 'storage_failed', message: `Dataset "${rec.name}" was stored in a newer format (${String(rec.recordVersion)}); update the studio to open it.` });
+  }
   const out: Record<string, unknown> = {};
   for (const [name, m] of Object.entries(rec.arrays)) out[name] = decodeArray(name, m, raw[name] ?? []);
   const ds: PreparedDataset = {
