@@ -12,35 +12,9 @@ import type {
   PrepareConfig,
 } from '../src/core/data/types.ts';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  description: string;
-  isFallbackAdapter: boolean;
-  /** Selected limits (maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupsPerDimension…). */
-  limits: Record<string, number>;
-  features: string[];
-}
-
-export interface BackendAttempt {
-  backend: BackendName;
-  ok: boolean;
-  /** Why this backend was not used (absent when it was). */
-  reason?: string;
-}
-
-export interface BackendReport {
-  /** The order tried. */
-  preference: BackendName[];
-  /** The backend tfjs actually runs on (checked with tf.getBackend() after setBackend). */
-  backend: BackendName;
-  adapter?: AdapterInfo;
-  attempts: BackendAttempt[];
-  /** Human-readable reason when the backend is not the first preference; absent otherwise. */
-  fallbackReason?: string;
-}
+// Backend types live with the selection code in core (type-only import: nothing of tfjs reaches the UI).
+export type { AdapterInfo, BackendAttempt, BackendName, BackendReport } from '../src/core/backend.ts';
+import type { BackendName, BackendReport } from '../src/core/backend.ts';
 
 /** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
