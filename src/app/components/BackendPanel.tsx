@@ -1,4 +1,5 @@
 /** Header panel: the backend tfjs runs on, the adapter, its key limits, and every backend attempt. */
+import { useEffect, useRef } from 'react';
 import { useBackendStore } from '../stores/backend.ts';
 import { formatBytes } from '../format.ts';
 
@@ -18,6 +19,22 @@ export function BackendPanel() {
   const status = useBackendStore((s) => s.status);
   const report = useBackendStore((s) => s.report);
   const error = useBackendStore((s) => s.error);
+  const detailsRef = useRef<HTMLDetailsElement>(null);
+
+  // Close the details popover on a click elsewhere or Escape.
+  useEffect(() => {
+    const close = (e: Event) => {
+      const el = detailsRef.current;
+      if (!el?.open) return;
+      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !el.contains(e.target as Node)) el.open = false;
+    };
+    document.addEventListener('pointerdown', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('pointerdown', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, []);
 
   if (status !== 'ready' || !report) {
     return (
@@ -56,8 +73,12 @@ export function BackendPanel() {
       ) : (
         <span className="muted">no GPU adapter</span>
       )}
-      {usedFallback && <span className="badge badge-warn">fell back from {preferred}</span>}
-      <details className="backend-details">
+      {usedFallback && (
+        <span className="backend-reason" title={fallbackReason}>
+          <span className="badge badge-warn">fell back from {preferred}</span> {fallbackReason}
+        </span>
+      )}
+      <details className="backend-details" ref={detailsRef}>
         <summary>details</summary>
         <div className="backend-popover">
           <dl className="kv">
