@@ -205,3 +205,31 @@ test('cancelling a sample load stores nothing; the storage meter answers a persi
   await page.getByRole('button', { name: 'Request persistent storage' }).click();
   await expect(page.getByTestId('persist-answer')).toBeVisible();
 });
+
+test('a sequence file without timestamps imports and hides the timeline with a note', async ({ page }) => {
+  await openStudio(page);
+  await waitForDatasetList(page);
+  // S3-Rec layout: `user item1 item2 …`, chronological; 12 users over 8 items, every one ≥ 5 times.
+  const lines = Array.from({ length: 12 }, (_, u) => {
+    const items = Array.from({ length: 6 }, (_, k) => ((u + k) % 8) + 1);
+    return `${u + 1} ${items.join(' ')}`;
+  });
+  await page.getByTestId('import-files').setInputFiles({
+    name: 'tiny_sequences.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(lines.join('\n') + '\n', 'utf8'),
+  });
+  await page.getByTestId('import-format').selectOption('s3rec');
+  await page.getByTestId('import-submit').click();
+  await waitForImported(page);
+  await expect(page.getByTestId('dataset-title')).toHaveText('tiny_sequences');
+  await expect(page.getByTestId('stat-users')).toHaveText('12');
+  await expect(page.getByTestId('stat-items')).toHaveText('8');
+  await expect(page.getByTestId('stat-interactions')).toHaveText('72');
+  await expect(page.getByTestId('no-timestamps')).toBeVisible();
+  await expect(page.getByTestId('report-format')).toHaveText('s3rec');
+  const viewer = page.getByTestId('sequence-viewer');
+  await viewer.getByTestId('user-option').first().click();
+  await expect(viewer.getByTestId('sequence-row')).toHaveCount(6);
+  await expect(viewer.getByTestId('split-badge').last()).toHaveText('test');
+});
