@@ -76,6 +76,8 @@ export async function parseMetadata(
   }
 }
 
+const PY_DICT_START = /^\s*\{\s*'/;
+
 function makeObjectHandler(
   fmt: 'amazon2014-meta' | 'amazon2018-meta' | 'amazon2023-meta',
   rb: ReportBuilder,
@@ -84,17 +86,25 @@ function makeObjectHandler(
   const keyField = fmt === 'amazon2023-meta' ? 'parent_asin' : 'asin';
   return (line, lineNo) => {
     let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (jsonErr) {
-      if (fmt !== 'amazon2014-meta') {
-        rb.malformed(lineNo, `not valid JSON: ${(jsonErr as Error).message}`);
-        return;
+    if (fmt === 'amazon2014-meta') {
+      // JSON fast path only where the line could be JSON: a failing JSON.parse is not free.
+      let parsed = false;
+      if (!PY_DICT_START.test(line)) {
+        try { obj = JSON.parse(line); parsed = true; } catch { /* fall back to the Python literal */ }
       }
+      if (!parsed) {
+        try {
+          obj = parsePythonLiteral(line);
+        } catch (err) {
+          rb.malformed(lineNo, `not a valid Python literal: ${(err as Error).message}`);
+          return;
+        }
+      }
+    } else {
       try {
-        obj = parsePythonLiteral(line);
+        obj = JSON.parse(line);
       } catch (err) {
-        rb.malformed(lineNo, `not a valid Python literal: ${(err as Error).message}`);
+        rb.malformed(lineNo, `not valid JSON: ${(err as Error).message}`);
         return;
       }
     }

@@ -24,6 +24,9 @@ const UNICODE_NAMES: Record<string, string> = {
   'RIGHT DOUBLE QUOTATION MARK': '\u201d', 'SPACE': ' ', 'MICRO SIGN': '\u00b5',
 };
 
+const NAME_RE = /[A-Za-z_][A-Za-z0-9_]*/y;
+const NUMBER_RE = /[+-]?[ \t]*(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)/y;
+
 export function parsePythonLiteral(text: string): unknown {
   const p = new Parser(text);
   p.ws();
@@ -63,7 +66,8 @@ class Parser {
     if (c === "'" || c === '"') return this.strings();
     if (c === '-' || c === '+' || c === '.' || (c >= '0' && c <= '9')) return this.number();
     if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(this.i, this.i + 64))!;
+      NAME_RE.lastIndex = this.i;
+      const m = NAME_RE.exec(s)!;
       const name = m[0];
       const next = s[this.i + name.length];
       // String prefixes: u'' and r''/R'' (raw) are literals; b'' bytes are not supported.
@@ -145,6 +149,16 @@ class Parser {
     }
   }
 
+  // Lazily cached positions of the next backslash / line break (amortised linear scanning).
+  private nextBs = -1;
+  private nextNl = -1;
+
+  private nextPos(cache: number, ch: string): number {
+    if (cache >= this.i) return cache;
+    const k = this.s.indexOf(ch, this.i);
+    return k < 0 ? Infinity : k;
+  }
+
   string(): string {
     const s = this.s;
     let raw = false;
@@ -158,24 +172,29 @@ class Parser {
     let out = '';
     let runStart = this.i;
     for (;;) {
-      const c = s[this.i];
-      if (c === undefined) this.fail('unterminated string');
-      if (c === q && (!triple || (s[this.i + 1] === q && s[this.i + 2] === q))) {
-        out += s.slice(runStart, this.i);
-        this.i += triple ? 3 : 1;
+      const qi = s.indexOf(q, this.i);
+      if (qi < 0) this.fail('unterminated string');
+      this.nextBs = this.nextPos(this.nextBs, '\\');
+      const stop = Math.min(qi, this.nextBs);
+      if (!triple) {
+        this.nextNl = Math.min(this.nextPos(this.nextNl, '\n'), this.nextPos(this.nextNl, '\r'));
+        if (this.nextNl < stop) { this.i = this.nextNl; this.fail('newline in a single-quoted string'); }
+      }
+      if (stop === qi) {
+        if (triple && !(s[qi + 1] === q && s[qi + 2] === q)) { this.i = qi + 1; continue; }
+        out += s.slice(runStart, qi);
+        this.i = qi + (triple ? 3 : 1);
         return out;
       }
-      if (!triple && (c === '\n' || c === '\r')) this.fail('newline in a single-quoted string');
-      if (c !== '\\') { this.i++; continue; }
-      out += s.slice(runStart, this.i);
+      out += s.slice(runStart, stop);
+      this.i = stop;
       if (raw) {
         // Raw strings keep the backslash but it still protects the next character from closing.
         out += s.slice(this.i, this.i + 2);
         this.i += 2;
-        runStart = this.i;
-        continue;
+      } else {
+        out += this.escape();
       }
-      out += this.escape();
       runStart = this.i;
     }
   }
@@ -215,7 +234,8 @@ class Parser {
 
   number(): number {
     const s = this.s;
-    const m = /^[+-]?\s*(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)/.exec(s.slice(this.i, this.i + 400));
+    NUMBER_RE.lastIndex = this.i;
+    const m = NUMBER_RE.exec(s);
     if (!m) this.fail('bad number');
     let text = m[0].replace(/\s+/g, '').replace(/_/g, '');
     const after = s[this.i + m[0].length];
