@@ -125,6 +125,9 @@ interface Result {
   items: number;
   median_ms: number;
   min_ms: number;
+  /** Medians of the two parts: parsing (read, gunzip, JSON) and preparation (k-core, sort, ids, stats). */
+  parse_median_ms: number;
+  prepare_median_ms: number;
   interactions_per_s: number;
   peak_rss_mb: number;
   runs_ms: number[];
@@ -133,24 +136,35 @@ interface Result {
 
 async function child(path: string, runs: number): Promise<Result> {
   const times: number[] = [];
+  const parseTimes: number[] = [];
+  const prepTimes: number[] = [];
   let last = { interactions: 0, users: 0, items: 0 };
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     const raw = await parseInteractions(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>, path, 'amazon2014');
+    const t1 = performance.now();
     const ds = prepareDataset(raw, { kcore: 5, maxLen: 50 }, 'bench');
     const ms = performance.now() - t0;
     times.push(ms);
+    parseTimes.push(t1 - t0);
+    prepTimes.push(performance.now() - t1);
     last = { interactions: raw.count, users: ds.stats.num_users, items: ds.stats.num_items };
     log(`${path}: run ${r + 1}/${runs} ${ms.toFixed(0)} ms (${raw.count.toLocaleString('en-US')} rows → ${ds.stats.num_interactions.toLocaleString('en-US')} after 5-core)`);
   }
+  const med = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
   const sorted = [...times].sort((a, b) => a - b);
-  const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  const median = med(times);
   return {
     file: path,
     bytes: statSync(path).size,
     ...last,
     median_ms: Math.round(median * 10) / 10,
     min_ms: Math.round(sorted[0] * 10) / 10,
+    parse_median_ms: Math.round(med(parseTimes) * 10) / 10,
+    prepare_median_ms: Math.round(med(prepTimes) * 10) / 10,
     interactions_per_s: Math.round(last.interactions / (median / 1000)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     runs_ms: times.map((t) => Math.round(t)),
