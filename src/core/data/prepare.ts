@@ -132,6 +132,20 @@ export function orderRows(
         if (times[ordered[j]] < times[ordered[j - 1]]) { sorted = false; break; }
       }
       if (sorted) continue;
+      if (b - a <= 64) {
+        // stable insertion sort on (time, file index)
+        for (let j = a + 1; j < b; j++) {
+          const r = ordered[j];
+          const t = times[r];
+          let k = j - 1;
+          while (k >= a && (times[ordered[k]] > t || (times[ordered[k]] === t && ordered[k] > r))) {
+            ordered[k + 1] = ordered[k];
+            k--;
+          }
+          ordered[k + 1] = r;
+        }
+        continue;
+      }
       const seg = Array.from(ordered.subarray(a, b));
       // rows are file indices, ascending within a segment: tie-break on them keeps file order
       seg.sort((x, y) => (times[x] - times[y]) || (x - y));

@@ -86,31 +86,36 @@ export function computeStats(input: StatsInput): DatasetStats {
 
   const overTime: { period: string; count: number }[] = [];
   if (hasTimestamps && numInter > 0) {
-    const byMonth = new Map<number, number>();
-    let lastDay = NaN;
-    let lastKey = 0;
+    let tMin = Infinity;
+    let tMax = -Infinity;
     for (let i = 0; i < numInter; i++) {
       const t = seqTimes[i];
-      if (!Number.isFinite(t)) continue;
-      const day = Math.floor(t / 86400);
-      if (day !== lastDay) {
-        const [y, m] = civilFromDays(day);
-        lastKey = y * 12 + (m - 1);
-        lastDay = day;
-      }
-      byMonth.set(lastKey, (byMonth.get(lastKey) ?? 0) + 1);
+      if (t < tMin) tMin = t;
+      if (t > tMax) tMax = t;
     }
-    const keys = [...byMonth.keys()].sort((a, c) => a - c);
-    if (keys.length) {
-      const lo = keys[0];
-      const hi = keys[keys.length - 1];
-      const fill = hi - lo <= 2400;
-      const list = fill ? Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) : keys;
-      for (const key of list) {
+    if (Number.isFinite(tMin) && Number.isFinite(tMax)) {
+      const keyOf = (t: number) => { const [y, m] = civilFromDays(Math.floor(t / 86400)); return y * 12 + (m - 1); };
+      const lo = keyOf(tMin);
+      const hi = keyOf(tMax);
+      const dense = hi - lo <= 2400;
+      const counts = new Float64Array(dense ? hi - lo + 1 : 0);
+      const sparse = new Map<number, number>();
+      let lastDay = NaN;
+      let lastKey = 0;
+      for (let i = 0; i < numInter; i++) {
+        const t = seqTimes[i];
+        if (!Number.isFinite(t)) continue;
+        const day = Math.floor(t / 86400);
+        if (day !== lastDay) { lastKey = keyOf(t); lastDay = day; }
+        if (dense) counts[lastKey - lo]++;
+        else sparse.set(lastKey, (sparse.get(lastKey) ?? 0) + 1);
+      }
+      const keys = dense ? Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) : [...sparse.keys()].sort((a, c) => a - c);
+      for (const key of keys) {
         const y = Math.floor(key / 12);
         const m = key - y * 12 + 1;
         const ys = y < 0 ? '-' + String(-y).padStart(4, '0') : String(y).padStart(4, '0');
-        overTime.push({ period: `${ys}-${String(m).padStart(2, '0')}`, count: byMonth.get(key) ?? 0 });
+        overTime.push({ period: `${ys}-${String(m).padStart(2, '0')}`, count: dense ? counts[key - lo] : sparse.get(key) ?? 0 });
       }
     }
   }
