@@ -6,7 +6,7 @@
 import { StudioError } from '../errors.ts';
 import { detectMetadataFormat, METADATA_FORMATS_TEXT } from './detect.ts';
 import { type ByteSource } from './lines.ts';
-import { isBlank, openLines, quoteStart, ReportBuilder, withFile, type ParseOptions } from './parse.ts';
+import { detach, isBlank, openLines, quoteStart, ReportBuilder, withFile, type ParseOptions } from './parse.ts';
 import { parsePythonLiteral } from './pyliteral.ts';
 import type { MetadataFormat, ParseReport } from './types.ts';
 
@@ -124,7 +124,7 @@ function makeObjectHandler(
       rb.report.missingFieldRows++;
       return;
     }
-    titles.set(key, title);
+    titles.set(detach(key), detach(title));
     rb.report.rowsKept++;
   };
 }
@@ -176,8 +176,9 @@ function makeTsvHandler(rb: ReportBuilder, titles: Map<string, string>): (line: 
       rb.report.missingFieldRows++;
       return;
     }
-    if (asin) titles.set(asin, title);
-    if (id) titles.set(id, title);
+    const t = detach(title);
+    if (asin) titles.set(detach(asin), t);
+    if (id) titles.set(detach(id), t);
     rb.report.rowsKept++;
   };
 }

@@ -70,10 +70,23 @@ export async function openLines(
   return { sample, buffered, rest, stats };
 }
 
+/**
+ * A copy of `s` that does not share storage with the string it was sliced from (V8 may keep the
+ * parent of a sliced string alive; short slices are copied by V8 already).
+ */
+export function detach(s: string): string {
+  return s.length >= 13 ? (JSON.parse(JSON.stringify(s)) as string) : s;
+}
+
 /** Interns strings to dense ids in first-appearance order. */
 class Interner {
   readonly ids = new Map<string, number>();
   readonly names: string[] = [];
+  /** For substrings of a line: copy new names, or V8 keeps the whole decoded chunk they were sliced from. */
+  idCopy(s: string): number {
+    const v = this.ids.get(s);
+    return v === undefined ? this.id(detach(s)) : v;
+  }
   id(s: string): number {
     let v = this.ids.get(s);
     if (v === undefined) {
@@ -317,14 +330,14 @@ function makeSequenceHandler(
       rb.malformed(lineNo, `expected \`user item\` (2 tokens), found ${toks.length} tokens`);
       return;
     }
-    const u = users.id(toks[0]);
+    const u = users.idCopy(toks[0]);
     if (u >= pos.length) {
       const p = new Int32Array(pos.length * 2);
       p.set(pos);
       pos = p;
     }
     let p = pos[u];
-    for (let k = 1; k < toks.length; k++) cols.push(u, items.id(toks[k]), p++, 1.0);
+    for (let k = 1; k < toks.length; k++) cols.push(u, items.idCopy(toks[k]), p++, 1.0);
     pos[u] = p;
   };
 }

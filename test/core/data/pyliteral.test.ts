@@ -44,6 +44,11 @@ describe('parsePythonLiteral', () => {
     expect(parsePythonLiteral(`'a' "b"`)).toBe('ab');
     expect(parsePythonLiteral(`'''tri'ple'''`)).toBe("tri'ple");
     expect(parsePythonLiteral(`'日本語 ✓ 😀'`)).toBe('日本語 ✓ 😀');
+    expect(parsePythonLiteral(`'''a''b'''`)).toBe("a''b");
+    expect(parsePythonLiteral(String.raw`['a\nb', 'c', "d\te", 'plain', 'x\'y']`)).toEqual(['a\nb', 'c', 'd\te', 'plain', "x'y"]);
+    expect(parsePythonLiteral("['ok', 'multi\\\nline']")).toEqual(['ok', 'multiline']);
+    expect(() => parsePythonLiteral("['ok', 'bad\nline']")).toThrow(/newline/);
+    expect(parsePythonLiteral('"""x\ny"""')).toBe('x\ny');
   });
 
   it('is safe with __proto__ keys', () => {
