@@ -164,6 +164,26 @@ describe('parseInteractions: Amazon reviews', () => {
     expect(allBad.message).toContain('line 1');
   });
 
+  it('reads a one-shot source exactly once, past the detection sample, with throttled progress', async () => {
+    const text = Array.from({ length: 5000 }, (_, k) => review14(`u${k % 100}`, `i${k % 37}`, k)).join('\n');
+    const bytes = enc.encode(text);
+    let opened = 0;
+    const oneShot: ByteSource = {
+      [Symbol.asyncIterator]() {
+        if (++opened > 1) throw new Error('source iterated twice');
+        return bytesSource(bytes, 4096)[Symbol.asyncIterator]();
+      },
+    };
+    const calls: number[] = [];
+    const r = await parseInteractions(oneShot, 'once.json', 'auto', { onProgress: (b) => calls.push(b) });
+    expect(opened).toBe(1);
+    expect(r.count).toBe(5000);
+    expect(r.times[4999]).toBe(4999);
+    expect(calls.length).toBeGreaterThan(2);
+    expect(calls.length).toBeLessThanOrEqual(Math.ceil(bytes.length / 65536) + 1);
+    expect(calls[calls.length - 1]).toBe(bytes.length);
+  });
+
   it('is cancellable', async () => {
     const ac = new AbortController();
     ac.abort();
