@@ -13,6 +13,7 @@ import {
   gelu,
   layerNorm,
   linear,
+  matMul2d,
   multiHeadAttention,
   oneHotF32,
 } from '../nn/layers.ts';
@@ -209,10 +210,6 @@ export class SasrecModel {
     return this.params.get(name);
   }
 
-  private seed(training: boolean, rng?: Rng): number | undefined {
-    return training && rng ? rng.seed() : undefined;
-  }
-
   /** Embedding + position → LayerNorm → dropout: [B, L, H]. */
   private embed(ids: tf.Tensor2D, training: boolean, rng?: Rng): tf.Tensor3D {
     const [, L] = ids.shape;
@@ -220,7 +217,7 @@ export class SasrecModel {
     const items = embeddingLookup(this.itemEmbedding, ids, 0);
     const pos = tf.reshape(tf.slice(this.p('position_embedding.weight'), [0, 0], [L, H]), [1, L, H]);
     const x = layerNorm(tf.add(items, pos), this.p('LayerNorm.weight'), this.p('LayerNorm.bias'), this.cfg.layer_norm_eps);
-    return dropout(x, this.cfg.hidden_dropout_prob, training, this.seed(training, rng)) as tf.Tensor3D;
+    return dropout(x, this.cfg.hidden_dropout_prob, training, rng) as tf.Tensor3D;
   }
 
   /** RecBole MultiHeadAttention: LayerNorm(xq + dropout(dense(attn(q(xq), k(x), v(x))))). */
@@ -231,9 +228,9 @@ export class SasrecModel {
     const q = linear(xq, w('query'), b('query')) as tf.Tensor3D;
     const k = linear(x, w('key'), b('key')) as tf.Tensor3D;
     const v = linear(x, w('value'), b('value')) as tf.Tensor3D;
-    const ctx = multiHeadAttention(q, k, v, this.cfg.n_heads, bias, this.cfg.attn_dropout_prob, training, this.seed(training, rng));
+    const ctx = multiHeadAttention(q, k, v, this.cfg.n_heads, bias, this.cfg.attn_dropout_prob, training, rng);
     let h = linear(ctx, w('dense'), b('dense'));
-    h = dropout(h, this.cfg.hidden_dropout_prob, training, this.seed(training, rng));
+    h = dropout(h, this.cfg.hidden_dropout_prob, training, rng);
     return layerNorm(tf.add(h, xq), w('LayerNorm'), b('LayerNorm'), this.cfg.layer_norm_eps) as tf.Tensor3D;
   }
 
@@ -242,7 +239,7 @@ export class SasrecModel {
     const f = `trm_encoder.layer.${i}.feed_forward`;
     let h = gelu(linear(x, this.p(`${f}.dense_1.weight`), this.p(`${f}.dense_1.bias`)));
     h = linear(h, this.p(`${f}.dense_2.weight`), this.p(`${f}.dense_2.bias`));
-    h = dropout(h, this.cfg.hidden_dropout_prob, training, this.seed(training, rng));
+    h = dropout(h, this.cfg.hidden_dropout_prob, training, rng);
     return layerNorm(tf.add(h, x), this.p(`${f}.LayerNorm.weight`), this.p(`${f}.LayerNorm.bias`), this.cfg.layer_norm_eps);
   }
 
@@ -278,7 +275,7 @@ export class SasrecModel {
 
   /** Scores over all N+1 ids (column 0 = PAD): rep · item_embeddingᵀ. */
   logits(rep: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(rep, this.itemEmbedding, false, true);
+    return matMul2d(rep, this.itemEmbedding, false, true);
   }
 
   /**

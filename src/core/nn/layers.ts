@@ -3,12 +3,35 @@
  * registerWasmUnsortedSegmentSum for the embedding gradient).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../rng.ts';
+
+/**
+ * 2-D matMul. On wasm, tfjs 4.22's transposeA/transposeB paths are ~10× slower than a plain product
+ * (measured: 3200×256·256×256 takes 300–800 ms transposed vs 30 ms), and the backward pass of every
+ * matMul uses them; so on wasm transposes are explicit, forward and backward (custom gradient).
+ */
+export function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor2D {
+  if (tf.getBackend() !== 'wasm') return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB);
+  const f = tf.customGrad(((x: tf.Tensor, y: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const A = (transposeA ? tf.transpose(x) : x) as tf.Tensor2D;
+    const B = (transposeB ? tf.transpose(y) : y) as tf.Tensor2D;
+    save([A, B]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sA, sB] = saved as tf.Tensor2D[];
+      const dA = tf.matMul(dy as tf.Tensor2D, tf.transpose(sB));
+      const dB = tf.matMul(tf.transpose(sA), dy as tf.Tensor2D);
+      return [transposeA ? tf.transpose(dA) : dA, transposeB ? tf.transpose(dB) : dB];
+    };
+    return { value: tf.matMul(A, B), gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(a, b) as tf.Tensor2D;
+}
 
 /** x·W + b over the last axis; W is [in, out] (PyTorch's weight transposed). */
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   const [inDim, outDim] = w.shape as [number, number];
   const lead = x.shape.slice(0, -1);
-  let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, inDim]), w as tf.Tensor2D);
+  let y: tf.Tensor = matMul2d(tf.reshape(x, [-1, inDim]), w);
   if (b) y = tf.add(y, b);
   return lead.length === 1 ? y : tf.reshape(y, [...lead, outDim]);
 }
@@ -24,10 +47,18 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
-/** Inverted dropout with an explicit seed; identity when not training or rate 0. */
-export function dropout(x: tf.Tensor, rate: number, training: boolean, seed?: number): tf.Tensor {
+/**
+ * Inverted dropout: x · mask / (1 − rate). The mask comes from `rng` in JS (deterministic, and
+ * several times faster than tf.dropout's per-element seedrandom); identity when not training.
+ */
+export function dropout(x: tf.Tensor, rate: number, training: boolean, rng?: Rng): tf.Tensor {
   if (!training || rate <= 0) return x;
-  return tf.dropout(x, rate, undefined, seed);
+  if (!rng) return tf.dropout(x, rate);
+  const n = x.size;
+  const m = new Float32Array(n);
+  const keep = 1 / (1 - rate);
+  for (let i = 0; i < n; i++) m[i] = rng.next() >= rate ? keep : 0;
+  return tf.mul(x, tf.tensor(m, x.shape, 'float32'));
 }
 
 /**
@@ -74,7 +105,7 @@ export function multiHeadAttention(
   bias: tf.Tensor,
   attnDropout: number,
   training: boolean,
-  seed?: number,
+  rng?: Rng,
 ): tf.Tensor3D {
   const [B, Lq, H] = q.shape;
   const Lk = k.shape[1];
@@ -86,7 +117,7 @@ export function multiHeadAttention(
   let scores: tf.Tensor = tf.matMul(qh, kh, false, true);
   scores = tf.add(tf.mul(scores, 1 / Math.sqrt(d)), bias);
   let probs = tf.softmax(scores, -1);
-  probs = dropout(probs, attnDropout, training, seed);
+  probs = dropout(probs, attnDropout, training, rng);
   const ctx = tf.matMul(probs as tf.Tensor4D, vh);
   return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, Lq, H]) as tf.Tensor3D;
 }
