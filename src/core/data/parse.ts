@@ -87,13 +87,19 @@ class Interner {
     const v = this.ids.get(s);
     return v === undefined ? this.id(detach(s)) : v;
   }
+  // Review files are usually grouped by item (or user): a one-entry cache skips most Map lookups.
+  private last = '';
+  private lastId = -1;
   id(s: string): number {
+    if (s === this.last && this.lastId >= 0) return this.lastId;
     let v = this.ids.get(s);
     if (v === undefined) {
       v = this.names.length;
       this.ids.set(s, v);
       this.names.push(s);
     }
+    this.last = s;
+    this.lastId = v;
     return v;
   }
 }
