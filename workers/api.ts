@@ -16,6 +16,14 @@ import type {
 export type { AdapterInfo, BackendAttempt, BackendName, BackendReport } from '../src/core/backend.ts';
 import type { BackendName, BackendReport } from '../src/core/backend.ts';
 
+// Stage 2 types (type-only: the UI gets the shapes, never the tfjs code behind them).
+export type { EmbeddingKind } from '../src/core/embeddings/types.ts';
+export type { SasrecConfig, SasrecPresetName } from '../src/core/models/sasrec.ts';
+export type { RankingMetrics } from '../src/core/eval/ranking.ts';
+import type { EmbeddingKind } from '../src/core/embeddings/types.ts';
+import type { SasrecConfig, SasrecPresetName } from '../src/core/models/sasrec.ts';
+import type { RankingMetrics } from '../src/core/eval/ranking.ts';
+
 /** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
 
@@ -101,6 +109,73 @@ export interface ExportedFile {
 
 export type ProgressCallback = (event: ProgressEvent) => void;
 
+// ---- Stage 2: item embeddings -------------------------------------------------------------
+
+/** A stored embedding table of a dataset, without its data. Row r = item id r+1 (N rows, PAD dropped). */
+export interface EmbeddingSummary {
+  id: string;
+  datasetId: string;
+  kind: EmbeddingKind;
+  name: string;
+  /** 'sasrec' | 'tfidf-svd' | 'import:<file>' | 'dual' */
+  source: string;
+  rows: number;
+  cols: number;
+  createdAt: number;
+  /** Bytes of the float32 data. */
+  sizeBytes: number;
+  /** Provenance: config, seed, backend, metrics… (structured-cloneable). */
+  meta: Record<string, unknown>;
+}
+
+/** A SASRec preset: every value with where it comes from. */
+export interface SasrecPresetInfo {
+  name: SasrecPresetName;
+  config: SasrecConfig;
+  provenance: Record<keyof SasrecConfig, string>;
+}
+
+export interface SasrecTrainOptions {
+  /** At most this many optimisation steps per epoch (smoke runs, tests). */
+  maxStepsPerEpoch?: number;
+  /** Users per evaluation chunk (default 256). */
+  evalChunk?: number;
+}
+
+export interface SasrecTrainResult {
+  /** The run was cancelled; the best table so far was stored if one existed (see `embedding`). */
+  cancelled: boolean;
+  /** The stored best-valid table; null when a cancel came before the first validation. */
+  embedding: EmbeddingSummary | null;
+  /** One sentence for the user about what was stored. */
+  note: string;
+  bestEpoch: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  seconds: number;
+  backend: string;
+  seed: number;
+  /** SASRec at the best-valid epoch (full ranking). */
+  valid: RankingMetrics;
+  test: RankingMetrics;
+  popularity: { valid: RankingMetrics; test: RankingMetrics };
+  curves: {
+    epochs: { epoch: number; trainLoss: number; validNdcg10?: number; validRecall10?: number }[];
+    steps: { step: number; loss: number }[];
+  };
+}
+
+export interface TextEmbeddingOptions {
+  /** Output width (SVD rank); reduced, with a warning, when the TF-IDF matrix has fewer directions. */
+  dim: number;
+  /** Terms in fewer item texts are dropped (default 2). */
+  minDf?: number;
+  maxVocab?: number;
+  /** L2-normalise rows (default true). */
+  normalize?: boolean;
+  seed?: number;
+}
+
 export interface StudioWorkerApi {
   /** Picks the backend (webgpu → webgl → wasm → cpu unless a preference is given) and reports why. */
   initBackend(preference?: BackendName[]): Promise<BackendReport>;
@@ -117,4 +192,35 @@ export interface StudioWorkerApi {
   /** The prepared dataset in the reference format as one .zip. */
   exportDataset(datasetId: string): Promise<Result<ExportedFile>>;
   storageInfo(): Promise<Result<StorageInfo>>;
+
+  // ---- Stage 2: item embeddings ----
+  /** The SASRec presets (values and provenance); core's module imports tfjs, so the UI asks here. */
+  getSasrecPresets(): Promise<Result<SasrecPresetInfo[]>>;
+  /**
+   * Trains SASRec on the current backend and stores the best-valid item table (kind 'collab',
+   * source 'sasrec'); a cancel still stores the best table so far when one exists.
+   */
+  trainSasrec(
+    datasetId: string,
+    config: SasrecConfig,
+    jobId: string,
+    onEvent: ProgressCallback,
+    options?: SasrecTrainOptions,
+  ): Promise<Result<SasrecTrainResult>>;
+  /** TF-IDF + randomized SVD over the item titles (datasets with titles only). */
+  computeTextEmbeddings(
+    datasetId: string,
+    options: TextEmbeddingOptions,
+    jobId: string,
+    onEvent: ProgressCallback,
+  ): Promise<Result<EmbeddingSummary>>;
+  /** A `.npy` table with N or N+1 rows (PAD row dropped); nothing is stored when it is invalid. */
+  importEmbedding(datasetId: string, file: Blob, fileName: string, kind: EmbeddingKind): Promise<Result<EmbeddingSummary>>;
+  /** [collab ‖ text] per item, each part optionally L2-normalised. */
+  buildDualEmbedding(datasetId: string, collabId: string, textId: string, normalize: boolean): Promise<Result<EmbeddingSummary>>;
+  /** The dataset's tables, newest first. */
+  listEmbeddings(datasetId: string): Promise<Result<EmbeddingSummary[]>>;
+  /** The table as a float32 `.npy` (N rows). */
+  exportEmbedding(id: string): Promise<Result<ExportedFile>>;
+  deleteEmbedding(id: string): Promise<Result<void>>;
 }

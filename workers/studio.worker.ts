@@ -36,6 +36,14 @@ const api: StudioWorkerApi = {
   getUserSequence: (id, u) => service.getUserSequence(id, u),
   exportDataset: (id) => service.exportDataset(id),
   storageInfo: () => service.storageInfo(),
+  getSasrecPresets: () => service.getSasrecPresets(),
+  trainSasrec: (ds, cfg, id, cb, o) => service.trainSasrec(ds, cfg, id, cb, o),
+  computeTextEmbeddings: (ds, o, id, cb) => service.computeTextEmbeddings(ds, o, id, cb),
+  importEmbedding: (ds, f, n, k) => service.importEmbedding(ds, f, n, k),
+  buildDualEmbedding: (ds, c, t, n) => service.buildDualEmbedding(ds, c, t, n),
+  listEmbeddings: (ds) => service.listEmbeddings(ds),
+  exportEmbedding: (id) => service.exportEmbedding(id),
+  deleteEmbedding: (id) => service.deleteEmbedding(id),
 };
 
 Comlink.expose(api);

@@ -28,6 +28,8 @@ import type {
   StudioWorkerApi,
 } from './api.ts';
 import { DatasetView } from './datasetViews.ts';
+import { deleteArtifactsOfDataset } from './embeddingRepo.ts';
+import { createEmbeddingMethods } from './embeddings.ts';
 import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
 import { fetchSample, type FetchLike } from './sample.ts';
 
@@ -61,6 +63,7 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
   const jobs = new JobRegistry();
   let dbPromise: Promise<StudioDb> | null = null;
   let view: { id: string; promise: Promise<DatasetView> } | null = null;
+  let backend: Promise<BackendReport> | null = null;
 
   const db = (): Promise<StudioDb> => {
     if (!dbPromise) {
@@ -108,10 +111,30 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       .finally(() => sink.flush());
   }
 
+  const embeddings = createEmbeddingMethods({
+    db,
+    jobs,
+    dataset: async (id) => (await getView(id)).ds,
+    ensureBackend: () => {
+      if (!backend) {
+        backend = selectBackend(undefined, opts.backend);
+        backend.catch(() => { backend = null; });
+      }
+      return backend;
+    },
+    progressIntervalMs: opts.progressIntervalMs ?? 100,
+    ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
+  });
+
   return {
+    ...embeddings,
+
     async initBackend(preference?: BackendName[]): Promise<BackendReport> {
       try {
-        return await selectBackend(preference, opts.backend);
+        const p = selectBackend(preference, opts.backend);
+        const report = await p;
+        backend = p;
+        return report;
       } catch (err) {
         // Comlink keeps only the message of a thrown Error; make it the whole story.
         throw new Error(err instanceof StudioError ? err.message : String((err as Error)?.message ?? err), { cause: err });
@@ -147,8 +170,11 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
 
     deleteDataset: (id) =>
       asResult(async () => {
-        await deleteDataset(await db(), id);
+        const d = await db();
+        await deleteDataset(d, id);
         if (view?.id === id) view = null;
+        // Its embedding tables go with it (a second transaction: the dataset is gone either way).
+        await deleteArtifactsOfDataset(d, id);
       }),
 
     getItems: (id, q) => asResult(async () => (await getView(id)).items(q)),

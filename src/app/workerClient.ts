@@ -10,6 +10,8 @@ import type {
   BackendName,
   BackendReport,
   DatasetSummary,
+  EmbeddingKind,
+  EmbeddingSummary,
   ExportedFile,
   ImportRequest,
   ImportResult,
@@ -17,9 +19,14 @@ import type {
   Page,
   PageQuery,
   Result,
+  SasrecConfig,
+  SasrecPresetInfo,
+  SasrecTrainOptions,
+  SasrecTrainResult,
   SequenceEntry,
   StorageInfo,
   StudioWorkerApi,
+  TextEmbeddingOptions,
   UserRow,
 } from '../../workers/api.ts';
 
@@ -40,6 +47,19 @@ export interface StudioClient {
   getUserSequence(datasetId: string, userIndex: number): Promise<Result<SequenceEntry[]>>;
   exportDataset(datasetId: string): Promise<Result<ExportedFile>>;
   storageInfo(): Promise<Result<StorageInfo>>;
+  getSasrecPresets(): Promise<Result<SasrecPresetInfo[]>>;
+  trainSasrec(
+    datasetId: string,
+    config: SasrecConfig,
+    onEvent: (e: ProgressEvent) => void,
+    options?: SasrecTrainOptions,
+  ): Job<SasrecTrainResult>;
+  computeTextEmbeddings(datasetId: string, options: TextEmbeddingOptions, onEvent: (e: ProgressEvent) => void): Job<EmbeddingSummary>;
+  importEmbedding(datasetId: string, file: Blob, fileName: string, kind: EmbeddingKind): Promise<Result<EmbeddingSummary>>;
+  buildDualEmbedding(datasetId: string, collabId: string, textId: string, normalize: boolean): Promise<Result<EmbeddingSummary>>;
+  listEmbeddings(datasetId: string): Promise<Result<EmbeddingSummary[]>>;
+  exportEmbedding(id: string): Promise<Result<ExportedFile>>;
+  deleteEmbedding(id: string): Promise<Result<void>>;
 }
 
 let worker: Worker | null = null;
@@ -77,6 +97,16 @@ export function getStudioClient(): StudioClient {
     getUserSequence: (id, u) => api.getUserSequence(id, u),
     exportDataset: (id) => api.exportDataset(id),
     storageInfo: () => api.storageInfo(),
+    getSasrecPresets: () => api.getSasrecPresets(),
+    trainSasrec: (datasetId, config, onEvent, options) =>
+      startJob(api, onEvent, (id, cb) => api.trainSasrec(datasetId, config, id, cb, options)),
+    computeTextEmbeddings: (datasetId, options, onEvent) =>
+      startJob(api, onEvent, (id, cb) => api.computeTextEmbeddings(datasetId, options, id, cb)),
+    importEmbedding: (datasetId, file, fileName, kind) => api.importEmbedding(datasetId, file, fileName, kind),
+    buildDualEmbedding: (datasetId, c, t, normalize) => api.buildDualEmbedding(datasetId, c, t, normalize),
+    listEmbeddings: (datasetId) => api.listEmbeddings(datasetId),
+    exportEmbedding: (id) => api.exportEmbedding(id),
+    deleteEmbedding: (id) => api.deleteEmbedding(id),
   };
   return client;
 }

@@ -1,0 +1,281 @@
+/**
+ * Stage 2 (item embeddings) of the studio worker: SASRec training, TF-IDF text embeddings, `.npy`
+ * import/export, the dual input, and the dataset's stored tables. tfjs-heavy modules are imported
+ * on first use, so the data stage starts without them.
+ */
+import * as Comlink from 'comlink';
+import type { BackendReport } from '../src/core/backend.ts';
+import type { PreparedDataset } from '../src/core/data/types.ts';
+import { buildDualInput } from '../src/core/embeddings/dual.ts';
+import { tableFromNpy, tableToNpy } from '../src/core/embeddings/importTable.ts';
+import type { EmbeddingKind, EmbeddingTable } from '../src/core/embeddings/types.ts';
+import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
+import type { SasrecConfig } from '../src/core/models/sasrec.ts';
+import type { StudioDb } from '../src/storage/db.ts';
+import type {
+  EmbeddingSummary,
+  ExportedFile,
+  Result,
+  SasrecPresetInfo,
+  SasrecTrainOptions,
+  SasrecTrainResult,
+  StudioWorkerApi,
+  TextEmbeddingOptions,
+} from './api.ts';
+import * as repo from './embeddingRepo.ts';
+import { asResult, forwardProgress, type JobRegistry } from './jobs.ts';
+
+export interface EmbeddingContext {
+  db(): Promise<StudioDb>;
+  jobs: JobRegistry;
+  /** The prepared dataset (cached by the service). */
+  dataset(id: string): Promise<PreparedDataset>;
+  /** The backend in use, selected on first need when initBackend was not called. */
+  ensureBackend(): Promise<BackendReport>;
+  progressIntervalMs: number;
+  chunkBytes?: number;
+}
+
+export type EmbeddingMethods = Pick<
+  StudioWorkerApi,
+  | 'getSasrecPresets'
+  | 'trainSasrec'
+  | 'computeTextEmbeddings'
+  | 'importEmbedding'
+  | 'buildDualEmbedding'
+  | 'listEmbeddings'
+  | 'exportEmbedding'
+  | 'deleteEmbedding'
+>;
+
+const KINDS: EmbeddingKind[] = ['collab', 'text', 'dual'];
+
+export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods {
+  let training: string | null = null;
+  const save = async (datasetId: string, table: EmbeddingTable) =>
+    repo.saveEmbedding(await ctx.db(), datasetId, table, ctx.chunkBytes ? { chunkBytes: ctx.chunkBytes } : {});
+
+  return {
+    getSasrecPresets: () =>
+      asResult(async (): Promise<SasrecPresetInfo[]> => {
+        const { SASREC_PRESETS } = await import('../src/core/models/sasrec.ts');
+        return (['quick', 'paper'] as const).map((name) => ({
+          name,
+          config: { ...SASREC_PRESETS[name].config },
+          provenance: { ...SASREC_PRESETS[name].provenance },
+        }));
+      }),
+
+    async trainSasrec(datasetId, config, jobId, onEvent, options?: SasrecTrainOptions): Promise<Result<SasrecTrainResult>> {
+      const bad = validateSasrecConfig(config);
+      if (bad) return { ok: false, error: bad.info };
+      if (training) {
+        return { ok: false, error: { code: 'bad_option', message: 'A SASRec training is already running; wait for it or cancel it first.' } };
+      }
+      training = jobId;
+      const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
+      try {
+        return await ctx.jobs.run(jobId, async (signal) => {
+          sink({ type: 'phase', stage: 'sasrec', phase: 'load', message: 'loading the dataset and the trainer' });
+          const [ds, report, train] = await Promise.all([
+            ctx.dataset(datasetId),
+            ctx.ensureBackend(),
+            import('../src/core/train/sasrec.ts'),
+          ]);
+          throwIfCancelled(signal);
+          sink({ type: 'log', stage: 'sasrec', level: 'info', message: `training on ${report.backend}` });
+          const res = await train.trainSasrec(ds, { ...config }, {
+            signal,
+            onEvent: sink,
+            seed: config.seed,
+            ...(options?.maxStepsPerEpoch ? { maxStepsPerEpoch: options.maxStepsPerEpoch } : {}),
+            ...(options?.evalChunk ? { evalChunk: options.evalChunk } : {}),
+          });
+          const metrics = { valid: res.valid, test: res.test };
+          const popularity = res.baselines.popularity;
+          let embedding: EmbeddingSummary | null = null;
+          let note: string;
+          if (res.cancelled && res.bestEpoch === 0) {
+            note = 'Cancelled before the first validation: there is no best table, so nothing was stored.';
+          } else {
+            sink({ type: 'phase', stage: 'sasrec', phase: 'save', message: 'storing the item table' });
+            embedding = await save(datasetId, {
+              kind: 'collab',
+              name: `${ds.name}_sasrec_${res.hidden}`,
+              rows: res.numItems,
+              cols: res.hidden,
+              data: res.itemTable,
+              source: 'sasrec',
+              createdAt: Date.now(),
+              meta: {
+                config: res.config,
+                seed: res.seed,
+                backend: res.backend,
+                bestEpoch: res.bestEpoch,
+                epochsRun: res.epochsRun,
+                stoppedEarly: res.stoppedEarly,
+                cancelled: res.cancelled,
+                seconds: res.seconds,
+                metrics,
+                baselines: { popularity },
+                maxStepsPerEpoch: options?.maxStepsPerEpoch ?? null,
+                curves: res.curves.epochs,
+              },
+            });
+            note = res.cancelled
+              ? `Cancelled after ${res.epochsRun} epoch(s): the best table so far (epoch ${res.bestEpoch}) was stored.`
+              : `Stored the item table of the best validation epoch (${res.bestEpoch} of ${res.epochsRun}).`;
+          }
+          return {
+            cancelled: res.cancelled,
+            embedding,
+            note,
+            bestEpoch: res.bestEpoch,
+            epochsRun: res.epochsRun,
+            stoppedEarly: res.stoppedEarly,
+            seconds: res.seconds,
+            backend: res.backend,
+            seed: res.seed,
+            valid: res.valid,
+            test: res.test,
+            popularity,
+            curves: res.curves,
+          };
+        });
+      } finally {
+        sink.flush();
+        training = null;
+      }
+    },
+
+    async computeTextEmbeddings(datasetId, options: TextEmbeddingOptions, jobId, onEvent): Promise<Result<EmbeddingSummary>> {
+      const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
+      try {
+        return await ctx.jobs.run(jobId, async (signal) => {
+          const ds = await ctx.dataset(datasetId);
+          const titled = ds.itemTitles?.filter((t) => t && t.trim()).length ?? 0;
+          if (!titled) {
+            throw new StudioError({
+              code: 'bad_option',
+              message: `Dataset "${ds.name}" has no item titles, so TF-IDF text embeddings cannot be computed. ` +
+                'Re-import it with item metadata, or import a text embedding .npy (e.g. from a pretrained sentence encoder).',
+              expected: 'item titles',
+              found: 'none',
+            });
+          }
+          if (!Number.isInteger(options.dim) || options.dim < 1 || options.dim > 4096) {
+            throw new StudioError({ code: 'bad_option', field: 'dim', message: 'The text embedding width must be an integer from 1 to 4096', found: String(options.dim) });
+          }
+          const { encodeTextTfidfSvd } = await import('../src/core/embeddings/tfidf.ts');
+          const table = await encodeTextTfidfSvd(ds, {
+            dim: options.dim,
+            ...(options.minDf !== undefined ? { minDf: options.minDf } : {}),
+            ...(options.maxVocab !== undefined ? { maxVocab: options.maxVocab } : {}),
+            ...(options.normalize !== undefined ? { normalize: options.normalize } : {}),
+            ...(options.seed !== undefined ? { seed: options.seed } : {}),
+            signal,
+            onEvent: sink,
+          });
+          throwIfCancelled(signal);
+          return save(datasetId, table);
+        });
+      } finally {
+        sink.flush();
+      }
+    },
+
+    importEmbedding: (datasetId, file, fileName, kind) =>
+      asResult(async () => {
+        if (!KINDS.includes(kind)) {
+          throw new StudioError({ code: 'bad_option', field: 'kind', message: `Unknown embedding kind "${String(kind)}"`, expected: KINDS.join(' | ') });
+        }
+        if (!/\.npy$/i.test(fileName)) {
+          throw new StudioError({ code: 'bad_npy', file: fileName, message: 'Expected a NumPy .npy file', expected: '.npy', found: fileName.replace(/^.*\./, '.') });
+        }
+        const ds = await ctx.dataset(datasetId);
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        const table = tableFromNpy(bytes, fileName, ds.itemIds.length, kind);
+        return save(datasetId, table);
+      }),
+
+    buildDualEmbedding: (datasetId, collabId, textId, normalize) =>
+      asResult(async () => {
+        const db = await ctx.db();
+        const [c, t] = await Promise.all([repo.loadEmbedding(db, collabId), repo.loadEmbedding(db, textId)]);
+        for (const part of [c, t]) {
+          if (part.summary.datasetId !== datasetId) {
+            throw new StudioError({ code: 'bad_option', message: `Embedding table "${part.summary.name}" belongs to another dataset` });
+          }
+        }
+        const dual = buildDualInput(c.table, t.table, { normalize });
+        dual.meta = { ...dual.meta, collabId, textId };
+        return save(datasetId, dual);
+      }),
+
+    listEmbeddings: (datasetId) => asResult(async () => repo.listEmbeddings(await ctx.db(), datasetId)),
+
+    async exportEmbedding(id): Promise<Result<ExportedFile>> {
+      const r = await asResult(async () => {
+        const { table } = await repo.loadEmbedding(await ctx.db(), id);
+        let bytes = tableToNpy(table);
+        if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+        return { fileName: `${npyFileName(table.name)}.npy`, bytes };
+      });
+      return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
+    },
+
+    deleteEmbedding: (id) => asResult(async () => repo.deleteEmbedding(await ctx.db(), id)),
+  };
+}
+
+function npyFileName(name: string): string {
+  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
+  return s || 'embeddings';
+}
+
+const INT_FIELDS: [keyof SasrecConfig, number, number][] = [
+  ['hidden_size', 1, 4096],
+  ['inner_size', 1, 16384],
+  ['n_layers', 1, 48],
+  ['n_heads', 1, 64],
+  ['MAX_ITEM_LIST_LENGTH', 1, 1024],
+  ['epochs', 1, 10000],
+  ['train_batch_size', 1, 1 << 20],
+  ['eval_batch_size', 1, 1 << 20],
+  ['stopping_step', 0, 10000],
+  ['eval_step', 1, 10000],
+  ['seed', 0, 2 ** 32 - 1],
+  ['micro_batch_size', 1, 1 << 20],
+  ['log_every', 1, 1 << 20],
+];
+
+/** A SASRec config as sent by the UI: every field present and in range (null when valid). */
+export function validateSasrecConfig(c: SasrecConfig): StudioError | null {
+  const fail = (field: string, message: string, expected: string, found: unknown) =>
+    new StudioError({ code: 'bad_option', field, message, expected, found: String(found) });
+  if (!c || typeof c !== 'object') return fail('config', 'No SASRec configuration was given', 'an object', c);
+  for (const [k, lo, hi] of INT_FIELDS) {
+    const v = c[k] as unknown;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+      return fail(k, `${k} must be an integer from ${lo} to ${hi}`, `${lo}…${hi}`, v);
+    }
+  }
+  for (const k of ['hidden_dropout_prob', 'attn_dropout_prob'] as const) {
+    const v = c[k] as unknown;
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) return fail(k, `${k} must be in [0, 1)`, '[0, 1)', v);
+  }
+  for (const k of ['learning_rate', 'layer_norm_eps', 'initializer_range'] as const) {
+    const v = c[k] as unknown;
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) return fail(k, `${k} must be a positive number`, '> 0', v);
+  }
+  if (typeof c.weight_decay !== 'number' || !(c.weight_decay >= 0) || !Number.isFinite(c.weight_decay)) {
+    return fail('weight_decay', 'weight_decay must be a non-negative number', '≥ 0', c.weight_decay);
+  }
+  if (c.hidden_size % c.n_heads !== 0) {
+    return fail('n_heads', `hidden_size (${c.hidden_size}) must be a multiple of n_heads (${c.n_heads})`, `a divisor of ${c.hidden_size}`, c.n_heads);
+  }
+  if (c.hidden_act !== 'gelu') return fail('hidden_act', 'Only gelu is implemented', 'gelu', c.hidden_act);
+  if (c.loss_type !== 'CE') return fail('loss_type', 'Only full-softmax CE is implemented', 'CE', c.loss_type);
+  if (typeof c.last_position_only !== 'boolean') return fail('last_position_only', 'last_position_only must be true or false', 'boolean', c.last_position_only);
+  return null;
+}
