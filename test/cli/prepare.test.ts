@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(__dirname, '../..');
@@ -49,6 +50,16 @@ describe('etegrec prepare', () => {
     for (const f of ['inter', 'train.jsonl', 'emb_map.json']) {
       expect(readFileSync(join(again, `Instrument2014.${f}`), 'utf8')).toBe(readFileSync(join(out, `Instrument2014.${f}`), 'utf8'));
     }
+    // a .zip of the sample files only (no .inter) is detected and rebuilt from the samples
+    const zipPath = join(work, 'bundle.zip');
+    const z: Record<string, Uint8Array> = {};
+    for (const f of ['train.jsonl', 'valid.jsonl', 'test.jsonl', 'emb_map.json']) z[`data/Instrument2014.${f}`] = readFileSync(join(out, `Instrument2014.${f}`));
+    writeFileSync(zipPath, zipSync(z));
+    const fromZip = join(work, 'from-zip');
+    const r3 = cli('prepare', zipPath, '--out', fromZip, '--quiet');
+    expect(r3.code).toBe(0);
+    expect(r3.stdout).toContain('Prepared Instrument2014: 1429 users, 900 items, 10261 interactions');
+    expect(readFileSync(join(fromZip, 'Instrument2014.test.jsonl'), 'utf8')).toBe(readFileSync(join(out, 'Instrument2014.test.jsonl'), 'utf8'));
   });
 
   it('fails on a file of malformed lines: message, exit 1, nothing written', () => {

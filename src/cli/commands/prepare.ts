@@ -23,7 +23,8 @@ Writes into <dir>: <name>.inter, <name>.train.jsonl, <name>.valid.jsonl, <name>.
 
 Options:
   --out <dir>            output directory (created; files are moved in only on success)
-  --name <name>          dataset name (default: the input file name without extensions)
+  --name <name>          dataset name (default: the bundle's name, or the input file name
+                         without extensions)
   --format <format>      ${INTERACTION_FORMAT_NAMES.join('|')} (default auto)
   --kcore <k>            k of the iterated k-core, 0 or 1 = no filter (default ${DEFAULT_PREPARE_CONFIG.kcore})
   --max-len <n>          maximum history length of a sample (default ${DEFAULT_PREPARE_CONFIG.maxLen})
@@ -32,12 +33,6 @@ Options:
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
 `;
-
-function defaultName(path: string): string {
-  let b = basename(path).replace(/\.(gz|zip)$/i, '');
-  b = b.replace(/\.(json|jsonl|txt|csv|tsv|inter)$/i, '');
-  return b || 'dataset';
-}
 
 export const prepareCommand: Command = {
   name: 'prepare',
@@ -67,8 +62,8 @@ export const prepareCommand: Command = {
     }
     const kcore = intOption(values.kcore, 'kcore', DEFAULT_PREPARE_CONFIG.kcore, 0);
     const maxLen = intOption(values['max-len'], 'max-len', DEFAULT_PREPARE_CONFIG.maxLen, 1);
-    const name = (values.name as string | undefined) ?? defaultName(positionals[0]);
-    if (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') throw new UsageError(`invalid --name "${name}"`);
+    const name = (values.name as string | undefined) ?? '';
+    if (values.name !== undefined && (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..')) throw new UsageError(`invalid --name "${name}"`);
 
     const progress = stderrProgress(values.quiet === true);
     const files = await inputSources(positionals);

@@ -21,6 +21,7 @@ export interface ImportSourceFile {
 export interface ImportInput {
   files: ImportSourceFile[];
   metadata?: ImportSourceFile;
+  /** Dataset name; '' = the bundle's file prefix, or the input file name without extensions. */
   name: string;
   format: InteractionFormat | 'auto';
   metadataFormat?: MetadataFormat | 'auto';
@@ -38,6 +39,14 @@ export interface ImportOutput {
 }
 
 const PROGRESS_MS = 200;
+
+/** A dataset name from a file name: `reviews_X_5.json.gz` → `reviews_X_5`. */
+export function defaultDatasetName(fileName: string): string {
+  const i = Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\'));
+  let b = fileName.slice(i + 1).replace(/\.(gz|zip)$/i, '');
+  b = b.replace(/\.(json|jsonl|txt|csv|tsv|inter)$/i, '');
+  return b || 'dataset';
+}
 
 async function readAll(f: ImportSourceFile, onBytes: (n: number) => void, signal?: AbortSignal): Promise<Uint8Array> {
   if (f.bytes) {
@@ -149,7 +158,7 @@ export async function importToDataset(input: ImportInput): Promise<ImportOutput>
     }
 
     throwIfCancelled(signal);
-    const dataset = prepareDataset(raw, input.config, input.name, {
+    const dataset = prepareDataset(raw, input.config, input.name || defaultDatasetName(file.name), {
       signal, onEvent, files: [file.name, ...(input.metadata ? [input.metadata.name] : [])],
       ...(titles ? { titles } : {}),
       ...(metadataFormat ? { metadataFormat } : {}),
