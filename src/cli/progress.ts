@@ -37,10 +37,13 @@ export function formatEvent(e: ProgressEvent): string {
 export function stderrProgress(quiet = false): ProgressSink & { flush(): void; end(): void } {
   const tty = !!process.stderr.isTTY;
   let open = false;
+  let last = '';
   const write = (e: ProgressEvent) => {
     if (quiet && e.type !== 'log') return;
     if (quiet && e.type === 'log' && e.level !== 'warn') return;
     const line = formatEvent(e);
+    if (line === last) return;
+    last = line;
     if (tty && e.type === 'progress') {
       process.stderr.write(`\r\x1b[2K${line}`);
       open = true;

@@ -183,7 +183,7 @@ export function prepareDataset(
 
   onEvent?.({ type: 'phase', stage: 'data', phase: 'filter', message: k > 1 ? `iterated ${k}-core filter` : 'no k-core filter' });
   const { rows, passes } = kcoreFilter(raw, k, (pass, n) => {
-    onEvent?.({ type: 'progress', stage: 'data', phase: 'filter', done: pass, unit: 'passes' });
+    onEvent?.({ type: 'progress', stage: 'data', phase: 'filter', done: pass, unit: 'k-core passes' });
     onEvent?.({ type: 'log', stage: 'data', level: 'info', message: `k-core pass ${pass}: ${n.toLocaleString('en-US')} interactions left` });
   }, signal);
   const emptyError = (extra: string) => new StudioError({
