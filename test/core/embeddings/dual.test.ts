@@ -3,7 +3,7 @@ import { StudioError } from '../../../src/core/errors.ts';
 import { buildDualInput } from '../../../src/core/embeddings/dual.ts';
 import type { EmbeddingKind, EmbeddingTable } from '../../../src/core/embeddings/types.ts';
 
-function table(kind: EmbeddingKind, rows: number, cols: number, values: number[], name = kind): EmbeddingTable {
+function table(kind: EmbeddingKind, rows: number, cols: number, values: number[], name: string = kind): EmbeddingTable {
   return { kind, name, rows, cols, data: Float32Array.from(values), source: 'test', createdAt: 0 };
 }
 
