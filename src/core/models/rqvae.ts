@@ -1,0 +1,258 @@
+/**
+ * RQ-VAE item tokenizer (spec §4.1–§4.2): MLP encoder → 3-level residual quantiser → MLP decoder.
+ * Parameters live in a ParamStore under the reference PyTorch names (`encoder.mlp_layers.{1,4,7}`,
+ * `rq.vq_layers.{l}.embedding.weight`, `decoder.mlp_layers.*`); linear weights are stored [in, out].
+ *
+ * The codebook lookup is oneHot(argmin) × E (not gather): its gradient reaches E on every backend
+ * (wasm has no UnsortedSegmentSum) and no tf.where runs under the tape.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { linear, matMul2d, oneHotF32 } from '../nn/layers.ts';
+import { ParamStore } from '../nn/params.ts';
+import { Rng } from '../rng.ts';
+
+export interface RqvaeConfig {
+  in_dim: number;
+  /** Hidden widths of the encoder (the decoder uses the reverse). */
+  layers: number[];
+  e_dim: number;
+  num_emb_list: number[];
+  /** Commitment weight β (0.25). */
+  beta: number;
+  /** α in total = recon + α·rq_loss (1.0). */
+  quant_loss_weight: number;
+  /** Per-level Sinkhorn ε (training only; 0 = off, the executed reference path, §4.5). */
+  sk_epsilons: number[];
+  sk_iters: number;
+}
+
+/** Paper / official single layout: 256 → 512 → 256 → 128. */
+export const RQVAE_SINGLE: RqvaeConfig = {
+  in_dim: 256,
+  layers: [512, 256],
+  e_dim: 128,
+  num_emb_list: [256, 256, 256],
+  beta: 0.25,
+  quant_loss_weight: 1.0,
+  sk_epsilons: [0, 0, 0],
+  sk_iters: 50,
+};
+
+/** Fork's dual layout (run_dual.sh): 1024 → 1024 → 512 → 256 → 128. */
+export const RQVAE_DUAL: RqvaeConfig = { ...RQVAE_SINGLE, in_dim: 1024, layers: [1024, 512, 256], sk_iters: 100 };
+
+export function rqvaeLayout(inDim: number): RqvaeConfig {
+  return inDim === 1024 ? { ...RQVAE_DUAL } : { ...RQVAE_SINGLE, in_dim: inDim };
+}
+
+export interface LinearSpec {
+  weight: string;
+  bias: string;
+  inDim: number;
+  outDim: number;
+}
+
+/** Sequential indices 1, 4, 7, … (Dropout, Linear, ReLU per block in the reference). */
+export function mlpSpecs(prefix: string, widths: number[]): LinearSpec[] {
+  const out: LinearSpec[] = [];
+  for (let i = 0; i + 1 < widths.length; i++) {
+    const idx = 3 * i + 1;
+    out.push({ weight: `${prefix}.mlp_layers.${idx}.weight`, bias: `${prefix}.mlp_layers.${idx}.bias`, inDim: widths[i], outDim: widths[i + 1] });
+  }
+  return out;
+}
+
+export function encoderWidths(cfg: RqvaeConfig): number[] {
+  return [cfg.in_dim, ...cfg.layers, cfg.e_dim];
+}
+
+export function codebookName(level: number): string {
+  return `rq.vq_layers.${level}.embedding.weight`;
+}
+
+/** Reference key → PyTorch shape ([out, in] for linear weights), in state-dict order. */
+export function rqvaeStateDictShapes(cfg: RqvaeConfig): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const enc = encoderWidths(cfg);
+  for (const s of mlpSpecs('encoder', enc)) {
+    out[s.weight] = [s.outDim, s.inDim];
+    out[s.bias] = [s.outDim];
+  }
+  cfg.num_emb_list.forEach((k, l) => (out[codebookName(l)] = [k, cfg.e_dim]));
+  for (const s of mlpSpecs('decoder', [...enc].reverse())) {
+    out[s.weight] = [s.outDim, s.inDim];
+    out[s.bias] = [s.outDim];
+  }
+  return out;
+}
+
+/** Gradient-free identity: PyTorch's `.detach()`. */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad(((t: tf.Tensor) => ({
+    value: tf.clone(t),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as T;
+}
+
+/** Squared L2 distances ‖r‖² + ‖e‖² − 2 r·e, shape (B, K) (the reference formula, not (r−e)²). */
+export function sqDistances(r: tf.Tensor, e: tf.Tensor): tf.Tensor2D {
+  const rr = tf.sum(tf.square(r), 1, true);
+  const ee = tf.reshape(tf.sum(tf.square(e), 1), [1, -1]);
+  return tf.sub(tf.add(rr, ee), tf.mul(matMul2d(r, e, false, true), 2)) as tf.Tensor2D;
+}
+
+/**
+ * Sinkhorn–Knopp assignment of §4.5, in the log domain: the spec's float64 exp(−d'/ε) overflows
+ * float32 for ε = 0.003, and every normalisation is a shift in log space. Returns argmax indices.
+ */
+export function sinkhornAssign(d: tf.Tensor2D, eps: number, iters: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [B, K] = d.shape;
+    const mx = tf.max(d);
+    const mn = tf.min(d);
+    const mid = tf.div(tf.add(mx, mn), 2);
+    const amp = tf.add(tf.sub(mx, mid), 1e-5);
+    let logQ: tf.Tensor = tf.div(tf.neg(tf.div(tf.sub(d, mid), amp)), eps);
+    logQ = tf.sub(logQ, tf.logSumExp(logQ));
+    for (let i = 0; i < iters; i++) {
+      logQ = tf.sub(logQ, tf.add(tf.logSumExp(logQ, 1, true), Math.log(B)));
+      logQ = tf.sub(logQ, tf.add(tf.logSumExp(logQ, 0, true), Math.log(K)));
+    }
+    return tf.argMax(logQ, 1) as tf.Tensor1D;
+  });
+}
+
+export interface QuantizeResult {
+  /** (B, L, K) per-level squared distances (the reference "logits"). */
+  distances: tf.Tensor3D;
+  /** (B, L) int32 codes. */
+  indices: tf.Tensor2D;
+  /** Σ_l s_l with s_l = r_l + sg(q_l − r_l). */
+  xq: tf.Tensor2D;
+  /** mean over levels of mse(q, sg(r)) + β·mse(sg(q), r). */
+  rqLoss: tf.Scalar;
+}
+
+export interface ForwardResult extends QuantizeResult {
+  latent: tf.Tensor2D;
+  recon: tf.Tensor2D;
+  reconLoss: tf.Scalar;
+  /** recon + quant_loss_weight · rqLoss. */
+  loss: tf.Scalar;
+}
+
+export interface ForwardOptions {
+  /** Enables Sinkhorn where sk_epsilons[l] > 0. */
+  training?: boolean;
+}
+
+export class Rqvae {
+  readonly params = new ParamStore();
+  readonly encoder: LinearSpec[];
+  readonly decoder: LinearSpec[];
+
+  constructor(readonly config: RqvaeConfig, seed = 2024) {
+    const rng = new Rng(seed);
+    const enc = encoderWidths(config);
+    this.encoder = mlpSpecs('encoder', enc);
+    this.decoder = mlpSpecs('decoder', [...enc].reverse());
+    const addLinear = (s: LinearSpec) => {
+      // Xavier-normal: std = sqrt(2 / (fan_in + fan_out)).
+      this.params.add(s.weight, [s.inDim, s.outDim], rng.normalArray(s.inDim * s.outDim, Math.sqrt(2 / (s.inDim + s.outDim))), { linear: true });
+      this.params.add(s.bias, [s.outDim], new Float32Array(s.outDim));
+    };
+    this.encoder.forEach(addLinear);
+    config.num_emb_list.forEach((k, l) => {
+      const v = new Float32Array(k * config.e_dim);
+      for (let i = 0; i < v.length; i++) v[i] = (2 * rng.next() - 1) / k;
+      this.params.add(codebookName(l), [k, config.e_dim], v);
+    });
+    this.decoder.forEach(addLinear);
+  }
+
+  get levels(): number {
+    return this.config.num_emb_list.length;
+  }
+
+  codebook(level: number): tf.Variable {
+    return this.params.get(codebookName(level));
+  }
+
+  private mlp(x: tf.Tensor, specs: LinearSpec[]): tf.Tensor2D {
+    let h = x;
+    specs.forEach((s, i) => {
+      h = linear(h, this.params.get(s.weight), this.params.get(s.bias));
+      if (i < specs.length - 1) h = tf.relu(h);
+    });
+    return h as tf.Tensor2D;
+  }
+
+  encode(x: tf.Tensor): tf.Tensor2D {
+    return this.mlp(x, this.encoder);
+  }
+
+  decode(xq: tf.Tensor): tf.Tensor2D {
+    return this.mlp(xq, this.decoder);
+  }
+
+  /** Residual quantisation of `z` (B, e_dim), exactly the stop-gradient structure of §4.1. */
+  quantize(z: tf.Tensor2D, opts: ForwardOptions = {}): QuantizeResult {
+    const { beta, sk_epsilons, sk_iters } = this.config;
+    let r: tf.Tensor2D = z;
+    let xq: tf.Tensor | null = null;
+    const dists: tf.Tensor[] = [];
+    const idx: tf.Tensor[] = [];
+    const losses: tf.Tensor[] = [];
+    for (let l = 0; l < this.levels; l++) {
+      const E = this.codebook(l);
+      const K = E.shape[0];
+      const d = sqDistances(r, E);
+      const eps = sk_epsilons[l] ?? 0;
+      const c = opts.training && eps > 0 ? sinkhornAssign(stopGradient(d), eps, sk_iters) : tf.argMin(stopGradient(d), 1);
+      const q = matMul2d(oneHotF32(c, K), E);
+      const rSg = stopGradient(r);
+      const qSg = stopGradient(q);
+      losses.push(tf.add(tf.losses.meanSquaredError(rSg, q), tf.mul(tf.losses.meanSquaredError(qSg, r), beta)));
+      const s = tf.add(r, stopGradient(tf.sub(q, r)));
+      xq = xq ? tf.add(xq, s) : s;
+      dists.push(d);
+      idx.push(tf.cast(c, 'int32'));
+      r = stopGradient(tf.sub(r, q)) as tf.Tensor2D;
+    }
+    return {
+      distances: tf.stack(dists, 1) as tf.Tensor3D,
+      indices: tf.stack(idx, 1) as tf.Tensor2D,
+      xq: xq as tf.Tensor2D,
+      rqLoss: tf.div(tf.addN(losses), losses.length) as tf.Scalar,
+    };
+  }
+
+  forward(x: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+    const latent = this.encode(x);
+    const q = this.quantize(latent, opts);
+    const recon = this.decode(q.xq);
+    const reconLoss = tf.losses.meanSquaredError(x, recon) as tf.Scalar;
+    const loss = tf.add(reconLoss, tf.mul(q.rqLoss, this.config.quant_loss_weight)) as tf.Scalar;
+    return { ...q, latent, recon, reconLoss, loss };
+  }
+
+  /** Eval-mode codes (B, L) int32, no Sinkhorn. */
+  codes(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      let r = this.encode(x);
+      const idx: tf.Tensor[] = [];
+      for (let l = 0; l < this.levels; l++) {
+        const E = this.codebook(l);
+        const c = tf.argMin(sqDistances(r, E), 1);
+        idx.push(tf.cast(c, 'int32'));
+        r = tf.sub(r, matMul2d(oneHotF32(c, E.shape[0]), E));
+      }
+      return tf.stack(idx, 1) as tf.Tensor2D;
+    });
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
