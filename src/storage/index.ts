@@ -1,3 +1,4 @@
 export * from './db.ts';
 export * from './datasets.ts';
 export * from './errors.ts';
+export * from './artifacts.ts';
