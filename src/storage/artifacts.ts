@@ -4,11 +4,14 @@
  * chunks in `chunks` under [artifactId, 'data', i]. Save and delete each run in ONE readwrite
  * transaction, so a failure, a quota error or a cancel leaves the database exactly as it was.
  * Names are made unique per dataset by suffixing " (2)", " (3)", … inside the transaction.
+ *
+ * The record layout is the one workers/embeddingRepo.ts (the interim worker-side repository)
+ * writes, field for field, so either module reads what the other stored.
  */
 import { StudioError, throwIfCancelled } from '../core/errors.ts';
 import type { EmbeddingKind, EmbeddingTable } from '../core/embeddings/types.ts';
 import { DEFAULT_CHUNK_BYTES, type SaveOptions } from './datasets.ts';
-import { chunkRange, type ArrayManifest, type StoredArtifact, type StudioDb } from './db.ts';
+import { chunkRange, type StoredArtifact, type StudioDb } from './db.ts';
 import { toStorageError } from './errors.ts';
 
 export interface StoredEmbeddingArtifact extends StoredArtifact {
@@ -23,9 +26,10 @@ export interface StoredEmbeddingArtifact extends StoredArtifact {
   cols: number;
   source: string;
   createdAt: number;
-  meta?: Record<string, unknown>;
+  /** Bytes of the float32 data (rows × cols × 4), split into chunkCount chunks. */
   sizeBytes: number;
-  data: ArrayManifest;
+  chunkCount: number;
+  meta: Record<string, unknown>;
 }
 
 /** What lists show (no data). Structured-cloneable, for the worker API. */
@@ -39,7 +43,8 @@ export interface EmbeddingSummary {
   source: string;
   createdAt: number;
   sizeBytes: number;
-  meta?: Record<string, unknown>;
+  /** Provenance (options, file shape, metrics…). */
+  meta: Record<string, unknown>;
 }
 
 const DATA = 'data';
@@ -49,12 +54,10 @@ function isEmbedding(r: StoredArtifact | undefined): r is StoredEmbeddingArtifac
 }
 
 export function toEmbeddingSummary(r: StoredEmbeddingArtifact): EmbeddingSummary {
-  const s: EmbeddingSummary = {
+  return {
     id: r.id, datasetId: r.ownerId, kind: r.kind, name: r.name, rows: r.rows, cols: r.cols,
-    source: r.source, createdAt: r.createdAt, sizeBytes: r.sizeBytes,
+    source: r.source, createdAt: r.createdAt, sizeBytes: r.sizeBytes, meta: r.meta ?? {},
   };
-  if (r.meta) s.meta = r.meta;
-  return s;
 }
 
 function newId(): string {
@@ -100,9 +103,9 @@ export async function saveEmbeddingTable(db: StudioDb, datasetId: string, table:
     source: table.source,
     createdAt: opts.now ?? table.createdAt ?? Date.now(),
     sizeBytes: bytes.byteLength,
-    data: { dtype: 'float32', length: table.data.length, byteLength: bytes.byteLength, chunkCount: chunks.length },
+    chunkCount: chunks.length,
+    meta: table.meta ?? {},
   };
-  if (table.meta) record.meta = table.meta;
 
   const tx = db.transaction(['datasets', 'artifacts', 'chunks'], 'readwrite');
   const done = tx.done;
@@ -175,7 +178,8 @@ export async function getEmbeddingSummary(db: StudioDb, id: string): Promise<Emb
   return toEmbeddingSummary(rec);
 }
 
-export async function loadEmbeddingTable(db: StudioDb, id: string): Promise<EmbeddingTable> {
+/** The whole table (data included) and its summary. */
+export async function loadEmbeddingTable(db: StudioDb, id: string): Promise<{ summary: EmbeddingSummary; table: EmbeddingTable }> {
   const tx = db.transaction(['artifacts', 'chunks'], 'readonly');
   const done = tx.done;
   done.catch(() => undefined);
@@ -192,26 +196,24 @@ export async function loadEmbeddingTable(db: StudioDb, id: string): Promise<Embe
   if (rec.recordVersion !== 1) {
     throw new StudioError({ code: 'storage_failed', message: `Embedding table "${rec.name}" was stored in a newer format (${String(rec.recordVersion)}); update the studio to open it.` });
   }
-  const m = rec.data;
-  const whole = new Uint8Array(m.byteLength);
+  const whole = new Uint8Array(rec.sizeBytes);
   let at = 0;
   for (const p of parts) {
-    if (at + p.byteLength > m.byteLength) break;
+    if (at + p.byteLength > whole.byteLength) break;
     whole.set(new Uint8Array(p), at);
     at += p.byteLength;
   }
-  if (parts.length !== m.chunkCount || at !== m.byteLength || m.length !== rec.rows * rec.cols) {
+  if (parts.length !== rec.chunkCount || at !== rec.sizeBytes || rec.sizeBytes !== rec.rows * rec.cols * 4) {
     throw new StudioError({
       code: 'storage_failed',
-      message: `Stored embedding table "${rec.name}" is incomplete (${parts.length} of ${m.chunkCount} chunks, ${at} of ${m.byteLength} bytes). Delete it and create it again.`,
+      message: `Stored embedding table "${rec.name}" is incomplete (${parts.length} of ${rec.chunkCount} chunks, ${at} of ${rec.sizeBytes} bytes). Delete it and create it again.`,
     });
   }
   const table: EmbeddingTable = {
     kind: rec.kind, name: rec.name, rows: rec.rows, cols: rec.cols,
-    data: new Float32Array(whole.buffer), source: rec.source, createdAt: rec.createdAt,
+    data: new Float32Array(whole.buffer), source: rec.source, createdAt: rec.createdAt, meta: rec.meta ?? {},
   };
-  if (rec.meta) table.meta = rec.meta;
-  return table;
+  return { summary: toEmbeddingSummary(rec), table };
 }
 
 /** Deletes one table (record + chunks) in one transaction. */

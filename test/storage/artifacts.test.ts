@@ -71,9 +71,27 @@ describe('embedding tables', () => {
     expect(s.id).toMatch(/^emb-/);
     expect((await db.getAllKeys('chunks')).filter((k) => k[0] === s.id)).toHaveLength(12);
     const back = await loadEmbeddingTable(db, s.id);
-    expect(back).toEqual(t);
-    expect(back.data).toBeInstanceOf(Float32Array);
+    expect(back.table).toEqual(t);
+    expect(back.table.data).toBeInstanceOf(Float32Array);
+    expect(back.summary).toEqual(s);
     expect(await getEmbeddingSummary(db, s.id)).toEqual(s);
+  });
+
+  it('reads a record in the interim worker repository\'s layout (same fields, same chunk keys)', async () => {
+    const db = await freshDb();
+    const ds = await withDataset(db);
+    const data = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await db.put('artifacts', {
+      id: 'emb-x', ownerId: ds, type: 'embedding', recordVersion: 1, kind: 'text', name: 'x', source: 'tfidf-svd',
+      rows: 5, cols: 2, createdAt: 9, sizeBytes: 40, chunkCount: 2, meta: { seed: 0 },
+    });
+    await db.put('chunks', data.buffer.slice(0, 32), ['emb-x', 'data', 0]);
+    await db.put('chunks', data.buffer.slice(32), ['emb-x', 'data', 1]);
+    const { summary, table: t } = await loadEmbeddingTable(db, 'emb-x');
+    expect(Array.from(t.data)).toEqual(Array.from(data));
+    expect(summary).toMatchObject({ datasetId: ds, kind: 'text', rows: 5, cols: 2, sizeBytes: 40, meta: { seed: 0 } });
+    const saved = await saveEmbeddingTable(db, ds, table('y', 2));
+    expect(await db.get('artifacts', saved.id)).toMatchObject({ ownerId: ds, type: 'embedding', recordVersion: 1, sizeBytes: 40, chunkCount: 1 });
   });
 
   it('lists per dataset, newest first, and makes names unique per dataset', async () => {
@@ -123,7 +141,7 @@ describe('embedding tables', () => {
     expect(await deleteArtifactsOfDataset(db, a)).toBe(2);
     expect(await dump(db)).toEqual(before);
     expect(await deleteArtifactsOfDataset(db, a)).toBe(0);
-    expect((await loadEmbeddingTable(db, keep.id)).name).toBe('collab');
+    expect((await loadEmbeddingTable(db, keep.id)).table.name).toBe('collab');
   });
 
   it('deleteDatasetWithArtifacts removes the dataset and its artifacts in one go', async () => {
