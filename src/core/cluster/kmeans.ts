@@ -135,7 +135,7 @@ export async function kmeans(x: Float32Array, n: number, d: number, opts: KMeans
     return out;
   };
 
-  let labels = new Int32Array(n).fill(-1);
+  let labels: Int32Array = new Int32Array(n).fill(-1);
   let iterations = 0;
   let converged = false;
   let relocated = 0;
