@@ -64,3 +64,41 @@ describe.each(['cpu', 'wasm'])('k-means (%s)', (backend) => {
     await expect(kmeans(new Float32Array(4), 2, 2, { k: 3 })).rejects.toThrow(/at least as many points/);
   });
 });
+
+describe.each(['cpu', 'wasm'])('RQ-VAE k-means codebook init (%s)', (backend) => {
+  beforeAll(async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+  });
+  it('quantises clustered data better than the uniform init, level by level', async () => {
+    const { Rqvae } = await import('../../../src/core/models/rqvae.ts');
+    const { kmeansInitCodebooks, quantizationError } = await import('../../../src/core/train/rqvae.ts');
+    const cfg = { in_dim: 16, layers: [32], e_dim: 8, num_emb_list: [16, 16, 16], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
+    const { x } = blobs(512, 24, 16, 3, 0.2);
+    const X = tf.tensor2d(x, [512, 16]);
+    const model = new Rqvae(cfg, 1);
+    const before = tf.memory().numTensors;
+    const uniform = await quantizationError(model, X);
+    const levels: number[] = [];
+    const after = await kmeansInitCodebooks(model, X, { iters: 100, seed: 42, onLevel: (l) => levels.push(l) });
+    expect(levels).toEqual([0, 1, 2]);
+    expect(after).toBeLessThan(uniform * 0.2);
+    expect(await quantizationError(model, X)).toBeCloseTo(after, 5);
+    expect(tf.memory().numTensors).toBe(before);
+    // level 1's codebook equals k-means of the latents themselves
+    const latent = tf.tidy(() => model.encode(X));
+    const km = await kmeans((await latent.data()) as Float32Array, 512, 8, { k: 16, maxIter: 100, seed: 42 });
+    expect(relMax((await model.codebook(0).data()) as Float32Array, km.centroids)).toBeLessThan(1e-5);
+    tf.dispose([X, latent]);
+    model.dispose();
+  });
+});
+
+function relMax(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return m / s;
+}

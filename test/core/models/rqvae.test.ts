@@ -163,3 +163,106 @@ describe.each(['cpu', 'wasm'])('RQ-VAE vs PyTorch (%s)', (backend) => {
     tf.dispose([z, g0, R, gx, q1, want, gl, ...Object.values(q)]);
   });
 });
+
+describe('trainRqvae', () => {
+  const small = (over: Record<string, unknown> = {}) =>
+    ({
+      in_dim: 16, layers: [32], e_dim: 8, num_emb_list: [16, 16, 16], beta: 0.25, quant_loss_weight: 1,
+      sk_epsilons: [0, 0, 0], sk_iters: 20,
+      epochs: 12, batch_size: 64, lr: 1e-2, weight_decay: 1e-4, warmup_epochs: 2, eval_step: 3, patience: 0,
+      kmeans_init: true, kmeans_iters: 20, clip_norm: 1, seed: 5, ...over,
+    }) as import('../../../src/core/train/rqvae.ts').RqvaeTrainConfig;
+  const data = (() => {
+    const r = new Float32Array(200 * 16);
+    let s = 1;
+    for (let i = 0; i < r.length; i++) r[i] = Math.sin((s = (s * 16807) % 2147483647) / 1e4) * (1 + (i % 7));
+    return r;
+  })();
+
+  beforeAll(async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+  });
+
+  it('schedule λ: 0 at the first batch, linear warmup then decay to 0', async () => {
+    const { linearWarmupLambda } = await import('../../../src/core/train/rqvae.ts');
+    expect(linearWarmupLambda(0, 10, 100)).toBe(0);
+    expect(linearWarmupLambda(5, 10, 100)).toBe(0.5);
+    expect(linearWarmupLambda(10, 10, 100)).toBe(1);
+    expect(linearWarmupLambda(55, 10, 100)).toBe(0.5);
+    expect(linearWarmupLambda(100, 10, 100)).toBe(0);
+    expect(linearWarmupLambda(120, 10, 100)).toBe(0);
+  });
+
+  it('trains: recon loss falls, evaluations every eval_step, snapshots, flat tensor count, seeded', async () => {
+    const { trainRqvae } = await import('../../../src/core/train/rqvae.ts');
+    const counts: number[] = [];
+    const lrs: number[] = [];
+    const evalEpochs: number[] = [];
+    const res = await trainRqvae(data, small(), {
+      onEvent: (e) => {
+        if (e.type === 'metric' && e.name === 'loss') counts.push(tf.memory().numTensors);
+        if (e.type === 'metric' && e.name === 'lr') lrs.push(e.value);
+      },
+      onEval: (r) => evalEpochs.push(r.epoch),
+    });
+    expect(res.epochsRun).toBe(12);
+    expect(evalEpochs).toEqual([2, 5, 8, 11]);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    // 4 batches/epoch (64, 64, 64, 8); the last batch of epoch 0 (step 3) of warmup 8 steps.
+    expect(lrs[0]).toBeCloseTo(1e-2 * (3 / 8), 8);
+    expect(lrs[11]).toBeCloseTo(1e-2 * (1 / 40), 8);
+    expect(res.epochs[11].reconLoss).toBeLessThan(res.epochs[0].reconLoss * 0.8);
+    // epoch loss is the SUM over 4 batches
+    expect(res.epochs[0].loss).toBeGreaterThan(3 * (res.epochs[0].reconLoss + res.epochs[0].rqLoss) * 0.9);
+    const minColl = Math.min(...res.evals.map((e) => e.stats.collisionRate));
+    expect(res.best.collision.collisionRate).toBe(minColl);
+    expect(res.best.gini.giniMean).toBe(Math.min(...res.evals.map((e) => e.stats.gini.mean)));
+    expect(res.best.loss.loss).toBe(Math.min(...res.evals.map((e) => e.loss)));
+    expect(res.best.collision.codes.length).toBe(200 * 3);
+    expect(res.best.collision.state['encoder.mlp_layers.1.weight'].shape).toEqual([32, 16]);
+    expect(res.final.epoch).toBe(11);
+    const again = await trainRqvae(data, small({ epochs: 3 }), {});
+    const again2 = await trainRqvae(data, small({ epochs: 3 }), {});
+    expect(again2.epochs.map((e) => e.loss)).toEqual(again.epochs.map((e) => e.loss));
+  });
+
+  it('early stop on collision with patience; cancel keeps the best snapshots', async () => {
+    const { trainRqvae } = await import('../../../src/core/train/rqvae.ts');
+    const res = await trainRqvae(data, small({ epochs: 60, eval_step: 1, patience: 2, lr: 0 }), {});
+    // lr 0: nothing changes after the first evaluation, so two more evaluations stop it.
+    expect(res.stoppedEarly).toBe(true);
+    expect(res.epochsRun).toBe(3);
+    const ac = new AbortController();
+    const res2 = await trainRqvae(data, small({ epochs: 1000 }), {
+      signal: ac.signal,
+      onEval: (r) => { if (r.epoch >= 5) ac.abort(); },
+    });
+    expect(res2.cancelled).toBe(true);
+    expect(res2.epochsRun).toBe(6);
+    expect(res2.best.collision.epoch).toBeLessThanOrEqual(5);
+    expect(res2.best.collision.state).toBeDefined();
+  });
+
+  it('optional Sinkhorn balances a degenerate assignment and trains', async () => {
+    const { sinkhornAssign } = await import('../../../src/core/models/rqvae.ts');
+    // every row prefers code 0; balanced assignment spreads them.
+    const d = tf.tensor2d(Array.from({ length: 8 * 4 }, (_, i) => (i % 4 === 0 ? 0 : 1 + (i % 4) * 0.01 + Math.floor(i / 4) * 0.001)), [8, 4]);
+    const a = await sinkhornAssign(d, 0.003, 50).data();
+    const counts = [0, 0, 0, 0];
+    for (const c of a) counts[c]++;
+    expect(Math.max(...counts)).toBeLessThanOrEqual(3);
+    expect(counts.every((c) => c > 0)).toBe(true);
+    d.dispose();
+    const { trainRqvae } = await import('../../../src/core/train/rqvae.ts');
+    const res = await trainRqvae(data, small({ epochs: 3, sk_epsilons: [0.003, 0.003, 0.003] }), {});
+    expect(Number.isFinite(res.epochs[2].loss)).toBe(true);
+  });
+
+  it('presets carry provenance for every value', async () => {
+    const { RQVAE_PRESETS, rqvaeTrainConfig } = await import('../../../src/core/train/rqvae.ts');
+    const paper = rqvaeTrainConfig('paper', 256);
+    expect(paper).toMatchObject({ epochs: 10000, warmup_epochs: 50, eval_step: 50, patience: 20, kmeans_iters: 100, seed: 2024, batch_size: 1024, lr: 1e-3, weight_decay: 1e-4, layers: [512, 256] });
+    expect(rqvaeTrainConfig('paper', 1024)).toMatchObject({ batch_size: 2048, kmeans_iters: 500, layers: [1024, 512, 256] });
+    for (const p of Object.values(RQVAE_PRESETS)) for (const k of Object.keys(p.values)) expect(p.provenance[k], k).toBeTruthy();
+  });
+});
