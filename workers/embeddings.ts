@@ -11,7 +11,13 @@ import { tableFromNpy, tableToNpy } from '../src/core/embeddings/importTable.ts'
 import type { EmbeddingKind, EmbeddingTable } from '../src/core/embeddings/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { SasrecConfig } from '../src/core/models/sasrec.ts';
-import type { StudioDb } from '../src/storage/db.ts';
+import {
+  deleteEmbeddingTable,
+  listEmbeddingTables,
+  loadEmbeddingTable,
+  saveEmbeddingTable,
+  type StudioDb,
+} from '../src/storage/index.ts';
 import type {
   EmbeddingSummary,
   ExportedFile,
@@ -22,7 +28,6 @@ import type {
   StudioWorkerApi,
   TextEmbeddingOptions,
 } from './api.ts';
-import * as repo from './embeddingRepo.ts';
 import { asResult, forwardProgress, type JobRegistry } from './jobs.ts';
 
 export interface EmbeddingContext {
@@ -53,7 +58,7 @@ const KINDS: EmbeddingKind[] = ['collab', 'text', 'dual'];
 export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods {
   let training: string | null = null;
   const save = async (datasetId: string, table: EmbeddingTable) =>
-    repo.saveEmbedding(await ctx.db(), datasetId, table, ctx.chunkBytes ? { chunkBytes: ctx.chunkBytes } : {});
+    saveEmbeddingTable(await ctx.db(), datasetId, table, ctx.chunkBytes ? { chunkBytes: ctx.chunkBytes } : {});
 
   return {
     getSasrecPresets: () =>
@@ -201,7 +206,7 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
     buildDualEmbedding: (datasetId, collabId, textId, normalize) =>
       asResult(async () => {
         const db = await ctx.db();
-        const [c, t] = await Promise.all([repo.loadEmbedding(db, collabId), repo.loadEmbedding(db, textId)]);
+        const [c, t] = await Promise.all([loadEmbeddingTable(db, collabId), loadEmbeddingTable(db, textId)]);
         for (const part of [c, t]) {
           if (part.summary.datasetId !== datasetId) {
             throw new StudioError({ code: 'bad_option', message: `Embedding table "${part.summary.name}" belongs to another dataset` });
@@ -212,11 +217,11 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
         return save(datasetId, dual);
       }),
 
-    listEmbeddings: (datasetId) => asResult(async () => repo.listEmbeddings(await ctx.db(), datasetId)),
+    listEmbeddings: (datasetId) => asResult(async () => listEmbeddingTables(await ctx.db(), datasetId)),
 
     async exportEmbedding(id): Promise<Result<ExportedFile>> {
       const r = await asResult(async () => {
-        const { table } = await repo.loadEmbedding(await ctx.db(), id);
+        const { table } = await loadEmbeddingTable(await ctx.db(), id);
         let bytes = tableToNpy(table);
         if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
         return { fileName: `${npyFileName(table.name)}.npy`, bytes };
@@ -224,7 +229,7 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
       return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
     },
 
-    deleteEmbedding: (id) => asResult(async () => repo.deleteEmbedding(await ctx.db(), id)),
+    deleteEmbedding: (id) => asResult(async () => deleteEmbeddingTable(await ctx.db(), id)),
   };
 }
 

@@ -10,7 +10,7 @@ import type { PrepareConfig, PreparedDataset } from '../src/core/data/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { ProgressSink } from '../src/core/events.ts';
 import {
-  deleteDataset,
+  deleteDatasetWithArtifacts,
   listDatasets,
   loadDataset,
   openStudioDb,
@@ -28,7 +28,6 @@ import type {
   StudioWorkerApi,
 } from './api.ts';
 import { DatasetView } from './datasetViews.ts';
-import { deleteArtifactsOfDataset } from './embeddingRepo.ts';
 import { createEmbeddingMethods } from './embeddings.ts';
 import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
 import { fetchSample, type FetchLike } from './sample.ts';
@@ -170,11 +169,9 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
 
     deleteDataset: (id) =>
       asResult(async () => {
-        const d = await db();
-        await deleteDataset(d, id);
+        // The dataset and its embedding tables, in one transaction.
+        await deleteDatasetWithArtifacts(await db(), id);
         if (view?.id === id) view = null;
-        // Its embedding tables go with it (a second transaction: the dataset is gone either way).
-        await deleteArtifactsOfDataset(d, id);
       }),
 
     getItems: (id, q) => asResult(async () => (await getView(id)).items(q)),

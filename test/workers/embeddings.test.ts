@@ -8,10 +8,16 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../src/core/events.ts';
 import { parseNpy, writeNpy } from '../../src/core/io/npy.ts';
 import { openStudioDb, saveDataset } from '../../src/storage/index.ts';
-import type { DatasetSummary, SasrecConfig } from '../../workers/api.ts';
+import type { EmbeddingSummary as StorageSummary } from '../../src/storage/index.ts';
+import type { DatasetSummary, EmbeddingSummary as ApiSummary, SasrecConfig } from '../../workers/api.ts';
 import { validateSasrecConfig } from '../../workers/embeddings.ts';
 import { createStudioService, type StudioService } from '../../workers/studioService.ts';
 import { makeDataset } from '../storage/fixture.ts';
+
+// The storage summary and the worker contract's summary must stay the same shape.
+const toApi = (s: StorageSummary): ApiSummary => s;
+const toStorage = (s: ApiSummary): StorageSummary => s;
+void toApi; void toStorage;
 
 /** 40 users over 12 items, 6–9 interactions each, with a learnable "next item" pattern. */
 function reviews(users = 40, items = 12): string {
