@@ -5,6 +5,7 @@
  * strict=False, where a wrong file silently loads nothing.
  */
 import { StudioError } from '../errors.ts';
+import { pthStateDict, readPth } from '../io/pth.ts';
 import { f32Tensor, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 import { RQVAE_SINGLE, rqvaeStateDictShapes, type Rqvae, type RqvaeConfig } from '../models/rqvae.ts';
 import type { NamedArray } from '../nn/params.ts';
@@ -102,4 +103,18 @@ export function readRqvaeSafetensors(bytes: Uint8Array, fileName?: string): { st
   for (const [k, t] of Object.entries(f.tensors)) state[k] = { shape: t.shape, data: toFloat32(t, k) };
   const s = stripModulePrefix(state);
   return { state: s, config: inferRqvaeConfig(s), metadata: f.metadata };
+}
+
+/** Reads the tokenizer weights of a PyTorch .pth (a state dict, or a checkpoint holding one). */
+export function readRqvaePth(bytes: Uint8Array, fileName?: string): { state: Record<string, NamedArray>; config: RqvaeConfig } {
+  const sd = pthStateDict(readPth(bytes, fileName).root, fileName);
+  const state: Record<string, NamedArray> = {};
+  for (const [k, t] of Object.entries(sd)) {
+    if (!(t.data instanceof Float32Array)) {
+      throw new StudioError({ code: 'malformed_input', file: fileName, field: k, message: `Tensor ${k} is ${t.dtype}, expected floating point` });
+    }
+    state[k] = { shape: t.shape, data: t.data };
+  }
+  const s = stripModulePrefix(state);
+  return { state: s, config: inferRqvaeConfig(s) };
 }
