@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PreparedDataset } from '../data/types.ts';
 import { iterateSamples, type SplitName } from '../data/samples.ts';
+import { StudioError } from '../errors.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { SasrecModel, type SasrecConfig } from '../models/sasrec.ts';
 import { AdamW } from '../optim/adam.ts';
@@ -213,6 +214,19 @@ function restore(model: SasrecModel, snap: Map<string, tf.Tensor>): void {
   for (const [name, t] of snap) model.params.get(name).assign(t);
 }
 
+/** A wasm heap overflow surfaces as "memory access out of bounds": say what to change. */
+function outOfMemoryHint(e: unknown, cfg: SasrecConfig): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/memory access out of bounds|out of memory|Cannot allocate/i.test(msg)) return e;
+  return new StudioError({
+    code: 'internal',
+    message:
+      `The ${tf.getBackend()} backend ran out of memory in a training step (${msg}). ` +
+      `Lower micro_batch_size (now ${cfg.micro_batch_size}) or the model size, then start again.`,
+    field: 'micro_batch_size',
+  });
+}
+
 const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export async function trainSasrec(
@@ -276,7 +290,12 @@ export async function trainSasrec(
       let stepsThisEpoch = 0;
       for (let k = 0; k < stepsPerEpoch; k++) {
         const rows = perm.subarray(k * B, Math.min(train.count, (k + 1) * B));
-        const loss = trainStep(model, opt, train, rows, dropoutRng);
+        let loss: tf.Scalar;
+        try {
+          loss = trainStep(model, opt, train, rows, dropoutRng);
+        } catch (e) {
+          throw outOfMemoryHint(e, cfg);
+        }
         const prev = lossSum;
         lossSum = tf.keep(tf.add(prev, loss));
         prev.dispose();
