@@ -36,15 +36,46 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return lead.length === 1 ? y : tf.reshape(y, [...lead, outDim]);
 }
 
-/** LayerNorm over the last axis (biased variance, as PyTorch). */
+/**
+ * LayerNorm over the last axis (biased variance, as PyTorch), with a hand-written gradient that keeps
+ * only x̂ and 1/σ on the tape (autograd through moments would keep ~8 full-size intermediates).
+ */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  const H = x.shape[x.shape.length - 1];
+  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const xc = tf.sub(xi, tf.mean(xi, -1, true));
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
+    const xhat = tf.mul(xc, rstd);
+    save([xhat, rstd, g]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sr, sg] = saved;
+      const dxhat = tf.mul(dy, sg);
+      const dx = tf.mul(
+        sr,
+        tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(sx, tf.mean(tf.mul(dxhat, sx), -1, true))),
+      );
+      const dg = tf.sum(tf.reshape(tf.mul(dy, sx), [-1, H]), 0);
+      const db = tf.sum(tf.reshape(dy, [-1, H]), 0);
+      return [dx, dg, db];
+    };
+    return { value: tf.add(tf.mul(xhat, g), b), gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, gamma, beta);
 }
 
-/** GELU, exact erf form (PyTorch nn.GELU() / RecBole 'gelu'). */
+/** GELU, exact erf form (PyTorch nn.GELU() / RecBole 'gelu'); gradient Φ(x) + x·φ(x), saving only x. */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  const f = tf.customGrad(((xi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    save([xi]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const s = saved[0];
+      const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(s, Math.SQRT1_2))), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(s), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return tf.mul(dy, tf.add(cdf, tf.mul(s, pdf)));
+    };
+    return { value: tf.mul(tf.mul(xi, 0.5), tf.add(1, tf.erf(tf.mul(xi, Math.SQRT1_2)))), gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x);
 }
 
 /**

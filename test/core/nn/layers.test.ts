@@ -31,6 +31,32 @@ describe('nn layers', () => {
     }
   });
 
+  it('layerNorm and gelu custom gradients equal autograd of the plain formulas', async () => {
+    await tf.setBackend('cpu');
+    const rng = new Rng(9);
+    const x = tf.tensor3d(rng.normalArray(2 * 3 * 5, 2), [2, 3, 5]);
+    const g = tf.tensor1d(rng.normalArray(5, 1));
+    const b = tf.tensor1d(rng.normalArray(5, 1));
+    const w = tf.tensor3d(rng.normalArray(30, 1), [2, 3, 5]);
+    const refLn = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
+      const { mean, variance } = tf.moments(xi, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(xi, mean), tf.sqrt(tf.add(variance, 1e-12))), gi), bi);
+    };
+    const refGelu = (xi: tf.Tensor) => tf.mul(tf.mul(xi, 0.5), tf.add(1, tf.erf(tf.mul(xi, Math.SQRT1_2))));
+    const loss = (ln: typeof layerNorm, ge: typeof gelu) => (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) =>
+      tf.sum(tf.mul(ge(ln(xi, gi, bi, 1e-12)), w));
+    const got = tf.grads(loss(layerNorm, gelu))([x, g, b]);
+    const want = tf.grads(loss(refLn as typeof layerNorm, refGelu))([x, g, b]);
+    for (let k = 0; k < 3; k++) {
+      const a = await got[k].data();
+      const e = await want[k].data();
+      for (let i = 0; i < e.length; i++) expect(a[i]).toBeCloseTo(e[i], 4);
+    }
+    const v1 = await gelu(layerNorm(x, g, b, 1e-12)).data();
+    const v2 = await refGelu(refLn(x, g, b)).data();
+    for (let i = 0; i < v2.length; i++) expect(v1[i]).toBeCloseTo(v2[i], 5);
+  });
+
   it('layerNorm, gelu (erf form) and dropout', async () => {
     await tf.setBackend('wasm');
     const y = await layerNorm(tf.tensor2d([[1, 2, 3, 6]]), tf.ones([4]), tf.zeros([4]), 1e-12).data();
