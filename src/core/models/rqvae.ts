@@ -3,8 +3,9 @@
  * Parameters live in a ParamStore under the reference PyTorch names (`encoder.mlp_layers.{1,4,7}`,
  * `rq.vq_layers.{l}.embedding.weight`, `decoder.mlp_layers.*`); linear weights are stored [in, out].
  *
- * The codebook lookup is oneHot(argmin) × E (not gather): its gradient reaches E on every backend
- * (wasm has no UnsortedSegmentSum) and no tf.where runs under the tape.
+ * The codebook lookup is a gather whose custom gradient is oneHot(argmin)ᵀ × dy: it reaches E on every
+ * backend (wasm has no UnsortedSegmentSum) and no tf.where runs under the tape. Assignments and
+ * stop-gradient values are computed with the tape off, so no zero gradients are backpropagated.
  */
 import * as tf from '@tensorflow/tfjs';
 import { linear, matMul2d, oneHotF32 } from '../nn/layers.ts';
@@ -86,13 +87,24 @@ export function rqvaeStateDictShapes(cfg: RqvaeConfig): Record<string, number[]>
   return out;
 }
 
-/** Gradient-free identity: PyTorch's `.detach()`. */
+/**
+ * Runs `fn` with the gradient tape off: its results have no tape ancestry, so backprop neither
+ * reaches nor traverses them (a zero-gradient customGrad would still backprop zeros upstream).
+ * Uses the engine's kernel depth, which is exactly what isTapeOn() checks in tfjs 4.22.
+ */
+export function noTape<T>(fn: () => T): T {
+  const state = (tf.engine() as unknown as { state: { kernelDepth: number } }).state;
+  state.kernelDepth++;
+  try {
+    return fn();
+  } finally {
+    state.kernelDepth--;
+  }
+}
+
+/** PyTorch's `.detach()`: a tape-free alias (clone shares the data). */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
-  const f = tf.customGrad(((t: tf.Tensor) => ({
-    value: tf.clone(t),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as T;
+  return noTape(() => tf.clone(x));
 }
 
 /** Squared L2 distances ‖r‖² + ‖e‖² − 2 r·e, shape (B, K) (the reference formula, not (r−e)²). */
@@ -100,6 +112,23 @@ export function sqDistances(r: tf.Tensor, e: tf.Tensor): tf.Tensor2D {
   const rr = tf.sum(tf.square(r), 1, true);
   const ee = tf.reshape(tf.sum(tf.square(e), 1), [1, -1]);
   return tf.sub(tf.add(rr, ee), tf.mul(matMul2d(r, e, false, true), 2)) as tf.Tensor2D;
+}
+
+/**
+ * E[c] with the gradient oneHot(c)ᵀ·dy into E (no UnsortedSegmentSum backward: wasm lacks it).
+ * Forward: a gather, except on wasm where GatherV2 is ~5× slower than the one-hot matMul.
+ * c must carry no gradient.
+ */
+export function codebookLookup(E: tf.Tensor, c: tf.Tensor): tf.Tensor2D {
+  const K = E.shape[0];
+  const f = tf.customGrad(((e: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    save([c]);
+    return {
+      value: tf.getBackend() === 'wasm' ? matMul2d(oneHotF32(c, K), e) : tf.gather(e, c),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => matMul2d(oneHotF32(saved[0], K), dy, true, false),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(E) as tf.Tensor2D;
 }
 
 /**
@@ -209,16 +238,16 @@ export class Rqvae {
       const K = E.shape[0];
       const d = sqDistances(r, E);
       const eps = sk_epsilons[l] ?? 0;
-      const c = opts.training && eps > 0 ? sinkhornAssign(stopGradient(d), eps, sk_iters) : tf.argMin(stopGradient(d), 1);
-      const q = matMul2d(oneHotF32(c, K), E);
-      const rSg = stopGradient(r);
-      const qSg = stopGradient(q);
+      // Assignment off the tape: d then lies on no path to the losses (no wasted backprop).
+      const c = noTape(() => (opts.training && eps > 0 ? sinkhornAssign(d, eps, sk_iters) : tf.argMin(d, 1)));
+      const q = codebookLookup(E, c);
+      const [rSg, qSg, delta] = noTape(() => [tf.clone(r), tf.clone(q), tf.sub(q, r)]);
       losses.push(tf.add(tf.losses.meanSquaredError(rSg, q), tf.mul(tf.losses.meanSquaredError(qSg, r), beta)));
-      const s = tf.add(r, stopGradient(tf.sub(q, r)));
+      const s = tf.add(r, delta);
       xq = xq ? tf.add(xq, s) : s;
       dists.push(d);
       idx.push(tf.cast(c, 'int32'));
-      r = stopGradient(tf.sub(r, q)) as tf.Tensor2D;
+      r = noTape(() => tf.sub(r, q)) as tf.Tensor2D;
     }
     return {
       distances: tf.stack(dists, 1) as tf.Tensor3D,
