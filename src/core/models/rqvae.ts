@@ -235,7 +235,6 @@ export class Rqvae {
     const losses: tf.Tensor[] = [];
     for (let l = 0; l < this.levels; l++) {
       const E = this.codebook(l);
-      const K = E.shape[0];
       const d = sqDistances(r, E);
       const eps = sk_epsilons[l] ?? 0;
       // Assignment off the tape: d then lies on no path to the losses (no wasted backprop).
