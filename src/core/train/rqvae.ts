@@ -284,6 +284,7 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
         emit({ type: 'log', stage: 'rqvae', level: 'warn', message: `Level ${l + 1} uses only ${lv.codesUsed} of ${lv.codebookSize} codes (codebook collapse)` });
       }
     });
+    // As the reference trainer: best-loss is only compared at evaluation epochs.
     if (!best.loss || loss < best.loss.loss) best.loss = snap;
     if (!best.collision || s.collisionRate < best.collision.collisionRate) {
       best.collision = snap;
