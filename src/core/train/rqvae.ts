@@ -344,6 +344,8 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
         xb.dispose();
         losses.push(parts);
         step++;
+        // Let a Worker's message loop deliver a cancel between batches.
+        if (bpe > 1) await new Promise<void>((res) => setTimeout(res, 0));
       }
       if (cancelled) {
         tf.dispose(losses);

@@ -252,6 +252,13 @@ describe('trainRqvae', () => {
     expect(res2.epochsRun).toBe(6);
     expect(res2.best.collision.epoch).toBeLessThanOrEqual(5);
     expect(res2.best.collision.state).toBeDefined();
+    // a timer-driven abort (as a Worker message would be) lands between batches
+    const ac3 = new AbortController();
+    setTimeout(() => ac3.abort(), 300);
+    const res3 = await trainRqvae(data, small({ epochs: 100000, eval_step: 1000 }), { signal: ac3.signal });
+    expect(res3.cancelled).toBe(true);
+    expect(res3.epochsRun).toBeLessThan(100000);
+    expect(res3.best.collision).toBe(res3.final);
   });
 
   it('optional Sinkhorn balances a degenerate assignment and trains', async () => {
