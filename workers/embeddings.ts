@@ -94,7 +94,7 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
             onEvent: sink,
             seed: config.seed,
             ...(options?.maxStepsPerEpoch ? { maxStepsPerEpoch: options.maxStepsPerEpoch } : {}),
-            ...(options?.evalChunk ? { evalChunk: options.evalChunk } : {}),
+            evalChunk: options?.evalChunk ?? evalChunkFor(config),
           });
           const metrics = { valid: res.valid, test: res.test };
           const popularity = res.baselines.popularity;
@@ -231,6 +231,17 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
 
     deleteEmbedding: (id) => asResult(async () => deleteEmbeddingTable(await ctx.db(), id)),
   };
+}
+
+/**
+ * Users per evaluation forward: RecBole's eval_batch_size, capped so one chunk's activations
+ * (chunk × L × hidden per tensor, all kept until the chunk's tidy ends) stay near 4M floats —
+ * the paper's 2048 × 50 × 256 would need gigabytes on the 32-bit wasm heap. Fewer, larger chunks
+ * also mean fewer forward passes (and one shader shape) on slow GPUs.
+ */
+export function evalChunkFor(c: SasrecConfig): number {
+  const cap = Math.max(256, Math.floor((4 * 1024 * 1024) / (c.MAX_ITEM_LIST_LENGTH * c.hidden_size)));
+  return Math.max(1, Math.min(c.eval_batch_size, cap));
 }
 
 function npyFileName(name: string): string {

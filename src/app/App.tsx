@@ -4,11 +4,23 @@ import { BackendPanel } from './components/BackendPanel.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
-import { useRoute } from './route.ts';
+import { embeddingsHref, useRoute, type Route } from './route.ts';
 import { STAGES } from './stages.ts';
 
 // The dataset page carries the charts (recharts): load it when a dataset is first opened.
 const DatasetPage = lazy(() => import('./pages/DatasetPage.tsx').then((m) => ({ default: m.DatasetPage })));
+const EmbeddingsPage = lazy(() => import('./pages/EmbeddingsPage.tsx').then((m) => ({ default: m.EmbeddingsPage })));
+
+/** Stage of a route, and where each built stage's nav link goes (keeping the open dataset). */
+function stageOf(route: Route): string {
+  return route.page === 'embeddings' ? 'embeddings' : 'data';
+}
+
+function stageHref(id: string, route: Route): string {
+  const datasetId = route.page === 'datasets' ? null : route.datasetId;
+  if (id === 'embeddings') return embeddingsHref(datasetId);
+  return datasetId ? `#/data/${encodeURIComponent(datasetId)}` : '#/data';
+}
 
 export function App() {
   const route = useRoute();
@@ -31,7 +43,12 @@ export function App() {
           {STAGES.map((s) =>
             s.built ? (
               <li key={s.id}>
-                <a href="#/data" className="stage active" aria-current="page" data-testid={`stage-${s.id}`}>
+                <a
+                  href={stageHref(s.id, route)}
+                  className={`stage${stageOf(route) === s.id ? ' active' : ''}`}
+                  aria-current={stageOf(route) === s.id ? 'page' : undefined}
+                  data-testid={`stage-${s.id}`}
+                >
                   {s.label}
                 </a>
               </li>
@@ -50,6 +67,10 @@ export function App() {
         {route.page === 'dataset' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <DatasetPage datasetId={route.datasetId} />
+          </Suspense>
+        ) : route.page === 'embeddings' ? (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <EmbeddingsPage datasetId={route.datasetId} />
           </Suspense>
         ) : (
           <DatasetsPage />

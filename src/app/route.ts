@@ -1,15 +1,25 @@
 /**
- * The page's location as a tiny hash route: `#/data` (datasets) or `#/data/<datasetId>` (one
- * dataset). The URL is the state, so a reload or a shared link lands on the same view.
+ * The page's location as a tiny hash route: `#/data` (datasets), `#/data/<datasetId>` (one
+ * dataset), `#/embeddings[/<datasetId>]` (stage 2 for a dataset). The URL is the state, so a reload
+ * or a shared link lands on the same view.
  */
 import { useSyncExternalStore } from 'react';
 
-export type Route = { page: 'datasets' } | { page: 'dataset'; datasetId: string };
+export type Route =
+  | { page: 'datasets' }
+  | { page: 'dataset'; datasetId: string }
+  | { page: 'embeddings'; datasetId: string | null };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/data\/(.+)$/.exec(hash);
   if (m) return { page: 'dataset', datasetId: decodeURIComponent(m[1]) };
+  const e = /^#\/embeddings(?:\/(.+))?$/.exec(hash);
+  if (e) return { page: 'embeddings', datasetId: e[1] ? decodeURIComponent(e[1]) : null };
   return { page: 'datasets' };
+}
+
+export function embeddingsHref(datasetId?: string | null): string {
+  return datasetId ? `#/embeddings/${encodeURIComponent(datasetId)}` : '#/embeddings';
 }
 
 export function datasetHref(datasetId: string): string {

@@ -1,4 +1,4 @@
-/** The studio's pipeline stages (design/architecture.md); only the data stage exists so far. */
+/** The studio's pipeline stages (design/architecture.md); data and item embeddings exist so far. */
 import type { InteractionFormat } from '../core/data/types.ts';
 
 export interface StageInfo {
@@ -9,7 +9,7 @@ export interface StageInfo {
 
 export const STAGES: StageInfo[] = [
   { id: 'data', label: '1 · Data', built: true },
-  { id: 'embeddings', label: '2 · Item embeddings', built: false },
+  { id: 'embeddings', label: '2 · Item embeddings', built: true },
   { id: 'tokenizer', label: '3 · Tokenizer (RQ-VAE)', built: false },
   { id: 'joint', label: '4 · Joint training', built: false },
   { id: 'grpo', label: '5 · Fine-tuning (GRPO)', built: false },

@@ -1,0 +1,313 @@
+/**
+ * Item-embeddings store (stage 2): the SASRec presets and the config being edited, the running
+ * SASRec job with its live curves (events are buffered and applied in batches, so a fast stream
+ * of metrics re-renders the charts a few times per second, not per event), the text-embedding
+ * job, and the stored tables per dataset.
+ */
+import { create } from 'zustand';
+import type {
+  EmbeddingKind,
+  EmbeddingSummary,
+  Result,
+  SasrecConfig,
+  SasrecPresetInfo,
+  SasrecPresetName,
+  SasrecTrainResult,
+  TextEmbeddingOptions,
+} from '../../../workers/api.ts';
+import type { StudioErrorInfo } from '../../core/errors.ts';
+import type { ProgressEvent } from '../../core/events.ts';
+import { getStudioClient } from '../workerClient.ts';
+import type { JobProgress } from './job.ts';
+
+export interface LossPoint { step: number; loss: number }
+export interface EpochPoint { epoch: number; trainLoss?: number; recall10?: number; ndcg10?: number }
+
+export interface TrainDraft {
+  preset: SasrecPresetName;
+  config: SasrecConfig;
+  /** Blank = whole epochs. */
+  maxStepsPerEpoch: number | null;
+}
+
+interface JobView {
+  running: boolean;
+  cancelling: boolean;
+  datasetId: string | null;
+  startedAt: number;
+  progress: JobProgress | null;
+  error: StudioErrorInfo | null;
+  cancelFn: (() => Promise<void>) | null;
+}
+
+const IDLE_JOB: JobView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null };
+
+export interface TrainView extends JobView {
+  loss: LossPoint[];
+  epochs: EpochPoint[];
+  log: string[];
+  result: SasrecTrainResult | null;
+}
+
+export interface TextView extends JobView {
+  result: EmbeddingSummary | null;
+  warnings: string[];
+}
+
+interface EmbeddingsState {
+  presets: SasrecPresetInfo[] | null;
+  presetsError: StudioErrorInfo | null;
+  draft: TrainDraft | null;
+  train: TrainView;
+  text: TextView;
+  tables: Record<string, EmbeddingSummary[] | undefined>;
+  listError: StudioErrorInfo | null;
+  loadPresets(): Promise<void>;
+  setPreset(name: SasrecPresetName): void;
+  setValue<K extends keyof SasrecConfig>(key: K, value: SasrecConfig[K]): void;
+  setMaxSteps(n: number | null): void;
+  startTraining(datasetId: string): Promise<void>;
+  cancelTraining(): Promise<void>;
+  computeText(datasetId: string, options: TextEmbeddingOptions): Promise<void>;
+  cancelText(): Promise<void>;
+  refresh(datasetId: string): Promise<void>;
+  importTable(datasetId: string, file: File, kind: EmbeddingKind): Promise<Result<EmbeddingSummary>>;
+  buildDual(datasetId: string, collabId: string, textId: string, normalize: boolean): Promise<Result<EmbeddingSummary>>;
+  remove(datasetId: string, id: string): Promise<Result<void>>;
+}
+
+const FLUSH_MS = 250;
+
+function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
+  if (e.type === 'progress') {
+    return {
+      phase: e.phase,
+      message: prev?.phase === e.phase ? prev.message : undefined,
+      done: e.done,
+      total: e.total,
+      unit: e.unit,
+      etaSeconds: e.etaSeconds,
+    };
+  }
+  return prev;
+}
+
+function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
+  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+}
+
+export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
+  // Training events wait here until the next flush.
+  let pending: ProgressEvent[] = [];
+  let timer: ReturnType<typeof setInterval> | null = null;
+
+  function flushTraining(): void {
+    if (!pending.length) return;
+    const events = pending;
+    pending = [];
+    set((s) => {
+      const t = s.train;
+      let progress = t.progress;
+      let loss = t.loss;
+      let epochs = t.epochs;
+      let log = t.log;
+      const newLoss: LossPoint[] = [];
+      const epochUpdates = new Map<number, EpochPoint>();
+      for (const e of events) {
+        progress = progressFrom(progress, e);
+        if (e.type === 'log') log = [...log.slice(-49), e.message];
+        if (e.type !== 'metric') continue;
+        if (e.name === 'loss') newLoss.push({ step: e.step, loss: e.value });
+        else if (e.name === 'train_loss' || e.name === 'valid/recall@10' || e.name === 'valid/ndcg@10') {
+          const prev = epochUpdates.get(e.step) ?? epochs.find((p) => p.epoch === e.step) ?? { epoch: e.step };
+          const next = { ...prev };
+          if (e.name === 'train_loss') next.trainLoss = e.value;
+          if (e.name === 'valid/recall@10') next.recall10 = e.value;
+          if (e.name === 'valid/ndcg@10') next.ndcg10 = e.value;
+          epochUpdates.set(e.step, next);
+        }
+      }
+      if (newLoss.length) loss = [...loss, ...newLoss];
+      if (epochUpdates.size) {
+        const map = new Map(epochs.map((p) => [p.epoch, p]));
+        for (const [k, v] of epochUpdates) map.set(k, v);
+        epochs = [...map.values()].sort((a, b) => a.epoch - b.epoch);
+      }
+      return { train: { ...t, progress, loss, epochs, log } };
+    });
+  }
+
+  return {
+    presets: null,
+    presetsError: null,
+    draft: null,
+    train: { ...IDLE_JOB, loss: [], epochs: [], log: [], result: null },
+    text: { ...IDLE_JOB, result: null, warnings: [] },
+    tables: {},
+    listError: null,
+
+    async loadPresets() {
+      if (get().presets) return;
+      let res: Result<SasrecPresetInfo[]>;
+      try {
+        res = await getStudioClient().getSasrecPresets();
+      } catch (err) {
+        res = internal(err);
+      }
+      if (!res.ok) {
+        set({ presetsError: res.error });
+        return;
+      }
+      const presets = res.value;
+      set({ presets, presetsError: null });
+      if (!get().draft) {
+        const quick = presets.find((p) => p.name === 'quick') ?? presets[0];
+        set({ draft: { preset: quick.name, config: { ...quick.config }, maxStepsPerEpoch: null } });
+      }
+    },
+
+    setPreset(name) {
+      const p = get().presets?.find((x) => x.name === name);
+      const d = get().draft;
+      if (!p || !d) return;
+      set({ draft: { ...d, preset: name, config: { ...p.config } } });
+    },
+
+    setValue(key, value) {
+      const d = get().draft;
+      if (!d) return;
+      set({ draft: { ...d, config: { ...d.config, [key]: value } } });
+    },
+
+    setMaxSteps(n) {
+      const d = get().draft;
+      if (d) set({ draft: { ...d, maxStepsPerEpoch: n } });
+    },
+
+    async startTraining(datasetId) {
+      const d = get().draft;
+      if (!d || get().train.running) return;
+      pending = [];
+      set({
+        train: {
+          ...IDLE_JOB, running: true, datasetId, startedAt: Date.now(), loss: [], epochs: [], log: [], result: null,
+        },
+      });
+      timer = setInterval(flushTraining, FLUSH_MS);
+      let res: Result<SasrecTrainResult>;
+      try {
+        const job = getStudioClient().trainSasrec(datasetId, d.config, (e) => { pending.push(e); },
+          d.maxStepsPerEpoch ? { maxStepsPerEpoch: d.maxStepsPerEpoch } : undefined);
+        set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+        res = await job.result;
+      } catch (err) {
+        res = internal(err);
+      }
+      if (timer) clearInterval(timer);
+      timer = null;
+      flushTraining();
+      set((s) => {
+        const t = { ...s.train, running: false, cancelling: false, cancelFn: null };
+        if (!res.ok) return { train: { ...t, error: res.error } };
+        // The result's curves are complete (no throttling): show them as the final state.
+        const r = res.value;
+        return {
+          train: {
+            ...t,
+            error: null,
+            result: r,
+            loss: r.curves.steps.length ? r.curves.steps : t.loss,
+            epochs: r.curves.epochs.length
+              ? r.curves.epochs.map((p) => ({ epoch: p.epoch, trainLoss: p.trainLoss, recall10: p.validRecall10, ndcg10: p.validNdcg10 }))
+              : t.epochs,
+          },
+        };
+      });
+      await get().refresh(datasetId);
+    },
+
+    async cancelTraining() {
+      const fn = get().train.cancelFn;
+      if (!fn) return;
+      set((s) => ({ train: { ...s.train, cancelling: true } }));
+      await fn();
+    },
+
+    async computeText(datasetId, options) {
+      if (get().text.running) return;
+      set({ text: { ...IDLE_JOB, running: true, datasetId, startedAt: Date.now(), result: null, warnings: [] } });
+      let res: Result<EmbeddingSummary>;
+      try {
+        const job = getStudioClient().computeTextEmbeddings(datasetId, options, (e) => {
+          set((s) => ({
+            text: {
+              ...s.text,
+              progress: progressFrom(s.text.progress, e),
+              warnings: e.type === 'log' && e.level === 'warn' ? [...s.text.warnings, e.message] : s.text.warnings,
+            },
+          }));
+        });
+        set((s) => ({ text: { ...s.text, cancelFn: job.cancel } }));
+        res = await job.result;
+      } catch (err) {
+        res = internal(err);
+      }
+      set((s) => ({
+        text: { ...s.text, running: false, cancelling: false, cancelFn: null, result: res.ok ? res.value : null, error: res.ok ? null : res.error },
+      }));
+      await get().refresh(datasetId);
+    },
+
+    async cancelText() {
+      const fn = get().text.cancelFn;
+      if (!fn) return;
+      set((s) => ({ text: { ...s.text, cancelling: true } }));
+      await fn();
+    },
+
+    async refresh(datasetId) {
+      let res: Result<EmbeddingSummary[]>;
+      try {
+        res = await getStudioClient().listEmbeddings(datasetId);
+      } catch (err) {
+        res = internal(err);
+      }
+      if (res.ok) set((s) => ({ tables: { ...s.tables, [datasetId]: res.value }, listError: null }));
+      else set({ listError: res.error });
+    },
+
+    async importTable(datasetId, file, kind) {
+      let res: Result<EmbeddingSummary>;
+      try {
+        res = await getStudioClient().importEmbedding(datasetId, file, file.name, kind);
+      } catch (err) {
+        res = internal(err);
+      }
+      await get().refresh(datasetId);
+      return res;
+    },
+
+    async buildDual(datasetId, collabId, textId, normalize) {
+      let res: Result<EmbeddingSummary>;
+      try {
+        res = await getStudioClient().buildDualEmbedding(datasetId, collabId, textId, normalize);
+      } catch (err) {
+        res = internal(err);
+      }
+      await get().refresh(datasetId);
+      return res;
+    },
+
+    async remove(datasetId, id) {
+      let res: Result<void>;
+      try {
+        res = await getStudioClient().deleteEmbedding(id);
+      } catch (err) {
+        res = internal(err);
+      }
+      await get().refresh(datasetId);
+      return res;
+    },
+  };
+});
