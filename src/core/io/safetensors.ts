@@ -140,6 +140,8 @@ export function readSafetensors(file: Uint8Array, fileName?: string): Safetensor
   return { tensors, metadata };
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
@@ -155,7 +157,10 @@ export function toFloat32(t: SafeTensor, name = 'tensor'): Float32Array {
   const dv = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
   const out = new Float32Array(n);
   switch (t.dtype) {
-    case 'F32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true); break;
+    case 'F32':
+      if (LITTLE_ENDIAN) out.set(new Float32Array(t.bytes.slice().buffer));
+      else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+      break;
     case 'F64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true); break;
     case 'F16': for (let i = 0; i < n; i++) out[i] = f16ToF32(dv.getUint16(i * 2, true)); break;
     case 'BF16': {

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { StudioError } from '../../../src/core/errors.ts';
 import { readSafetensors } from '../../../src/core/io/safetensors.ts';
 import { RQVAE_DUAL, RQVAE_SINGLE, Rqvae } from '../../../src/core/models/rqvae.ts';
@@ -11,7 +12,7 @@ const keys = JSON.parse(readFileSync(resolve(__dirname, '../../../../shared/conf
 
 describe('tokenizer state dict ↔ reference keys', () => {
   beforeAll(async () => {
-    expect(await tf.setBackend('cpu')).toBe(true);
+    expect(await tf.setBackend('wasm')).toBe(true);
   });
 
   it.each([
