@@ -24,6 +24,10 @@ import type { EmbeddingKind } from '../src/core/embeddings/types.ts';
 import type { SasrecConfig, SasrecPresetName } from '../src/core/models/sasrec.ts';
 import type { RankingMetrics } from '../src/core/eval/ranking.ts';
 
+// Stage 3 types (the RQ-VAE tokenizer) live in tokenizerApi.ts.
+export type * from './tokenizerApi.ts';
+import type { TokenizerWorkerApi } from './tokenizerApi.ts';
+
 /** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
 
@@ -176,7 +180,7 @@ export interface TextEmbeddingOptions {
   seed?: number;
 }
 
-export interface StudioWorkerApi {
+export interface StudioWorkerApi extends TokenizerWorkerApi {
   /** Picks the backend (webgpu → webgl → wasm → cpu unless a preference is given) and reports why. */
   initBackend(preference?: BackendName[]): Promise<BackendReport>;
   importDataset(request: ImportRequest, jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;

@@ -44,6 +44,14 @@ const api: StudioWorkerApi = {
   listEmbeddings: (ds) => service.listEmbeddings(ds),
   exportEmbedding: (id) => service.exportEmbedding(id),
   deleteEmbedding: (id) => service.deleteEmbedding(id),
+  getTokenizerPresets: (d) => service.getTokenizerPresets(d),
+  trainTokenizer: (ds, e, cfg, id, cb) => service.trainTokenizer(ds, e, cfg, id, cb),
+  listTokenizers: (ds) => service.listTokenizers(ds),
+  getTokenizerView: (id) => service.getTokenizerView(id),
+  exportTokenizer: (id) => service.exportTokenizer(id),
+  importTokenizer: (ds, f, n, e) => service.importTokenizer(ds, f, n, e),
+  compareTokenizers: (a, b) => service.compareTokenizers(a, b),
+  deleteTokenizer: (id) => service.deleteTokenizer(id),
 };
 
 Comlink.expose(api);

@@ -29,6 +29,7 @@ import type {
 } from './api.ts';
 import { DatasetView } from './datasetViews.ts';
 import { createEmbeddingMethods } from './embeddings.ts';
+import { createTokenizerMethods } from './tokenizer.ts';
 import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
 import { fetchSample, type FetchLike } from './sample.ts';
 
@@ -125,8 +126,24 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
     ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
   });
 
+  const tokenizers = createTokenizerMethods({
+    db,
+    jobs,
+    dataset: async (id) => (await getView(id)).ds,
+    ensureBackend: () => {
+      if (!backend) {
+        backend = selectBackend(undefined, opts.backend);
+        backend.catch(() => { backend = null; });
+      }
+      return backend;
+    },
+    progressIntervalMs: opts.progressIntervalMs ?? 100,
+    ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
+  });
+
   return {
     ...embeddings,
+    ...tokenizers,
 
     async initBackend(preference?: BackendName[]): Promise<BackendReport> {
       try {

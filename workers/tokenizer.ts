@@ -1,0 +1,746 @@
+/**
+ * Stage 3 (RQ-VAE item tokenizer) of the studio worker: pretraining on a stored embedding table,
+ * the dataset's stored tokenizers (artifact type 'tokenizer'), the codebook inspector's view
+ * (usage, collision groups, PCA projections, nearest codes), export (reference-keyed safetensors +
+ * code.json), import (.safetensors / reference .pth, "N of M tensors matched") and comparison.
+ *
+ * Storage: one `artifacts` record (ownerId = dataset id) plus byte arrays in `chunks` under
+ * [id, <array>, i]: 'weights' (best-collision safetensors), 'codes' ((N+1)×4 int32 code table),
+ * and, when trained here, 'weights_gini' / 'weights_loss'. Save and delete are one transaction each.
+ * tfjs-heavy modules are imported on first use.
+ */
+import * as Comlink from 'comlink';
+import type { BackendReport } from '../src/core/backend.ts';
+import type { PreparedDataset } from '../src/core/data/types.ts';
+import { codebookStats } from '../src/core/eval/codebook.ts';
+import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
+import type { RqvaeConfig } from '../src/core/models/rqvae.ts';
+import { buildCodeTable, writeCodeJson } from '../src/core/tokenizer/codes.ts';
+import {
+  chunkRange,
+  DEFAULT_CHUNK_BYTES,
+  listEmbeddingTables,
+  loadEmbeddingTable,
+  toStorageError,
+  type StoredArtifact,
+  type StudioDb,
+} from '../src/storage/index.ts';
+import type { ExportedFile, Result } from './api.ts';
+import { asResult, forwardProgress, type JobRegistry } from './jobs.ts';
+import type {
+  CollisionGroup,
+  ItemRef,
+  Projection,
+  SnapshotInfo,
+  SnapshotKind,
+  TokenizerComparison,
+  TokenizerConfig,
+  TokenizerPresetInfo,
+  TokenizerSummary,
+  TokenizerTrainResult,
+  TokenizerView,
+  TokenizerWorkerApi,
+} from './tokenizerApi.ts';
+
+export interface TokenizerContext {
+  db(): Promise<StudioDb>;
+  jobs: JobRegistry;
+  dataset(id: string): Promise<PreparedDataset>;
+  ensureBackend(): Promise<BackendReport>;
+  progressIntervalMs: number;
+  chunkBytes?: number;
+}
+
+export type TokenizerMethods = TokenizerWorkerApi;
+
+// ---- storage --------------------------------------------------------------------------------
+
+interface ArrayInfo { byteLength: number; chunkCount: number }
+
+interface TokenizerFields {
+  name: string;
+  embeddingId: string | null;
+  embeddingName: string;
+  source: string;
+  createdAt: number;
+  items: number;
+  config: RqvaeConfig;
+  collisionRate: number;
+  giniMean: number;
+  giniPerLevel: number[];
+  maxSuffix: number;
+  tensorCount: number;
+  snapshots: Partial<Record<SnapshotKind, SnapshotInfo>>;
+  meta: Record<string, unknown>;
+}
+
+export interface StoredTokenizerArtifact extends StoredArtifact, TokenizerFields {
+  ownerId: string;
+  type: 'tokenizer';
+  recordVersion: 1;
+  arrays: Record<string, ArrayInfo>;
+  sizeBytes: number;
+}
+
+function isTokenizer(r: StoredArtifact | undefined): r is StoredTokenizerArtifact {
+  return !!r && r.type === 'tokenizer';
+}
+
+function toSummary(r: StoredTokenizerArtifact): TokenizerSummary {
+  return {
+    id: r.id, datasetId: r.ownerId, name: r.name, embeddingId: r.embeddingId, embeddingName: r.embeddingName,
+    source: r.source, createdAt: r.createdAt, items: r.items, inDim: r.config.in_dim, eDim: r.config.e_dim,
+    layers: [...r.config.layers], numEmbList: [...r.config.num_emb_list], collisionRate: r.collisionRate,
+    giniMean: r.giniMean, giniPerLevel: [...r.giniPerLevel], maxSuffix: r.maxSuffix, tensorCount: r.tensorCount,
+    snapshots: r.snapshots, sizeBytes: r.sizeBytes, meta: r.meta ?? {},
+  };
+}
+
+function newId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (c?.randomUUID) return `tok-${c.randomUUID()}`;
+  return `tok-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+function bytesOf(a: Uint8Array | Int32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+type NewTokenizer = TokenizerFields;
+
+async function saveTokenizer(
+  db: StudioDb,
+  datasetId: string,
+  rec: NewTokenizer,
+  arrays: Record<string, Uint8Array>,
+  chunkBytes = DEFAULT_CHUNK_BYTES,
+): Promise<TokenizerSummary> {
+  const id = newId();
+  const chunks: [string, number, ArrayBuffer][] = [];
+  const infos: Record<string, ArrayInfo> = {};
+  let sizeBytes = 0;
+  for (const [name, bytes] of Object.entries(arrays)) {
+    let n = 0;
+    for (let at = 0; at < bytes.byteLength; at += chunkBytes) {
+      chunks.push([name, n++, bytes.slice(at, Math.min(bytes.byteLength, at + chunkBytes)).buffer]);
+    }
+    infos[name] = { byteLength: bytes.byteLength, chunkCount: n };
+    sizeBytes += bytes.byteLength;
+  }
+  const record: StoredTokenizerArtifact = { ...rec, id, ownerId: datasetId, type: 'tokenizer', recordVersion: 1, arrays: infos, sizeBytes };
+  const tx = db.transaction(['datasets', 'artifacts', 'chunks'], 'readwrite');
+  const done = tx.done;
+  done.catch(() => undefined);
+  try {
+    const ds = await tx.objectStore('datasets').get(datasetId);
+    if (!ds) throw new StudioError({ code: 'not_found', message: `No stored dataset with id "${datasetId}" (it may have been deleted).` });
+    if (ds.stats.num_items !== rec.items) {
+      throw new StudioError({ code: 'embedding_row_mismatch', message: `The tokenizer codes ${rec.items} items but dataset "${ds.name}" has ${ds.stats.num_items}` });
+    }
+    const artifacts = tx.objectStore('artifacts');
+    const siblings = await artifacts.index('ownerId').getAll(datasetId);
+    const taken = new Set(siblings.filter(isTokenizer).map((a) => a.name));
+    const base = rec.name.trim() || 'tokenizer';
+    record.name = base;
+    for (let n = 2; taken.has(record.name); n++) record.name = `${base} (${n})`;
+    const store = tx.objectStore('chunks');
+    for (const [name, i, buf] of chunks) await store.put(buf, [id, name, i]);
+    await artifacts.add(record);
+    await done;
+  } catch (err) {
+    try { tx.abort(); } catch { /* finished */ }
+    await done.catch(() => undefined);
+    if (err instanceof StudioError) throw err;
+    throw toStorageError(err, tx.error, 'save the tokenizer');
+  }
+  return toSummary(record);
+}
+
+async function getRecord(db: StudioDb, id: string): Promise<StoredTokenizerArtifact> {
+  let rec: StoredArtifact | undefined;
+  try {
+    rec = await db.get('artifacts', id);
+  } catch (err) {
+    throw toStorageError(err, undefined, 'read the tokenizer', false);
+  }
+  if (!isTokenizer(rec)) throw new StudioError({ code: 'not_found', message: `No stored tokenizer with id "${id}" (it may have been deleted).` });
+  return rec;
+}
+
+async function loadArray(db: StudioDb, rec: StoredTokenizerArtifact, name: string): Promise<Uint8Array> {
+  const info = rec.arrays[name];
+  if (!info) throw new StudioError({ code: 'not_found', message: `Tokenizer "${rec.name}" has no stored "${name}"` });
+  let parts: ArrayBuffer[];
+  try {
+    parts = await db.getAll('chunks', chunkRange(rec.id, name));
+  } catch (err) {
+    throw toStorageError(err, undefined, 'read the tokenizer', false);
+  }
+  const whole = new Uint8Array(info.byteLength);
+  let at = 0;
+  for (const p of parts) {
+    if (at + p.byteLength > whole.byteLength) break;
+    whole.set(new Uint8Array(p), at);
+    at += p.byteLength;
+  }
+  if (parts.length !== info.chunkCount || at !== info.byteLength) {
+    throw new StudioError({ code: 'storage_failed', message: `Stored tokenizer "${rec.name}" is incomplete (${name}: ${at} of ${info.byteLength} bytes). Delete it and create it again.` });
+  }
+  return whole;
+}
+
+async function loadCodes(db: StudioDb, rec: StoredTokenizerArtifact): Promise<Int32Array> {
+  const b = await loadArray(db, rec, 'codes');
+  return new Int32Array(b.buffer, 0, b.byteLength / 4);
+}
+
+// ---- validation -----------------------------------------------------------------------------
+
+const INT_FIELDS: [keyof TokenizerConfig, number, number][] = [
+  ['in_dim', 1, 65536], ['e_dim', 1, 4096], ['epochs', 1, 1_000_000], ['batch_size', 1, 1 << 20],
+  ['warmup_epochs', 0, 1_000_000], ['eval_step', 1, 1_000_000], ['patience', 0, 1_000_000],
+  ['kmeans_iters', 1, 100_000], ['sk_iters', 1, 100_000], ['seed', 0, 2 ** 32 - 1],
+];
+
+/** A config as sent by the UI: every field present and in range (null when valid). */
+export function validateTokenizerConfig(c: TokenizerConfig): StudioError | null {
+  const fail = (field: string, message: string, expected: string, found: unknown) =>
+    new StudioError({ code: 'bad_option', field, message, expected, found: typeof found === 'object' ? JSON.stringify(found) : String(found) });
+  if (!c || typeof c !== 'object') return fail('config', 'No RQ-VAE configuration was given', 'an object', c);
+  for (const [k, lo, hi] of INT_FIELDS) {
+    const v = c[k] as unknown;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return fail(k, `${k} must be an integer from ${lo} to ${hi}`, `${lo}…${hi}`, v);
+  }
+  if (!Array.isArray(c.layers) || !c.layers.every((w) => Number.isInteger(w) && w >= 1 && w <= 65536)) {
+    return fail('layers', 'layers must be a list of positive integer widths', 'e.g. [512, 256]', c.layers);
+  }
+  if (!Array.isArray(c.num_emb_list) || c.num_emb_list.length !== 3 || !c.num_emb_list.every((k) => Number.isInteger(k) && k >= 2 && k <= 4096)) {
+    return fail('num_emb_list', 'num_emb_list must be 3 codebook sizes from 2 to 4096 (the code table has 3 levels + suffix)', 'e.g. [256, 256, 256]', c.num_emb_list);
+  }
+  if (!Array.isArray(c.sk_epsilons) || c.sk_epsilons.length !== c.num_emb_list.length || !c.sk_epsilons.every((e) => typeof e === 'number' && e >= 0 && Number.isFinite(e))) {
+    return fail('sk_epsilons', 'sk_epsilons must give one non-negative ε per level (0 = off)', `${c.num_emb_list?.length ?? 3} numbers ≥ 0`, c.sk_epsilons);
+  }
+  for (const k of ['lr', 'clip_norm'] as const) {
+    const v = c[k] as unknown;
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) return fail(k, `${k} must be a positive number`, '> 0', v);
+  }
+  for (const k of ['weight_decay', 'beta', 'quant_loss_weight'] as const) {
+    const v = c[k] as unknown;
+    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) return fail(k, `${k} must be a non-negative number`, '≥ 0', v);
+  }
+  if (typeof c.kmeans_init !== 'boolean') return fail('kmeans_init', 'kmeans_init must be true or false', 'boolean', c.kmeans_init);
+  return null;
+}
+
+// ---- linear algebra for the inspector ---------------------------------------------------------
+
+/** Top-2 principal axes of the rows of X (n × d) by power iteration with deflation on the covariance. */
+export function pca2(X: Float32Array, n: number, d: number): { mean: Float64Array; axes: [Float64Array, Float64Array]; explained: [number, number] } {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= Math.max(1, n);
+  const C = new Float64Array(d * d);
+  const row = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) row[j] = X[i * d + j] - mean[j];
+    for (let a = 0; a < d; a++) {
+      const ra = row[a];
+      if (ra === 0) continue;
+      const off = a * d;
+      for (let b = a; b < d; b++) C[off + b] += ra * row[b];
+    }
+  }
+  let trace = 0;
+  for (let a = 0; a < d; a++) {
+    for (let b = a + 1; b < d; b++) C[b * d + a] = C[a * d + b];
+    trace += C[a * d + a];
+  }
+  const axes: Float64Array[] = [];
+  const values: number[] = [];
+  for (let k = 0; k < 2; k++) {
+    let v = new Float64Array(d);
+    for (let j = 0; j < d; j++) v[j] = 1 + ((j * 7919 + k * 104729) % 97) / 97; // deterministic start
+    let lambda = 0;
+    for (let it = 0; it < 200; it++) {
+      const w = new Float64Array(d);
+      for (let a = 0; a < d; a++) {
+        let s = 0;
+        for (let b = 0; b < d; b++) s += C[a * d + b] * v[b];
+        w[a] = s;
+      }
+      for (const u of axes) {
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += w[j] * u[j];
+        for (let j = 0; j < d; j++) w[j] -= dot * u[j];
+      }
+      let norm = 0;
+      for (let j = 0; j < d; j++) norm += w[j] * w[j];
+      norm = Math.sqrt(norm);
+      if (norm < 1e-30) break;
+      for (let j = 0; j < d; j++) w[j] /= norm;
+      let diff = 0;
+      for (let j = 0; j < d; j++) diff += Math.abs(w[j] - v[j]);
+      v = w;
+      lambda = norm;
+      if (diff < 1e-9) break;
+    }
+    // Sign convention: the largest component is positive (stable plots).
+    let big = 0;
+    for (let j = 0; j < d; j++) if (Math.abs(v[j]) > Math.abs(v[big])) big = j;
+    if (v[big] < 0) for (let j = 0; j < d; j++) v[j] = -v[j];
+    axes.push(v);
+    values.push(lambda);
+  }
+  const t = trace > 0 ? trace : 1;
+  return { mean, axes: [axes[0], axes[1]], explained: [values[0] / t, values[1] / t] };
+}
+
+function project(X: Float32Array, n: number, d: number, p: ReturnType<typeof pca2>): Projection {
+  const x = new Float32Array(n);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let a = 0;
+    let b = 0;
+    for (let j = 0; j < d; j++) {
+      const v = X[i * d + j] - p.mean[j];
+      a += v * p.axes[0][j];
+      b += v * p.axes[1][j];
+    }
+    x[i] = a;
+    y[i] = b;
+  }
+  return { x, y, explained: p.explained };
+}
+
+/** For each row of R (n × d): the k nearest rows of E (K × d) by squared distance. */
+function nearestCodes(R: Float32Array, n: number, E: Float32Array, K: number, d: number, k: number, codes: Int32Array, dists: Float32Array, stride: number, offset: number): void {
+  const bestD = new Float64Array(k);
+  const bestI = new Int32Array(k);
+  for (let i = 0; i < n; i++) {
+    bestD.fill(Infinity);
+    bestI.fill(-1);
+    for (let c = 0; c < K; c++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const v = R[i * d + j] - E[c * d + j];
+        s += v * v;
+      }
+      if (s < bestD[k - 1]) {
+        let p = k - 1;
+        while (p > 0 && bestD[p - 1] > s) {
+          bestD[p] = bestD[p - 1];
+          bestI[p] = bestI[p - 1];
+          p--;
+        }
+        bestD[p] = s;
+        bestI[p] = c;
+      }
+    }
+    for (let q = 0; q < k; q++) {
+      codes[i * stride + offset + q] = bestI[q];
+      dists[i * stride + offset + q] = bestD[q];
+    }
+  }
+}
+
+// ---- the methods ----------------------------------------------------------------------------
+
+function safeName(name: string): string {
+  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
+  return s || 'tokenizer';
+}
+
+function snapInfo(s: { epoch: number; loss: number; collisionRate: number; giniMean: number }): SnapshotInfo {
+  return { epoch: s.epoch, loss: s.loss, collisionRate: s.collisionRate, giniMean: s.giniMean };
+}
+
+function itemRef(ds: PreparedDataset, id: number): ItemRef {
+  return { id, asin: ds.itemIds[id - 1] ?? '', title: ds.itemTitles?.[id - 1] ?? null };
+}
+
+export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods {
+  let training: string | null = null;
+  const chunkBytes = ctx.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+
+  /** Codes + stats + code table of `state` on `data` (N × in_dim). */
+  async function codesOf(config: RqvaeConfig, state: Record<string, { shape: number[]; data: Float32Array }>, data: Float32Array, n: number) {
+    const [{ Rqvae }, { computeCodes }, sd] = await Promise.all([
+      import('../src/core/models/rqvae.ts'),
+      import('../src/core/train/rqvae.ts'),
+      import('../src/core/tokenizer/stateDict.ts'),
+    ]);
+    const model = new Rqvae(config, 0);
+    try {
+      const report = sd.importRqvaeStateDict(model, state);
+      const prefix = await computeCodes(model, data, n);
+      const norm = await model.params.stateDict();
+      return { report, prefix, norm };
+    } finally {
+      model.dispose();
+    }
+  }
+
+  return {
+    getTokenizerPresets: (inDim) =>
+      asResult(async (): Promise<TokenizerPresetInfo[]> => {
+        const { RQVAE_PRESETS, rqvaeTrainConfig } = await import('../src/core/train/rqvae.ts');
+        const dim = Number.isInteger(inDim) && inDim > 0 ? inDim : 256;
+        return (['quick', 'paper'] as const).map((name) => ({
+          name,
+          description: RQVAE_PRESETS[name].description,
+          config: structuredCloneConfig(rqvaeTrainConfig(name, dim)),
+          provenance: provenanceFor(RQVAE_PRESETS[name].provenance, rqvaeTrainConfig(name, dim)),
+        }));
+      }),
+
+    async trainTokenizer(datasetId, embeddingId, config, jobId, onEvent): Promise<Result<TokenizerTrainResult>> {
+      if (training) {
+        return { ok: false, error: { code: 'bad_option', message: 'A tokenizer training is already running; wait for it or cancel it first.' } };
+      }
+      training = jobId;
+      const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
+      try {
+        return await ctx.jobs.run(jobId, async (signal) => {
+          sink({ type: 'phase', stage: 'rqvae', phase: 'load', message: 'loading the embedding table and the trainer' });
+          const db = await ctx.db();
+          const [{ summary: emb, table }, ds, report, train] = await Promise.all([
+            loadEmbeddingTable(db, embeddingId),
+            ctx.dataset(datasetId),
+            ctx.ensureBackend(),
+            import('../src/core/train/rqvae.ts'),
+          ]);
+          if (emb.datasetId !== datasetId) {
+            throw new StudioError({ code: 'bad_option', message: `Embedding table "${emb.name}" belongs to another dataset` });
+          }
+          const cfg: TokenizerConfig = { ...config, in_dim: table.cols };
+          const bad = validateTokenizerConfig(cfg);
+          if (bad) throw bad;
+          throwIfCancelled(signal);
+          sink({ type: 'log', stage: 'rqvae', level: 'info', message: `training on ${report.backend}: ${table.rows} items × ${table.cols} from "${emb.name}"` });
+          const res = await train.trainRqvae(table.data, cfg, { signal, onEvent: sink, seed: cfg.seed });
+          const base = {
+            cancelled: res.cancelled, epochsRun: res.epochsRun, stoppedEarly: res.stoppedEarly,
+            seconds: res.seconds, backend: res.backend, seed: res.seed,
+          };
+          if (res.epochsRun === 0) {
+            return { ...base, tokenizer: null, note: 'Cancelled before the first epoch ended: nothing was stored.' };
+          }
+          sink({ type: 'phase', stage: 'rqvae', phase: 'save', message: 'storing the tokenizer' });
+          const sd = await import('../src/core/tokenizer/stateDict.ts');
+          const n = res.items;
+          const b = res.best;
+          const K3 = res.config.num_emb_list[2];
+          const codeTable = buildCodeTable(b.collision.codes, n, { codebookSize: K3 });
+          const meta = { backend: res.backend, seed: res.seed };
+          const weights = sd.exportRqvaeSafetensors(b.collision.state, res.config, { snapshot: 'best-collision', epoch: String(b.collision.epoch) });
+          const arrays: Record<string, Uint8Array> = { weights, codes: bytesOf(codeTable.codes) };
+          const snapshots: Partial<Record<SnapshotKind, SnapshotInfo>> = { collision: snapInfo(b.collision) };
+          if (b.gini !== b.collision) {
+            arrays.weights_gini = sd.exportRqvaeSafetensors(b.gini.state, res.config, { snapshot: 'best-gini', epoch: String(b.gini.epoch) });
+            snapshots.gini = snapInfo(b.gini);
+          }
+          if (b.loss !== b.collision) {
+            arrays.weights_loss = sd.exportRqvaeSafetensors(b.loss.state, res.config, { snapshot: 'best-loss', epoch: String(b.loss.epoch) });
+            snapshots.loss = snapInfo(b.loss);
+          }
+          const stats = b.collision.stats;
+          const { rqvaeStateDictShapes } = await import('../src/core/models/rqvae.ts');
+          const tokenizer = await saveTokenizer(db, datasetId, {
+            name: `${ds.name}_rqvae_${res.config.num_emb_list.join('x')}`,
+            embeddingId: emb.id,
+            embeddingName: emb.name,
+            source: 'rqvae',
+            createdAt: Date.now(),
+            items: n,
+            config: modelConfig(res.config),
+            collisionRate: stats.collisionRate,
+            giniMean: stats.gini.mean,
+            giniPerLevel: [...stats.gini.per_level],
+            maxSuffix: codeTable.maxSuffix,
+            tensorCount: Object.keys(rqvaeStateDictShapes(res.config)).length,
+            snapshots,
+            meta: {
+              ...meta,
+              config: structuredCloneConfig(res.config),
+              epochsRun: res.epochsRun,
+              stoppedEarly: res.stoppedEarly,
+              cancelled: res.cancelled,
+              seconds: res.seconds,
+              kmeansSeconds: res.kmeansSeconds,
+              suffixOverflow: codeTable.suffixOverflow,
+              curves: {
+                epochs: res.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, reconLoss: e.reconLoss, rqLoss: e.rqLoss, lr: e.lr })),
+                evals: res.evals.map((e) => ({
+                  epoch: e.epoch, loss: e.loss, collisionRate: e.stats.collisionRate, giniMean: e.stats.gini.mean,
+                  gini: [...e.stats.gini.per_level], codesUsed: e.stats.levels.map((l) => l.codesUsed),
+                })),
+              },
+            },
+          }, arrays, chunkBytes);
+          const note = res.cancelled
+            ? `Cancelled after ${res.epochsRun} epoch(s): the best-collision snapshot so far (epoch ${b.collision.epoch + 1}) was stored.`
+            : `Stored the best-collision snapshot (epoch ${b.collision.epoch + 1} of ${res.epochsRun}, collision ${(stats.collisionRate * 100).toFixed(2)} %).`;
+          return { ...base, tokenizer, note };
+        });
+      } finally {
+        sink.flush();
+        training = null;
+      }
+    },
+
+    listTokenizers: (datasetId) =>
+      asResult(async () => {
+        const db = await ctx.db();
+        let all: StoredArtifact[];
+        try {
+          all = await db.getAllFromIndex('artifacts', 'ownerId', datasetId);
+        } catch (err) {
+          throw toStorageError(err, undefined, 'list tokenizers', false);
+        }
+        return all.filter(isTokenizer).sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1)).map(toSummary);
+      }),
+
+    getTokenizerView: (id) =>
+      asResult(async (): Promise<TokenizerView> => {
+        const db = await ctx.db();
+        const rec = await getRecord(db, id);
+        const [codes, weights, ds] = await Promise.all([loadCodes(db, rec), loadArray(db, rec, 'weights'), ctx.dataset(rec.ownerId)]);
+        const n = rec.items;
+        const L = 3;
+        const K = rec.config.num_emb_list;
+        const usage = K.map((k) => new Array<number>(k).fill(0));
+        const groups = new Map<string, number[]>();
+        for (let i = 1; i <= n; i++) {
+          for (let l = 0; l < L; l++) usage[l][codes[i * 4 + l]]++;
+          const key = `${codes[i * 4]},${codes[i * 4 + 1]},${codes[i * 4 + 2]}`;
+          const g = groups.get(key);
+          if (g) g.push(i);
+          else groups.set(key, [i]);
+        }
+        const multi = [...groups.entries()].filter(([, g]) => g.length > 1).sort((a, b) => b[1].length - a[1].length || a[1][0] - b[1][0]);
+        const collisions: CollisionGroup[] = multi.slice(0, 50).map(([key, g]) => ({
+          prefix: key.split(',').map(Number),
+          items: g.slice(0, 50).map((i) => itemRef(ds, i)),
+        }));
+
+        const sd = await import('../src/core/tokenizer/stateDict.ts');
+        const { state } = sd.readRqvaeSafetensors(weights, `${rec.name}.safetensors`);
+        const e = rec.config.e_dim;
+        const books = K.map((_, l) => state[`rq.vq_layers.${l}.embedding.weight`].data);
+
+        // Item latents need the embedding table the codes came from.
+        let latents: Float32Array | null = null;
+        if (rec.embeddingId) {
+          try {
+            const { table } = await loadEmbeddingTable(db, rec.embeddingId);
+            if (table.cols === rec.config.in_dim && table.rows === n) {
+              await ctx.ensureBackend();
+              const [{ Rqvae }, tf] = await Promise.all([import('../src/core/models/rqvae.ts'), import('@tensorflow/tfjs')]);
+              const model = new Rqvae(rec.config, 0);
+              try {
+                sd.importRqvaeStateDict(model, state);
+                latents = new Float32Array(n * e);
+                const chunk = 2048;
+                for (let s = 0; s < n; s += chunk) {
+                  const m = Math.min(chunk, n - s);
+                  const z = tf.tidy(() => model.encode(tf.tensor2d(table.data.subarray(s * rec.config.in_dim, (s + m) * rec.config.in_dim), [m, rec.config.in_dim])));
+                  latents.set((await z.data()) as Float32Array, s * e);
+                  z.dispose();
+                }
+              } finally {
+                model.dispose();
+              }
+            }
+          } catch (err) {
+            if (!(err instanceof StudioError && err.info.code === 'not_found')) throw err;
+          }
+        }
+
+        const codebookPca: Projection[] = [];
+        let latentPca: Projection | null = null;
+        let nearest: TokenizerView['nearest'] = null;
+        if (latents) {
+          const p = pca2(latents, n, e);
+          latentPca = project(latents, n, e, p);
+          codebookPca.push(project(books[0], K[0], e, p));
+          const k = 5;
+          const nc = new Int32Array(n * L * k);
+          const nd = new Float32Array(n * L * k);
+          const r = Float32Array.from(latents);
+          for (let l = 0; l < L; l++) {
+            nearestCodes(r, n, books[l], K[l], e, k, nc, nd, L * k, l * k);
+            // Next residual: subtract the assigned (level-wise argmin) code vector.
+            for (let i = 0; i < n; i++) {
+              const c = codes[(i + 1) * 4 + l];
+              for (let j = 0; j < e; j++) r[i * e + j] -= books[l][c * e + j];
+            }
+          }
+          nearest = { k, codes: nc, dists: nd };
+        } else {
+          codebookPca.push(project(books[0], K[0], e, pca2(books[0], K[0], e)));
+        }
+        for (let l = 1; l < L; l++) codebookPca.push(project(books[l], K[l], e, pca2(books[l], K[l], e)));
+
+        const titles = ds.itemTitles ? ds.itemTitles.slice(0, n) : new Array<string | null>(n).fill(null);
+        return {
+          summary: toSummary(rec),
+          codes,
+          asins: ds.itemIds.slice(0, n),
+          titles,
+          usage,
+          collisions,
+          collisionGroupCount: multi.length,
+          codebookPca,
+          latentPca,
+          nearest,
+        };
+      }),
+
+    async exportTokenizer(id) {
+      const r = await asResult(async () => {
+        const db = await ctx.db();
+        const rec = await getRecord(db, id);
+        const [weights, codes] = await Promise.all([loadArray(db, rec, 'weights'), loadCodes(db, rec)]);
+        const base = safeName(rec.name);
+        const safetensors: ExportedFile = { fileName: `${base}.tokenizer.safetensors`, bytes: weights };
+        return { safetensors, codeJson: { fileName: `${base}.code.json`, text: writeCodeJson(codes) }, tensorCount: rec.tensorCount };
+      });
+      return r.ok ? Comlink.transfer(r, [r.value.safetensors.bytes.buffer]) : r;
+    },
+
+    importTokenizer: (datasetId, file, fileName, embeddingId) =>
+      asResult(async () => {
+        const isSt = /\.safetensors$/i.test(fileName);
+        const isPth = /\.(pth|pt|ckpt|bin)$/i.test(fileName);
+        if (!isSt && !isPth) {
+          throw new StudioError({ code: 'bad_option', file: fileName, message: 'Expected a tokenizer .safetensors (as exported here) or a reference PyTorch .pth', expected: '.safetensors | .pth', found: fileName.replace(/^.*\./, '.') });
+        }
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        const sd = await import('../src/core/tokenizer/stateDict.ts');
+        const { state, config: layout } = isSt ? sd.readRqvaeSafetensors(bytes, fileName) : sd.readRqvaePth(bytes, fileName);
+        if (layout.num_emb_list.length !== 3) {
+          throw new StudioError({ code: 'malformed_input', file: fileName, message: `The tokenizer has ${layout.num_emb_list.length} codebook levels; the studio's code table needs 3`, expected: '3 levels', found: String(layout.num_emb_list.length) });
+        }
+        const config: RqvaeConfig = { ...layout, sk_epsilons: layout.num_emb_list.map(() => 0) };
+        const db = await ctx.db();
+        const tables = await listEmbeddingTables(db, datasetId);
+        const emb = embeddingId ? tables.find((t) => t.id === embeddingId) : tables.find((t) => t.cols === config.in_dim);
+        if (!emb) {
+          throw new StudioError({
+            code: embeddingId ? 'not_found' : 'bad_option',
+            file: fileName,
+            message: embeddingId
+              ? `No embedding table with id "${embeddingId}" in this dataset`
+              : `The tokenizer reads ${config.in_dim}-d item vectors, but this dataset has no embedding table of that width (` +
+                `${tables.length ? tables.map((t) => `${t.name}: ${t.cols}`).join(', ') : 'none'}). Create or import one in the embeddings stage first.`,
+            expected: `a ${config.in_dim}-column table`,
+          });
+        }
+        if (emb.cols !== config.in_dim) {
+          throw new StudioError({
+            code: 'bad_option', file: fileName, field: 'in_dim',
+            message: `The tokenizer's encoder takes ${config.in_dim}-d vectors but table "${emb.name}" has ${emb.cols} columns`,
+            expected: `${config.in_dim} columns`, found: `${emb.cols} columns`,
+          });
+        }
+        const { table } = await loadEmbeddingTable(db, emb.id);
+        await ctx.ensureBackend();
+        const n = table.rows;
+        // Throws (nothing stored) on any shape mismatch or missing tensor.
+        const { report, prefix, norm } = await codesOf(config, state, table.data, n);
+        const stats = codebookStats(prefix, n, config.num_emb_list);
+        const codeTable = buildCodeTable(prefix, n, { codebookSize: config.num_emb_list[2] });
+        const weights = sd.exportRqvaeSafetensors(norm, config, { source: fileName });
+        const tokenizer = await saveTokenizer(db, datasetId, {
+          name: fileName.replace(/\.[^.]+$/, '').replace(/\.tokenizer$/, '') || 'tokenizer',
+          embeddingId: emb.id,
+          embeddingName: emb.name,
+          source: `import:${fileName}`,
+          createdAt: Date.now(),
+          items: n,
+          config,
+          collisionRate: stats.collisionRate,
+          giniMean: stats.gini.mean,
+          giniPerLevel: [...stats.gini.per_level],
+          maxSuffix: codeTable.maxSuffix,
+          tensorCount: report.total,
+          snapshots: {},
+          meta: { importedFrom: fileName, report: { matched: report.matched, total: report.total, unexpected: report.unexpected, message: report.message }, suffixOverflow: codeTable.suffixOverflow },
+        }, { weights, codes: bytesOf(codeTable.codes) }, chunkBytes);
+        return { tokenizer, message: report.message, matched: report.matched, total: report.total };
+      }),
+
+    compareTokenizers: (aId, bId) =>
+      asResult(async (): Promise<TokenizerComparison> => {
+        const db = await ctx.db();
+        const [ra, rb] = await Promise.all([getRecord(db, aId), getRecord(db, bId)]);
+        if (ra.ownerId !== rb.ownerId || ra.items !== rb.items) {
+          throw new StudioError({ code: 'bad_option', message: `"${ra.name}" and "${rb.name}" code different item sets; compare tokenizers of the same dataset` });
+        }
+        const [a, b, ds] = await Promise.all([loadCodes(db, ra), loadCodes(db, rb), ctx.dataset(ra.ownerId)]);
+        const changedPerLevel = [0, 0, 0, 0];
+        let changed = 0;
+        const rows: TokenizerComparison['rows'] = [];
+        for (let i = 1; i <= ra.items; i++) {
+          let any = false;
+          for (let l = 0; l < 4; l++) {
+            if (a[i * 4 + l] !== b[i * 4 + l]) {
+              changedPerLevel[l]++;
+              any = true;
+            }
+          }
+          if (any) {
+            changed++;
+            if (rows.length < 200) rows.push({ ...itemRef(ds, i), a: Array.from(a.subarray(i * 4, i * 4 + 4)), b: Array.from(b.subarray(i * 4, i * 4 + 4)) });
+          }
+        }
+        return { items: ra.items, changedPerLevel, changed, rows };
+      }),
+
+    deleteTokenizer: (id) =>
+      asResult(async () => {
+        const db = await ctx.db();
+        const tx = db.transaction(['artifacts', 'chunks'], 'readwrite');
+        const done = tx.done;
+        done.catch(() => undefined);
+        let found: boolean;
+        try {
+          const artifacts = tx.objectStore('artifacts');
+          found = isTokenizer(await artifacts.get(id));
+          if (found) {
+            await artifacts.delete(id);
+            await tx.objectStore('chunks').delete(chunkRange(id));
+          }
+          await done;
+        } catch (err) {
+          try { tx.abort(); } catch { /* finished */ }
+          await done.catch(() => undefined);
+          throw toStorageError(err, tx.error, 'delete the tokenizer');
+        }
+        if (!found) throw new StudioError({ code: 'not_found', message: `No stored tokenizer with id "${id}" (it may have been deleted).` });
+      }),
+  };
+}
+
+function modelConfig(c: TokenizerConfig | RqvaeConfig): RqvaeConfig {
+  return {
+    in_dim: c.in_dim, layers: [...c.layers], e_dim: c.e_dim, num_emb_list: [...c.num_emb_list], beta: c.beta,
+    quant_loss_weight: c.quant_loss_weight, sk_epsilons: [...c.sk_epsilons], sk_iters: c.sk_iters,
+  };
+}
+
+function structuredCloneConfig(c: TokenizerConfig): TokenizerConfig {
+  return { ...c, layers: [...c.layers], num_emb_list: [...c.num_emb_list], sk_epsilons: [...c.sk_epsilons] };
+}
+
+const EXTRA_PROVENANCE: Record<string, string> = {
+  in_dim: 'the width of the chosen embedding table',
+  sk_iters: '50 single / 100 dual [O] (used only when a Sinkhorn ε > 0)',
+};
+
+/** The core's provenance plus a line for every value it does not describe. */
+function provenanceFor(core: Record<string, string>, config: TokenizerConfig): Record<string, string> {
+  const out: Record<string, string> = { ...EXTRA_PROVENANCE, ...core };
+  for (const k of Object.keys(config)) out[k] ??= 'reference default [O]';
+  return out;
+}
