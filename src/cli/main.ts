@@ -3,8 +3,10 @@ import { parseArgs } from 'node:util';
 import { formatStudioError, StudioError, toStudioErrorInfo } from '../core/errors.ts';
 import { UsageError, type Command, type CommandContext } from './command.ts';
 import { prepareCommand } from './commands/prepare.ts';
+import { rqvaeCommand } from './rqvae.ts';
+import { sasrecCommand } from './sasrec.ts';
 
-export const COMMANDS: Command[] = [prepareCommand];
+export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand];
 
 export function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -14,7 +14,7 @@ import { parseNpy } from '../core/io/npy.ts';
 import { buildCodeTable, writeCodeJson } from '../core/tokenizer/codes.ts';
 import { exportRqvaeSafetensors } from '../core/tokenizer/stateDict.ts';
 import { RQVAE_PRESETS, rqvaeTrainConfig, trainRqvae, type RqvaePresetName, type RqvaeSnapshot } from '../core/train/rqvae.ts';
-import { UsageError, intOption, type CommandContext, type ParsedArgs } from './command.ts';
+import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { StagedOutput } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
@@ -235,3 +235,12 @@ export async function runRqvaeCommand(argv: string[]): Promise<number> {
 }
 
 export const rqvaeUsage = USAGE;
+
+/** Entry in the CLI command table (src/cli/main.ts). */
+export const rqvaeCommand: Command = {
+  name: 'rqvae',
+  summary: 'pretrain the RQ-VAE item tokenizer on an embedding table (tokenizer.safetensors, code.json)',
+  usage: USAGE,
+  options: OPTIONS,
+  run: runRqvae,
+};
