@@ -4,11 +4,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { selectBackend, type BackendName } from '../core/backend.ts';
 import { buildDualInput } from '../core/embeddings/dual.ts';
 import { tableFromNpy } from '../core/embeddings/importTable.ts';
-import { formatStudioError, StudioError, toStudioErrorInfo } from '../core/errors.ts';
+import { StudioError } from '../core/errors.ts';
 import type { ProgressSink } from '../core/events.ts';
 import { parseNpy } from '../core/io/npy.ts';
 import { buildCodeTable, writeCodeJson } from '../core/tokenizer/codes.ts';
@@ -199,42 +198,6 @@ async function runRqvae(args: ParsedArgs, ctx: CommandContext): Promise<number> 
   return 0;
 }
 
-/** Entry for src/cli/main.ts: `runRqvaeCommand(argv after "rqvae")`; returns the exit code. */
-export async function runRqvaeCommand(argv: string[]): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  let parsed: ParsedArgs;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: false, strict: true }) as ParsedArgs;
-  } catch (e) {
-    process.stderr.write(`etegrec rqvae: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const ac = new AbortController();
-  const onSig = () => ac.abort();
-  process.once('SIGINT', onSig);
-  const ctx: CommandContext = {
-    signal: ac.signal,
-    stdout: (l) => process.stdout.write(l + '\n'),
-    stderr: (l) => process.stderr.write(l + '\n'),
-  };
-  try {
-    return await runRqvae(parsed, ctx);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`etegrec rqvae: ${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    process.stderr.write(`etegrec rqvae: error: ${formatStudioError(toStudioErrorInfo(e))}\n`);
-    return 1;
-  } finally {
-    process.removeListener('SIGINT', onSig);
-  }
-}
-
-export const rqvaeUsage = USAGE;
 
 /** Entry in the CLI command table (src/cli/main.ts). */
 export const rqvaeCommand: Command = {

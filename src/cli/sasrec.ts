@@ -5,11 +5,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { selectBackend, type BackendName } from '../core/backend.ts';
 import { importReferenceBundle, type BundleFile } from '../core/data/bundle.ts';
 import { DEFAULT_PREPARE_CONFIG } from '../core/data/types.ts';
-import { formatStudioError, StudioError, toStudioErrorInfo } from '../core/errors.ts';
+import { StudioError } from '../core/errors.ts';
 import { writeNpy } from '../core/io/npy.ts';
 import { sasrecConfig, type SasrecPresetName } from '../core/models/sasrec.ts';
 import { trainSasrec } from '../core/train/sasrec.ts';
@@ -131,37 +130,3 @@ async function runSasrec(args: ParsedArgs, ctx: CommandContext): Promise<number>
   return 0;
 }
 
-/** Stand-alone entry: `runSasrecCommand(process.argv.slice(3))`; returns the exit code. */
-export async function runSasrecCommand(argv: string[]): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  let parsed: ParsedArgs;
-  try {
-    parsed = parseArgs({ args: argv, options: sasrecCommand.options, allowPositionals: false, strict: true }) as ParsedArgs;
-  } catch (e) {
-    process.stderr.write(`etegrec sasrec: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const ac = new AbortController();
-  const onSig = () => ac.abort();
-  process.once('SIGINT', onSig);
-  const ctx: CommandContext = {
-    signal: ac.signal,
-    stdout: (l) => process.stdout.write(l + '\n'),
-    stderr: (l) => process.stderr.write(l + '\n'),
-  };
-  try {
-    return await runSasrec(parsed, ctx);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`etegrec sasrec: ${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    process.stderr.write(`etegrec sasrec: error: ${formatStudioError(toStudioErrorInfo(e))}\n`);
-    return 1;
-  } finally {
-    process.removeListener('SIGINT', onSig);
-  }
-}
