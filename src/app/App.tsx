@@ -4,21 +4,24 @@ import { BackendPanel } from './components/BackendPanel.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
-import { embeddingsHref, useRoute, type Route } from './route.ts';
+import { embeddingsHref, tokenizerHref, useRoute, type Route } from './route.ts';
 import { STAGES } from './stages.ts';
 
 // The dataset page carries the charts (recharts): load it when a dataset is first opened.
 const DatasetPage = lazy(() => import('./pages/DatasetPage.tsx').then((m) => ({ default: m.DatasetPage })));
 const EmbeddingsPage = lazy(() => import('./pages/EmbeddingsPage.tsx').then((m) => ({ default: m.EmbeddingsPage })));
+const TokenizerPage = lazy(() => import('./pages/TokenizerPage.tsx').then((m) => ({ default: m.TokenizerPage })));
 
 /** Stage of a route, and where each built stage's nav link goes (keeping the open dataset). */
 function stageOf(route: Route): string {
+  if (route.page === 'tokenizer') return 'tokenizer';
   return route.page === 'embeddings' ? 'embeddings' : 'data';
 }
 
 function stageHref(id: string, route: Route): string {
   const datasetId = route.page === 'datasets' ? null : route.datasetId;
   if (id === 'embeddings') return embeddingsHref(datasetId);
+  if (id === 'tokenizer') return tokenizerHref(datasetId);
   return datasetId ? `#/data/${encodeURIComponent(datasetId)}` : '#/data';
 }
 
@@ -67,6 +70,10 @@ export function App() {
         {route.page === 'dataset' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <DatasetPage datasetId={route.datasetId} />
+          </Suspense>
+        ) : route.page === 'tokenizer' ? (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <TokenizerPage datasetId={route.datasetId} />
           </Suspense>
         ) : route.page === 'embeddings' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>

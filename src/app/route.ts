@@ -8,18 +8,25 @@ import { useSyncExternalStore } from 'react';
 export type Route =
   | { page: 'datasets' }
   | { page: 'dataset'; datasetId: string }
-  | { page: 'embeddings'; datasetId: string | null };
+  | { page: 'embeddings'; datasetId: string | null }
+  | { page: 'tokenizer'; datasetId: string | null };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/data\/(.+)$/.exec(hash);
   if (m) return { page: 'dataset', datasetId: decodeURIComponent(m[1]) };
   const e = /^#\/embeddings(?:\/(.+))?$/.exec(hash);
   if (e) return { page: 'embeddings', datasetId: e[1] ? decodeURIComponent(e[1]) : null };
+  const t = /^#\/tokenizer(?:\/(.+))?$/.exec(hash);
+  if (t) return { page: 'tokenizer', datasetId: t[1] ? decodeURIComponent(t[1]) : null };
   return { page: 'datasets' };
 }
 
 export function embeddingsHref(datasetId?: string | null): string {
   return datasetId ? `#/embeddings/${encodeURIComponent(datasetId)}` : '#/embeddings';
+}
+
+export function tokenizerHref(datasetId?: string | null): string {
+  return datasetId ? `#/tokenizer/${encodeURIComponent(datasetId)}` : '#/tokenizer';
 }
 
 export function datasetHref(datasetId: string): string {

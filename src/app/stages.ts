@@ -10,7 +10,7 @@ export interface StageInfo {
 export const STAGES: StageInfo[] = [
   { id: 'data', label: '1 · Data', built: true },
   { id: 'embeddings', label: '2 · Item embeddings', built: true },
-  { id: 'tokenizer', label: '3 · Tokenizer (RQ-VAE)', built: false },
+  { id: 'tokenizer', label: '3 · Tokenizer (RQ-VAE)', built: true },
   { id: 'joint', label: '4 · Joint training', built: false },
   { id: 'grpo', label: '5 · Fine-tuning (GRPO)', built: false },
 ];

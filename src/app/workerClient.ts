@@ -29,6 +29,7 @@ import type {
   TextEmbeddingOptions,
   UserRow,
 } from '../../workers/api.ts';
+import type { TokenizerConfig, TokenizerTrainResult, TokenizerWorkerApi } from '../../workers/tokenizerApi.ts';
 
 export interface Job<T> {
   id: string;
@@ -60,6 +61,15 @@ export interface StudioClient {
   listEmbeddings(datasetId: string): Promise<Result<EmbeddingSummary[]>>;
   exportEmbedding(id: string): Promise<Result<ExportedFile>>;
   deleteEmbedding(id: string): Promise<Result<void>>;
+  // Stage 3: the RQ-VAE tokenizer (the plain calls have the worker's signatures).
+  getTokenizerPresets: TokenizerWorkerApi['getTokenizerPresets'];
+  trainTokenizer(datasetId: string, embeddingId: string, config: TokenizerConfig, onEvent: (e: ProgressEvent) => void): Job<TokenizerTrainResult>;
+  listTokenizers: TokenizerWorkerApi['listTokenizers'];
+  getTokenizerView: TokenizerWorkerApi['getTokenizerView'];
+  exportTokenizer: TokenizerWorkerApi['exportTokenizer'];
+  importTokenizer: TokenizerWorkerApi['importTokenizer'];
+  compareTokenizers: TokenizerWorkerApi['compareTokenizers'];
+  deleteTokenizer: TokenizerWorkerApi['deleteTokenizer'];
 }
 
 let worker: Worker | null = null;
@@ -107,6 +117,15 @@ export function getStudioClient(): StudioClient {
     listEmbeddings: (datasetId) => api.listEmbeddings(datasetId),
     exportEmbedding: (id) => api.exportEmbedding(id),
     deleteEmbedding: (id) => api.deleteEmbedding(id),
+    getTokenizerPresets: (inDim) => api.getTokenizerPresets(inDim),
+    trainTokenizer: (datasetId, embeddingId, config, onEvent) =>
+      startJob(api, onEvent, (id, cb) => api.trainTokenizer(datasetId, embeddingId, config, id, cb)),
+    listTokenizers: (datasetId) => api.listTokenizers(datasetId),
+    getTokenizerView: (id) => api.getTokenizerView(id),
+    exportTokenizer: (id) => api.exportTokenizer(id),
+    importTokenizer: (datasetId, file, fileName, embeddingId) => api.importTokenizer(datasetId, file, fileName, embeddingId),
+    compareTokenizers: (a, b) => api.compareTokenizers(a, b),
+    deleteTokenizer: (id) => api.deleteTokenizer(id),
   };
   return client;
 }

@@ -1,0 +1,271 @@
+/**
+ * Tokenizer store (stage 3): the RQ-VAE presets and the config being edited, the running training
+ * job with its live curves (events buffered and applied a few times per second), the dataset's
+ * embedding tables and stored tokenizers, the inspector's view, import and comparison.
+ */
+import { create } from 'zustand';
+import type { EmbeddingSummary, Result } from '../../../workers/api.ts';
+import type {
+  TokenizerComparison,
+  TokenizerConfig,
+  TokenizerImportResult,
+  TokenizerPresetInfo,
+  TokenizerPresetName,
+  TokenizerSummary,
+  TokenizerTrainResult,
+  TokenizerView,
+} from '../../../workers/tokenizerApi.ts';
+import type { StudioErrorInfo } from '../../core/errors.ts';
+import type { ProgressEvent } from '../../core/events.ts';
+import { getStudioClient } from '../workerClient.ts';
+import type { JobProgress } from './job.ts';
+
+/** One row per epoch (losses, lr) merged with the evaluation metrics of that epoch. */
+export interface TokPoint {
+  epoch: number;
+  [metric: string]: number;
+}
+
+export interface TokTrainView {
+  running: boolean;
+  cancelling: boolean;
+  datasetId: string | null;
+  startedAt: number;
+  progress: JobProgress | null;
+  error: StudioErrorInfo | null;
+  cancelFn: (() => Promise<void>) | null;
+  points: TokPoint[];
+  log: { level: 'info' | 'warn'; message: string }[];
+  result: TokenizerTrainResult | null;
+}
+
+const IDLE: TokTrainView = {
+  running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null,
+  points: [], log: [], result: null,
+};
+
+export interface TokDraft {
+  preset: TokenizerPresetName;
+  config: TokenizerConfig;
+}
+
+interface TokenizerState {
+  presets: TokenizerPresetInfo[] | null;
+  presetsDim: number | null;
+  presetsError: StudioErrorInfo | null;
+  draft: TokDraft | null;
+  train: TokTrainView;
+  embeddings: Record<string, EmbeddingSummary[] | undefined>;
+  tokenizers: Record<string, TokenizerSummary[] | undefined>;
+  listError: StudioErrorInfo | null;
+  view: { id: string | null; loading: boolean; data: TokenizerView | null; error: StudioErrorInfo | null };
+  compare: { loading: boolean; data: TokenizerComparison | null; error: StudioErrorInfo | null; pair: [string, string] | null };
+  loadPresets(inDim: number): Promise<void>;
+  setPreset(name: TokenizerPresetName): void;
+  setValue<K extends keyof TokenizerConfig>(key: K, value: TokenizerConfig[K]): void;
+  refresh(datasetId: string): Promise<void>;
+  startTraining(datasetId: string, embeddingId: string): Promise<void>;
+  cancelTraining(): Promise<void>;
+  openView(id: string): Promise<void>;
+  closeView(): void;
+  importTokenizer(datasetId: string, file: File, embeddingId?: string): Promise<Result<TokenizerImportResult>>;
+  compareWith(a: string, b: string): Promise<void>;
+  remove(datasetId: string, id: string): Promise<Result<void>>;
+}
+
+const FLUSH_MS = 250;
+
+function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
+  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+}
+
+function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
+  if (e.type === 'progress') {
+    return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
+  }
+  return prev;
+}
+
+export const useTokenizerStore = create<TokenizerState>()((set, get) => {
+  let pending: ProgressEvent[] = [];
+  let timer: ReturnType<typeof setInterval> | null = null;
+
+  function flush(): void {
+    if (!pending.length) return;
+    const events = pending;
+    pending = [];
+    set((s) => {
+      const t = s.train;
+      let progress = t.progress;
+      let log = t.log;
+      const byEpoch = new Map<number, TokPoint>();
+      const points = [...t.points];
+      const index = new Map<number, number>();
+      points.forEach((p, i) => index.set(p.epoch, i));
+      for (const e of events) {
+        progress = progressFrom(progress, e);
+        if (e.type === 'log') log = [...log.slice(-49), { level: e.level, message: e.message }];
+        if (e.type !== 'metric') continue;
+        const epoch = e.step + 1;
+        let p = byEpoch.get(epoch);
+        if (!p) {
+          const at = index.get(epoch);
+          p = at !== undefined ? { ...points[at] } : { epoch };
+          byEpoch.set(epoch, p);
+        }
+        p[e.name] = e.value;
+      }
+      for (const [epoch, p] of byEpoch) {
+        const at = index.get(epoch);
+        if (at !== undefined) points[at] = p;
+        else {
+          index.set(epoch, points.length);
+          points.push(p);
+        }
+      }
+      points.sort((a, b) => a.epoch - b.epoch);
+      return { train: { ...t, progress, log, points } };
+    });
+  }
+
+  return {
+    presets: null,
+    presetsDim: null,
+    presetsError: null,
+    draft: null,
+    train: IDLE,
+    embeddings: {},
+    tokenizers: {},
+    listError: null,
+    view: { id: null, loading: false, data: null, error: null },
+    compare: { loading: false, data: null, error: null, pair: null },
+
+    async loadPresets(inDim) {
+      if (get().presetsDim === inDim && get().presets) return;
+      let r: Result<TokenizerPresetInfo[]>;
+      try {
+        r = await getStudioClient().getTokenizerPresets(inDim);
+      } catch (err) {
+        r = internal(err);
+      }
+      if (!r.ok) {
+        set({ presetsError: r.error });
+        return;
+      }
+      const presets = r.value;
+      const prev = get().draft;
+      const preset = prev?.preset ?? 'quick';
+      const info = presets.find((p) => p.name === preset) ?? presets[0];
+      // Keep edits that do not depend on the width; the layout follows the new table.
+      set({ presets, presetsDim: inDim, presetsError: null, draft: { preset: info.name, config: { ...info.config } } });
+    },
+
+    setPreset(name) {
+      const info = get().presets?.find((p) => p.name === name);
+      if (info) set({ draft: { preset: name, config: { ...info.config } } });
+    },
+
+    setValue(key, value) {
+      const d = get().draft;
+      if (d) set({ draft: { ...d, config: { ...d.config, [key]: value } } });
+    },
+
+    async refresh(datasetId) {
+      const client = getStudioClient();
+      try {
+        const [e, t] = await Promise.all([client.listEmbeddings(datasetId), client.listTokenizers(datasetId)]);
+        set((s) => ({
+          embeddings: e.ok ? { ...s.embeddings, [datasetId]: e.value } : s.embeddings,
+          tokenizers: t.ok ? { ...s.tokenizers, [datasetId]: t.value } : s.tokenizers,
+          listError: !e.ok ? e.error : !t.ok ? t.error : null,
+        }));
+      } catch (err) {
+        set({ listError: internal(err).error });
+      }
+    },
+
+    async startTraining(datasetId, embeddingId) {
+      const d = get().draft;
+      if (!d || get().train.running) return;
+      pending = [];
+      set({ train: { ...IDLE, running: true, datasetId, startedAt: Date.now() } });
+      timer ??= setInterval(flush, FLUSH_MS);
+      let res: Result<TokenizerTrainResult>;
+      try {
+        const job = getStudioClient().trainTokenizer(datasetId, embeddingId, d.config, (e) => { pending.push(e); });
+        set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+        res = await job.result;
+      } catch (err) {
+        res = internal(err);
+      }
+      flush();
+      if (timer) {
+        clearInterval(timer);
+        timer = null;
+      }
+      set((s) => ({
+        train: {
+          ...s.train, running: false, cancelling: false, cancelFn: null,
+          result: res.ok ? res.value : null, error: res.ok ? null : res.error,
+        },
+      }));
+      await get().refresh(datasetId);
+    },
+
+    async cancelTraining() {
+      const fn = get().train.cancelFn;
+      if (!fn) return;
+      set((s) => ({ train: { ...s.train, cancelling: true } }));
+      await fn();
+    },
+
+    async openView(id) {
+      set({ view: { id, loading: true, data: null, error: null } });
+      let r: Result<TokenizerView>;
+      try {
+        r = await getStudioClient().getTokenizerView(id);
+      } catch (err) {
+        r = internal(err);
+      }
+      if (get().view.id !== id) return;
+      set({ view: { id, loading: false, data: r.ok ? r.value : null, error: r.ok ? null : r.error } });
+    },
+
+    closeView: () => set({ view: { id: null, loading: false, data: null, error: null } }),
+
+    async importTokenizer(datasetId, file, embeddingId) {
+      let r: Result<TokenizerImportResult>;
+      try {
+        r = await getStudioClient().importTokenizer(datasetId, file, file.name, embeddingId);
+      } catch (err) {
+        r = internal(err);
+      }
+      await get().refresh(datasetId);
+      return r;
+    },
+
+    async compareWith(a, b) {
+      set({ compare: { loading: true, data: null, error: null, pair: [a, b] } });
+      let r: Result<TokenizerComparison>;
+      try {
+        r = await getStudioClient().compareTokenizers(a, b);
+      } catch (err) {
+        r = internal(err);
+      }
+      set({ compare: { loading: false, data: r.ok ? r.value : null, error: r.ok ? null : r.error, pair: [a, b] } });
+    },
+
+    async remove(datasetId, id) {
+      let r: Result<void>;
+      try {
+        r = await getStudioClient().deleteTokenizer(id);
+      } catch (err) {
+        r = internal(err);
+      }
+      if (get().view.id === id) get().closeView();
+      await get().refresh(datasetId);
+      return r;
+    },
+  };
+});
