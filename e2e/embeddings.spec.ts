@@ -38,6 +38,28 @@ function npyHeader(bytes: Buffer): { descr: string; shape: number[]; dataBytes: 
   return { descr, shape, dataBytes: bytes.length - start - len };
 }
 
+/**
+ * SwiftShader runs every op as a software dispatch: a small model (1 layer, 32-d, histories of
+ * 10), 3 steps of 128 per epoch, the loss every step, and valid/test ranked in one chunk each.
+ * Returns hidden_size.
+ */
+async function smallConfig(page: Page): Promise<number> {
+  const hidden = 32;
+  const edits: Record<string, string> = {
+    hidden_size: String(hidden),
+    inner_size: String(hidden),
+    n_layers: '1',
+    MAX_ITEM_LIST_LENGTH: '10',
+    train_batch_size: '128',
+    micro_batch_size: '128',
+    eval_batch_size: '1536',
+    log_every: '1',
+  };
+  for (const [key, value] of Object.entries(edits)) await page.getByTestId(`sasrec-field-${key}`).fill(value);
+  await page.getByTestId('sasrec-max-steps').fill('3');
+  return hidden;
+}
+
 async function openEmbeddings(page: Page): Promise<void> {
   await openStudio(page);
   await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
@@ -60,21 +82,7 @@ test('SASRec trains on webgpu with live charts, stores a 900-row table and downl
   await expect(page.getByTestId('sasrec-field-hidden_size')).toHaveValue('64');
   await page.getByTestId('sasrec-epochs').fill('2');
   await expect(page.getByTestId('sasrec-changed-epochs')).toBeVisible();
-  // SwiftShader runs every op as a software dispatch: a small model (1 layer, 32-d, histories of
-  // 10), 3 steps of 128 per epoch, the loss every step, and valid/test ranked in one chunk each.
-  const hidden = 32;
-  const edits: Record<string, string> = {
-    hidden_size: String(hidden),
-    inner_size: String(hidden),
-    n_layers: '1',
-    MAX_ITEM_LIST_LENGTH: '10',
-    train_batch_size: '128',
-    micro_batch_size: '128',
-    eval_batch_size: '1536',
-    log_every: '1',
-  };
-  for (const [key, value] of Object.entries(edits)) await page.getByTestId(`sasrec-field-${key}`).fill(value);
-  await page.getByTestId('sasrec-max-steps').fill('3');
+  const hidden = await smallConfig(page);
   await expect(page.getByTestId('sasrec-changed-hidden_size')).toBeVisible();
   await expect(page.getByTestId('sasrec-changed-count')).toContainText('values differ from the quick preset');
 
@@ -157,4 +165,22 @@ test('importing a .npy with the wrong row count names the problem and stores not
   await row.getByTestId('embedding-delete').click();
   await row.getByTestId('embedding-delete').click();
   await expect(page.getByTestId('no-embeddings')).toBeVisible();
+});
+
+test('cancelling SASRec after a validated epoch keeps the best table so far', async ({ page }) => {
+  test.setTimeout(180_000);
+  await openEmbeddings(page);
+  await page.getByTestId('sasrec-preset').selectOption('quick');
+  await smallConfig(page);
+  await page.getByTestId('sasrec-epochs').fill('50');
+  await page.getByTestId('sasrec-train').click();
+  await expect(page.getByTestId('sasrec-valid-chart')).toHaveAttribute('data-points', '1', { timeout: 120_000 });
+  await page.getByTestId('sasrec-cancel').click();
+  await expect(page.getByTestId('sasrec-note')).toContainText('best table so far', { timeout: 60_000 });
+  await expect(page.getByTestId('sasrec-results')).toBeVisible();
+  const row = page.getByTestId('embedding-list').getByTestId('embedding-row');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-kind', 'collab');
+  await expect(row.getByTestId('embedding-rows')).toHaveText(String(expected.num_items));
+  await expect(row.getByTestId('embedding-metrics')).toContainText('cancelled run');
 });

@@ -10,7 +10,7 @@ import { parseNpy, writeNpy } from '../../src/core/io/npy.ts';
 import { openStudioDb, saveDataset } from '../../src/storage/index.ts';
 import type { EmbeddingSummary as StorageSummary } from '../../src/storage/index.ts';
 import type { DatasetSummary, EmbeddingSummary as ApiSummary, SasrecConfig } from '../../workers/api.ts';
-import { validateSasrecConfig } from '../../workers/embeddings.ts';
+import { evalChunkFor, validateSasrecConfig } from '../../workers/embeddings.ts';
 import { createStudioService, type StudioService } from '../../workers/studioService.ts';
 import { makeDataset } from '../storage/fixture.ts';
 
@@ -88,6 +88,14 @@ describe('embeddings stage (worker API in Node)', () => {
     expect(bad?.info.field).toBe('n_heads');
     expect(validateSasrecConfig(tinyConfig({ hidden_dropout_prob: 1 }))?.info.field).toBe('hidden_dropout_prob');
     expect(validateSasrecConfig(tinyConfig())).toBeNull();
+  });
+
+  it('evaluates in eval_batch_size chunks, capped for large models', () => {
+    expect(evalChunkFor(tinyConfig({ eval_batch_size: 1536, MAX_ITEM_LIST_LENGTH: 10, hidden_size: 32 }))).toBe(1536);
+    expect(evalChunkFor(tinyConfig({ eval_batch_size: 256, MAX_ITEM_LIST_LENGTH: 50, hidden_size: 64 }))).toBe(256);
+    const paper = evalChunkFor(tinyConfig({ eval_batch_size: 2048, MAX_ITEM_LIST_LENGTH: 50, hidden_size: 256 }));
+    expect(paper).toBeGreaterThanOrEqual(256);
+    expect(paper).toBeLessThan(2048);
   });
 
   it('trains SASRec, stores the best table with its metrics, exports it as .npy', async () => {
