@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
-import { loadSample, openStudio, sampleExpectations } from './helpers.ts';
+import { loadSample, openStudio, sampleExpectations, waitForDatasetList, waitForImported } from './helpers.ts';
 
 const expected = sampleExpectations();
 
@@ -183,4 +183,55 @@ test('cancelling SASRec after a validated epoch keeps the best table so far', as
   await expect(row).toHaveAttribute('data-kind', 'collab');
   await expect(row.getByTestId('embedding-rows')).toHaveText(String(expected.num_items));
   await expect(row.getByTestId('embedding-metrics')).toContainText('cancelled run');
+});
+
+test('a dataset with titles gets TF-IDF text embeddings and a dual input with an imported collab table', async ({ page }) => {
+  // 40 users over 12 items (all survive 2-core), titles sharing words so TF-IDF has a vocabulary.
+  const items = 12;
+  const reviews: string[] = [];
+  for (let u = 0; u < 40; u++) {
+    for (let k = 0; k < 6 + (u % 4); k++) {
+      reviews.push(JSON.stringify({ reviewerID: `U${u}`, asin: `I${(u + k) % items}`, unixReviewTime: 1_400_000_000 + u * 100 + k, overall: 4 }));
+    }
+  }
+  const words = ['guitar', 'piano', 'drum', 'strings', 'stand', 'pedal', 'cable', 'case'];
+  const meta = Array.from({ length: items }, (_, i) =>
+    JSON.stringify({ asin: `I${i}`, title: `${words[i % 4]} ${words[4 + (i % 3)]} ${words[(i + 1) % 8]} model ${i}` }));
+
+  await openStudio(page);
+  await waitForDatasetList(page);
+  await page.getByTestId('import-files').setInputFiles({ name: 'titled_reviews.json', mimeType: 'application/json', buffer: Buffer.from(reviews.join('\n')) });
+  await page.getByTestId('import-metadata').setInputFiles({ name: 'titled_meta.json', mimeType: 'application/json', buffer: Buffer.from(meta.join('\n')) });
+  await page.getByTestId('import-name').fill('Titled');
+  await page.getByTestId('import-kcore').fill('2');
+  await page.getByTestId('import-submit').click();
+  await waitForImported(page);
+  await page.getByTestId('stage-embeddings').click();
+  await expect(page.getByTestId('embeddings-dataset-info')).toContainText(`titles for ${items} items`);
+
+  await expect(page.getByTestId('text-disabled-note')).toHaveCount(0);
+  await page.getByTestId('text-dim').fill('4');
+  await page.getByTestId('text-compute').click();
+  await expect(page.getByTestId('text-result')).toBeVisible({ timeout: 60_000 });
+  const rows = page.getByTestId('embedding-list').getByTestId('embedding-row');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toHaveAttribute('data-source', 'tfidf-svd');
+  await expect(rows.first().getByTestId('embedding-rows')).toHaveText(String(items));
+  await expect(rows.first().getByTestId('embedding-cols')).toHaveText('4');
+
+  await page.getByTestId('embedding-import-file').setInputFiles({
+    name: 'collab.npy', mimeType: 'application/octet-stream', buffer: npyBytes(items, 2),
+  });
+  await page.getByTestId('embedding-import-kind').selectOption('collab');
+  await page.getByTestId('embedding-import-submit').click();
+  await expect(page.getByTestId('embedding-import-result')).toBeVisible();
+  await expect(rows).toHaveCount(2);
+
+  await page.getByTestId('dual-normalize').check();
+  await page.getByTestId('dual-build').click();
+  await expect(page.getByTestId('dual-result')).toBeVisible();
+  await expect(rows).toHaveCount(3);
+  const dual = page.locator('[data-testid="embedding-row"][data-kind="dual"]');
+  await expect(dual.getByTestId('embedding-cols')).toHaveText('6');
+  await expect(dual.getByTestId('embedding-metrics')).toContainText('L2-normalised');
 });
