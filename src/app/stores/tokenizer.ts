@@ -89,7 +89,16 @@ function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress |
 
 export const useTokenizerStore = create<TokenizerState>()((set, get) => {
   let pending: ProgressEvent[] = [];
-  let timer: ReturnType<typeof setInterval> | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  // Progress callbacks travel on their own MessagePort, so the last events can arrive after the
+  // job's result: every event schedules a flush rather than a timer tied to the job.
+  function schedule(): void {
+    timer ??= setTimeout(() => {
+      timer = null;
+      flush();
+    }, FLUSH_MS);
+  }
 
   function flush(): void {
     if (!pending.length) return;
@@ -190,20 +199,15 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
       if (!d || get().train.running) return;
       pending = [];
       set({ train: { ...IDLE, running: true, datasetId, startedAt: Date.now() } });
-      timer ??= setInterval(flush, FLUSH_MS);
       let res: Result<TokenizerTrainResult>;
       try {
-        const job = getStudioClient().trainTokenizer(datasetId, embeddingId, d.config, (e) => { pending.push(e); });
+        const job = getStudioClient().trainTokenizer(datasetId, embeddingId, d.config, (e) => { pending.push(e); schedule(); });
         set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
         res = await job.result;
       } catch (err) {
         res = internal(err);
       }
       flush();
-      if (timer) {
-        clearInterval(timer);
-        timer = null;
-      }
       set((s) => ({
         train: {
           ...s.train, running: false, cancelling: false, cancelFn: null,

@@ -58,7 +58,7 @@ export function LiveCharts({ points, levels }: { points: TokPoint[]; levels: num
             <tbody>
               <tr><th>epoch</th><td>{last.epoch}</td></tr>
               <tr><th>collision rate</th><td data-testid="tok-latest-collision">{(last.collision_rate * 100).toFixed(2)} %</td></tr>
-              <tr><th>largest collision group</th><td>{last.largest_collision_group ?? '—'}</td></tr>
+              <tr><th>largest collision group</th><td data-testid="tok-latest-largest">{last.largest_collision_group ?? '—'}</td></tr>
               <tr><th>Gini mean</th><td>{last.gini_mean?.toFixed(4) ?? '—'}</td></tr>
               {lv.map((l) => (
                 <tr key={l}>

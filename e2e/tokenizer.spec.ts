@@ -1,0 +1,152 @@
+/**
+ * The tokenizer stage end to end in Chromium with WebGPU (SwiftShader's software adapter): a seeded
+ * 900 × 32 item table is imported as .npy, a tiny RQ-VAE (3 × 16 codes) pretrains in the worker with
+ * live collision / Gini charts, the inspector shows an item's code path, and the exported
+ * safetensors imports back with "N of N tensors matched" and identical codes. Shapes stay small
+ * and fixed (every new shader shape compiles slowly on SwiftShader).
+ */
+import { readFile } from 'node:fs/promises';
+import { expect, test } from '@playwright/test';
+import { loadSample, openStudio, sampleExpectations } from './helpers.ts';
+
+const expected = sampleExpectations();
+const DIM = 32;
+
+/** A float32 .npy of clustered rows: 24 seeded centres + small seeded noise. */
+function npyBytes(rows: number, cols: number): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header += ' '.repeat(pad % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  let s = 12345;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const centres = Array.from({ length: 24 }, () => Array.from({ length: cols }, () => rnd() * 4));
+  const data = Buffer.alloc(rows * cols * 4);
+  for (let i = 0; i < rows; i++) {
+    const c = centres[i % centres.length];
+    for (let j = 0; j < cols; j++) data.writeFloatLE(c[j] + rnd() * 0.8, (i * cols + j) * 4);
+  }
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
+}
+
+/** Tensor names in a safetensors file's header. */
+function safetensorsNames(bytes: Buffer): string[] {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
+  return Object.keys(header).filter((k) => k !== '__metadata__');
+}
+
+test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and imports back', async ({ page }) => {
+  test.setTimeout(300_000);
+  const t0 = Date.now();
+  await openStudio(page);
+  await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
+  await loadSample(page);
+
+  // Item table: the worker's .npy import (the fastest path to a stored table).
+  await page.getByTestId('stage-embeddings').click();
+  await expect(page.getByTestId('embeddings-page')).toBeVisible();
+  await page.getByTestId('embedding-import-file').setInputFiles({
+    name: 'items32.npy', mimeType: 'application/octet-stream', buffer: npyBytes(expected.num_items, DIM),
+  });
+  await page.getByTestId('embedding-import-kind').selectOption('collab');
+  await page.getByTestId('embedding-import-submit').click();
+  await expect(page.getByTestId('embedding-import-result')).toBeVisible();
+
+  await page.getByTestId('stage-tokenizer').click();
+  await expect(page).toHaveURL(/#\/tokenizer\/.+/);
+  await expect(page.getByTestId('tokenizer-page')).toBeVisible();
+  await expect(page.getByTestId('tok-none')).toBeVisible();
+  await expect(page.getByTestId('tok-embedding')).toContainText(`${expected.num_items} × ${DIM}`);
+  await expect(page.getByTestId('tok-backend')).toContainText('webgpu');
+  await page.getByTestId('tok-preset').selectOption('quick');
+  await expect(page.getByTestId('tok-field-in_dim')).toHaveText(String(DIM));
+  await expect(page.getByTestId('tok-field-num_emb_list')).toHaveValue('256, 256, 256');
+  const edits: Record<string, string> = {
+    layers: '64',
+    e_dim: '16',
+    num_emb_list: '16, 16, 16',
+    epochs: '30',
+    eval_step: '5',
+    warmup_epochs: '2',
+    kmeans_iters: '10',
+  };
+  for (const [key, value] of Object.entries(edits)) await page.getByTestId(`tok-field-${key}`).fill(value);
+  await expect(page.getByTestId('tok-changed-num_emb_list')).toBeVisible();
+  await expect(page.getByTestId('tok-changed-count')).toContainText('values differ from the quick preset');
+
+  await page.getByTestId('tok-train').click();
+  await expect(page.getByTestId('tok-progress')).toBeVisible();
+  const collision = page.getByTestId('tok-collision-chart');
+  const gini = page.getByTestId('tok-gini-chart');
+  await expect(collision).toHaveAttribute('data-points', /^[1-9]/, { timeout: 180_000 });
+  await expect(gini).toHaveAttribute('data-points', /^[1-9]/);
+  const tTrain = Date.now();
+  await expect(page.getByTestId('tok-note')).toContainText('Stored', { timeout: 180_000 });
+  console.log(`training ended ${((Date.now() - tTrain) / 1000).toFixed(1)} s after the first collision point; ${((Date.now() - t0) / 1000).toFixed(1)} s so far`);
+  await expect(collision).toHaveAttribute('data-points', '6');
+  await expect(gini.locator('.recharts-line')).toHaveCount(4);
+  await expect(page.getByTestId('tok-loss-chart')).toHaveAttribute('data-points', '30');
+  await expect(page.getByTestId('tok-note')).toContainText('webgpu');
+  // The last evaluation's metrics all arrive (they may trail the job's result).
+  await expect(page.getByTestId('tok-latest-largest')).toHaveText(/^\d+$/);
+
+  const row = page.getByTestId('tok-list').getByTestId('tok-row');
+  await expect(row).toHaveCount(1);
+  await row.getByTestId('tok-inspect').click();
+  const inspector = page.getByTestId('tok-inspector');
+  await expect(inspector.getByTestId('tok-usage-l1')).toHaveAttribute('data-bars', '16');
+  await expect(inspector.getByTestId('tok-pca')).toHaveAttribute('data-points', String(expected.num_items + 16));
+  await inspector.getByTestId('tok-pca-item').last().hover({ force: true });
+  await expect(inspector.getByTestId('tok-pca-hover-item')).toContainText('#');
+
+  // Search an item by its id and see its code path and nearest codes.
+  await inspector.getByTestId('tok-search').fill('7');
+  await inspector.getByTestId('tok-search-result').first().click();
+  await expect(inspector.getByTestId('tok-item-label')).toContainText('#7');
+  await expect(inspector.getByTestId('tok-code-path')).toHaveAttribute('data-code', /^\d+,\d+,\d+,\d+$/);
+  await expect(inspector.getByTestId('tok-nearest').locator('tbody tr')).toHaveCount(3);
+  await inspector.getByTestId('tok-tree-l1').first().click();
+  await expect(inspector.getByTestId('tok-tree-l2').first()).toBeVisible();
+  await page.screenshot({ path: 'test-results/screens/tokenizer-page.png', fullPage: true });
+
+  // Export: reference-keyed safetensors and code.json (N+1 rows).
+  let dl = page.waitForEvent('download');
+  await row.getByTestId('tok-export-safetensors').click();
+  const st = await dl;
+  expect(st.suggestedFilename()).toMatch(/\.safetensors$/);
+  const stBytes = await readFile(await st.path());
+  const names = safetensorsNames(stBytes);
+  expect(names).toContain('rq.vq_layers.0.embedding.weight');
+  expect(names).toContain('encoder.mlp_layers.1.weight');
+  dl = page.waitForEvent('download');
+  await row.getByTestId('tok-export-codejson').click();
+  const cj = await dl;
+  expect(cj.suggestedFilename()).toMatch(/code\.json$/);
+  const codes = JSON.parse(await readFile(await cj.path(), 'utf8')) as number[][];
+  expect(codes).toHaveLength(expected.num_items + 1);
+  expect(codes[0]).toEqual([-1, -1, -1, -1]);
+  expect(new Set(codes.slice(1).map((c) => c.join(','))).size).toBe(expected.num_items);
+
+  // Import it back: every tensor matches and the codes are the same.
+  await page.getByTestId('tok-import-file').setInputFiles({ name: st.suggestedFilename(), mimeType: 'application/octet-stream', buffer: stBytes });
+  await page.getByTestId('tok-import-submit').click();
+  await expect(page.getByTestId('tok-import-message')).toHaveText(`${names.length} of ${names.length} tensors matched`, { timeout: 60_000 });
+  await expect(row).toHaveCount(2);
+  await inspector.getByTestId('tok-compare').click();
+  await expect(inspector.getByTestId('tok-compare-result')).toHaveAttribute('data-changed', '0');
+
+  // A file that is not a tokenizer is refused with a specific error.
+  await page.getByTestId('tok-import-file').setInputFiles({ name: 'items.npy', mimeType: 'application/octet-stream', buffer: npyBytes(4, 4) });
+  await page.getByTestId('tok-import-submit').click();
+  await expect(page.getByTestId('tok-import-panel').getByTestId('error-box')).toContainText('.safetensors');
+  await expect(row).toHaveCount(2);
+  console.log(`tokenizer e2e total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
