@@ -5,6 +5,8 @@
  * comparison and delete.
  */
 import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../src/core/events.ts';
 import { readSafetensors, writeSafetensors } from '../../src/core/io/safetensors.ts';
@@ -173,5 +175,40 @@ describe('tokenizer stage (worker API in Node)', () => {
     }
     const list = await svc.listTokenizers(ds.id);
     expect(list.ok && list.value.length).toBe(0);
+  });
+
+  it('a cancel after the first evaluation keeps the best snapshot so far', async () => {
+    const svc = service();
+    const { ds, embId } = await setup(svc);
+    let cancelled = false;
+    const r = await svc.trainTokenizer(ds.id, embId, await tinyConfig(svc, { epochs: 50, eval_step: 1 }), 'tok-c', (e) => {
+      if (!cancelled && e.type === 'metric' && e.name === 'collision_rate') {
+        cancelled = true;
+        void svc.cancel('tok-c');
+      }
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.cancelled).toBe(true);
+    expect(r.value.epochsRun).toBeLessThan(50);
+    expect(r.value.tokenizer).not.toBeNull();
+    expect(r.value.note).toContain('Cancelled');
+    const list = await svc.listTokenizers(ds.id);
+    expect(list.ok && list.value.length).toBe(1);
+  });
+
+  it('imports a reference .pth: 11 of 11 tensors matched, codes from the 4-d table', async () => {
+    const svc = service();
+    const { ds } = await setup(svc);
+    const N = ds.stats.num_items;
+    const four = await svc.importEmbedding(ds.id, new Blob([writeNpy(Float32Array.from({ length: N * 4 }, (_, i) => Math.cos(i * 1.7)), [N, 4]) as Uint8Array<ArrayBuffer>]), 'four.npy', 'collab');
+    if (!four.ok) throw new Error(four.error.message);
+    const pth = readFileSync(resolve(import.meta.dirname, '../core/io/fixtures/tiny_rqvae_ckpt.pth'));
+    const r = await svc.importTokenizer(ds.id, new Blob([pth]), 'tiny_rqvae_ckpt.pth');
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.message).toBe('11 of 11 tensors matched');
+    expect(r.value.tokenizer).toMatchObject({ embeddingId: four.value.id, inDim: 4, numEmbList: [5, 5, 5], source: 'import:tiny_rqvae_ckpt.pth' });
+    const ex = await svc.exportTokenizer(r.value.tokenizer.id);
+    if (!ex.ok) throw new Error(ex.error.message);
+    expect(readCodeJson(ex.value.codeJson.text).items).toBe(N);
   });
 });
