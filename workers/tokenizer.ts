@@ -596,13 +596,21 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
         };
       }),
 
-    async exportTokenizer(id) {
+    async exportTokenizer(id, snapshot?: SnapshotKind) {
       const r = await asResult(async () => {
         const db = await ctx.db();
         const rec = await getRecord(db, id);
-        const [weights, codes] = await Promise.all([loadArray(db, rec, 'weights'), loadCodes(db, rec)]);
+        const array = !snapshot || snapshot === 'collision' ? 'weights' : `weights_${snapshot}`;
+        if (!rec.arrays[array]) {
+          throw new StudioError({
+            code: 'not_found',
+            message: `Tokenizer "${rec.name}" has no separate best-${snapshot} snapshot (it is the best-collision one, or the tokenizer was imported)`,
+          });
+        }
+        const [weights, codes] = await Promise.all([loadArray(db, rec, array), loadCodes(db, rec)]);
         const base = safeName(rec.name);
-        const safetensors: ExportedFile = { fileName: `${base}.tokenizer.safetensors`, bytes: weights };
+        const tag = array === 'weights' ? '' : `.best-${snapshot}`;
+        const safetensors: ExportedFile = { fileName: `${base}${tag}.tokenizer.safetensors`, bytes: weights };
         return { safetensors, codeJson: { fileName: `${base}.code.json`, text: writeCodeJson(codes) }, tensorCount: rec.tensorCount };
       });
       return r.ok ? Comlink.transfer(r, [r.value.safetensors.bytes.buffer]) : r;

@@ -168,7 +168,8 @@ export interface TokenizerWorkerApi {
   ): Promise<Result<TokenizerTrainResult>>;
   listTokenizers(datasetId: string): Promise<Result<TokenizerSummary[]>>;
   getTokenizerView(id: string): Promise<Result<TokenizerView>>;
-  exportTokenizer(id: string): Promise<Result<TokenizerExport>>;
+  /** The best-collision weights (default) or another stored snapshot's, and the code table. */
+  exportTokenizer(id: string, snapshot?: SnapshotKind): Promise<Result<TokenizerExport>>;
   /**
    * A `.safetensors` (as exported) or a reference `.pth`; the codes come from `embeddingId` or the
    * dataset's newest table of the tokenizer's input width. Nothing is stored on a mismatch.

@@ -122,7 +122,7 @@ export function getStudioClient(): StudioClient {
       startJob(api, onEvent, (id, cb) => api.trainTokenizer(datasetId, embeddingId, config, id, cb)),
     listTokenizers: (datasetId) => api.listTokenizers(datasetId),
     getTokenizerView: (id) => api.getTokenizerView(id),
-    exportTokenizer: (id) => api.exportTokenizer(id),
+    exportTokenizer: (id, snapshot) => api.exportTokenizer(id, snapshot),
     importTokenizer: (datasetId, file, fileName, embeddingId) => api.importTokenizer(datasetId, file, fileName, embeddingId),
     compareTokenizers: (a, b) => api.compareTokenizers(a, b),
     deleteTokenizer: (id) => api.deleteTokenizer(id),

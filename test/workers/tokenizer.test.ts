@@ -115,6 +115,13 @@ describe('tokenizer stage (worker API in Node)', () => {
     expect(Object.keys(st.tensors)).toHaveLength(ex.value.tensorCount);
     expect(st.tensors['rq.vq_layers.0.embedding.weight'].shape).toEqual([4, 4]);
 
+    expect(tok.snapshots.collision).toBeDefined();
+    for (const k of ['gini', 'loss'] as const) {
+      const snap = await svc.exportTokenizer(tok.id, k);
+      if (tok.snapshots[k]) expect(snap.ok && snap.value.safetensors.fileName).toContain(`best-${k}`);
+      else expect(!snap.ok && snap.error.code).toBe('not_found');
+    }
+
     const view = await svc.getTokenizerView(tok.id);
     if (!view.ok) throw new Error(view.error.message);
     const v = view.value;

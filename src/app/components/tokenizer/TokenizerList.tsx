@@ -1,7 +1,7 @@
 /** The dataset's stored tokenizers: inspect, export (safetensors + code.json), delete; and the import form. */
 import { useState } from 'react';
 import type { EmbeddingSummary } from '../../../../workers/api.ts';
-import type { TokenizerImportResult, TokenizerSummary } from '../../../../workers/tokenizerApi.ts';
+import type { SnapshotKind, TokenizerImportResult, TokenizerSummary } from '../../../../workers/tokenizerApi.ts';
 import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { downloadBytes } from '../../download.ts';
 import { formatBytes, formatUtcDateTime } from '../../format.ts';
@@ -19,11 +19,11 @@ export function TokenizerList({ datasetId, tokenizers, loaded }: { datasetId: st
   const [error, setError] = useState<StudioErrorInfo | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
 
-  async function exportOne(t: TokenizerSummary, which: 'safetensors' | 'code'): Promise<void> {
+  async function exportOne(t: TokenizerSummary, which: 'safetensors' | 'code', snapshot?: SnapshotKind): Promise<void> {
     setBusy(`${t.id}:${which}`);
     setError(null);
     try {
-      const r = await getStudioClient().exportTokenizer(t.id);
+      const r = await getStudioClient().exportTokenizer(t.id, snapshot);
       if (!r.ok) setError(r.error);
       else if (which === 'safetensors') downloadBytes(r.value.safetensors.fileName, r.value.safetensors.bytes, 'application/octet-stream');
       else downloadBytes(r.value.codeJson.fileName, new TextEncoder().encode(r.value.codeJson.text), 'application/json');
@@ -51,7 +51,26 @@ export function TokenizerList({ datasetId, tokenizers, loaded }: { datasetId: st
           <tbody>
             {tokenizers.map((t) => (
               <tr key={t.id} data-testid="tok-row" data-id={t.id} data-source={t.source} className={viewId === t.id ? 'selected' : undefined}>
-                <td data-testid="tok-name">{t.name}<div className="small muted">on {t.embeddingName} ({t.inDim}-d)</div></td>
+                <td data-testid="tok-name">
+                  {t.name}
+                  <div className="small muted">on {t.embeddingName} ({t.inDim}-d)</div>
+                  {t.snapshots.collision && (
+                    <div className="small muted" data-testid="tok-snapshots">
+                      best collision @ epoch {t.snapshots.collision.epoch + 1}
+                      {(['gini', 'loss'] as const).map((k) => {
+                        const s = t.snapshots[k];
+                        return s ? (
+                          <span key={k}>
+                            {' '}· best {k === 'gini' ? 'Gini' : 'loss'} @ {s.epoch + 1}{' '}
+                            <button className="link-button" data-testid={`tok-export-${k}`} disabled={busy !== null} onClick={() => void exportOne(t, 'safetensors', k)}>
+                              .safetensors
+                            </button>
+                          </span>
+                        ) : null;
+                      })}
+                    </div>
+                  )}
+                </td>
                 <td>{t.source}</td>
                 <td>{t.items}</td>
                 <td>{t.numEmbList.join(' × ')} · e {t.eDim}</td>
