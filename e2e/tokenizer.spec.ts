@@ -6,7 +6,7 @@
  * and fixed (every new shader shape compiles slowly on SwiftShader).
  */
 import { readFile } from 'node:fs/promises';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { loadSample, openStudio, sampleExpectations } from './helpers.ts';
 
 const expected = sampleExpectations();
@@ -43,9 +43,8 @@ function safetensorsNames(bytes: Buffer): string[] {
   return Object.keys(header).filter((k) => k !== '__metadata__');
 }
 
-test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and imports back', async ({ page }) => {
-  test.setTimeout(300_000);
-  const t0 = Date.now();
+/** The sample plus a stored 900 × 32 table imported as .npy (the fastest path to a table). */
+async function prepareTable(page: Page): Promise<void> {
   await openStudio(page);
   await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
   await loadSample(page);
@@ -59,9 +58,33 @@ test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and
   await page.getByTestId('embedding-import-kind').selectOption('collab');
   await page.getByTestId('embedding-import-submit').click();
   await expect(page.getByTestId('embedding-import-result')).toBeVisible();
+}
 
+async function openTokenizer(page: Page): Promise<void> {
   await page.getByTestId('stage-tokenizer').click();
   await expect(page).toHaveURL(/#\/tokenizer\/.+/);
+}
+
+/** Tiny shapes for SwiftShader: 32 → 64 → 16, codebooks 3 × 16. */
+async function tinyConfig(page: Page, epochs: number): Promise<void> {
+  const edits: Record<string, string> = {
+    layers: '64',
+    e_dim: '16',
+    num_emb_list: '16, 16, 16',
+    epochs: String(epochs),
+    eval_step: '5',
+    warmup_epochs: '2',
+    kmeans_iters: '10',
+  };
+  for (const [key, value] of Object.entries(edits)) await page.getByTestId(`tok-field-${key}`).fill(value);
+}
+
+test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and imports back', async ({ page }) => {
+  test.setTimeout(300_000);
+  const t0 = Date.now();
+  await prepareTable(page);
+  await openTokenizer(page);
+
   await expect(page.getByTestId('tokenizer-page')).toBeVisible();
   await expect(page.getByTestId('tok-none')).toBeVisible();
   await expect(page.getByTestId('tok-embedding')).toContainText(`${expected.num_items} × ${DIM}`);
@@ -69,16 +92,7 @@ test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and
   await page.getByTestId('tok-preset').selectOption('quick');
   await expect(page.getByTestId('tok-field-in_dim')).toHaveText(String(DIM));
   await expect(page.getByTestId('tok-field-num_emb_list')).toHaveValue('256, 256, 256');
-  const edits: Record<string, string> = {
-    layers: '64',
-    e_dim: '16',
-    num_emb_list: '16, 16, 16',
-    epochs: '30',
-    eval_step: '5',
-    warmup_epochs: '2',
-    kmeans_iters: '10',
-  };
-  for (const [key, value] of Object.entries(edits)) await page.getByTestId(`tok-field-${key}`).fill(value);
+  await tinyConfig(page, 30);
   await expect(page.getByTestId('tok-changed-num_emb_list')).toBeVisible();
   await expect(page.getByTestId('tok-changed-count')).toContainText('values differ from the quick preset');
 
@@ -149,4 +163,21 @@ test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and
   await expect(page.getByTestId('tok-import-panel').getByTestId('error-box')).toContainText('.safetensors');
   await expect(row).toHaveCount(2);
   console.log(`tokenizer e2e total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test('cancelling a tokenizer run after an evaluation keeps the best snapshot so far', async ({ page }) => {
+  test.setTimeout(240_000);
+  await prepareTable(page);
+  await openTokenizer(page);
+  await expect(page.getByTestId('tok-preset')).toBeEnabled();
+  await tinyConfig(page, 5000);
+  await page.getByTestId('tok-train').click();
+  await expect(page.getByTestId('tok-collision-chart')).toHaveAttribute('data-points', /^[1-9]/, { timeout: 180_000 });
+  await expect(page.getByTestId('tok-progress-eta')).toBeVisible();
+  await page.getByTestId('tok-cancel').click();
+  await expect(page.getByTestId('tok-note')).toContainText('Cancelled after', { timeout: 60_000 });
+  await expect(page.getByTestId('tok-note')).toContainText('best-collision snapshot');
+  const row = page.getByTestId('tok-list').getByTestId('tok-row');
+  await expect(row).toHaveCount(1);
+  await expect(row.getByTestId('tok-collision')).toHaveText(/%$/);
 });
