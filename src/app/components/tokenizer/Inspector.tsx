@@ -58,6 +58,8 @@ function UsageHistogram({ counts, level }: { counts: number[]; level: number }) 
   );
 }
 
+const MAX_DOTS = 4000;
+
 type Hover = { kind: 'item'; id: number } | { kind: 'code'; level: number; code: number } | null;
 
 function PcaScatter({ v, onPick }: { v: TokenizerView; onPick: (id: number) => void }) {
@@ -87,9 +89,11 @@ function PcaScatter({ v, onPick }: { v: TokenizerView; onPick: (id: number) => v
   const usage = v.usage[level];
   const n = v.summary.items;
   const explained = (items ?? book).explained;
+  // SVG stays responsive up to a few thousand dots: larger tables are thinned evenly.
+  const stride = items ? Math.max(1, Math.ceil(items.x.length / MAX_DOTS)) : 1;
 
   return (
-    <section className="card" data-testid="tok-pca" data-points={(items ? items.x.length : 0) + book.x.length}>
+    <section className="card" data-testid="tok-pca" data-points={(items ? Math.ceil(items.x.length / stride) : 0) + book.x.length}>
       <div className="row spread">
         <h3>2-D PCA projection</h3>
         <div className="row small">
@@ -111,11 +115,12 @@ function PcaScatter({ v, onPick }: { v: TokenizerView; onPick: (id: number) => v
             : 'Level-1 codebook vectors on their own principal axes (the embedding table is gone, so no item latents).'
           : `Level-${level + 1} codebook vectors (they quantise residuals) on their own principal axes; ring size = usage.`}{' '}
         Explained variance {(explained[0] * 100).toFixed(1)} % + {(explained[1] * 100).toFixed(1)} %.
+        {stride > 1 && ` Every ${stride}th item is drawn (${Math.ceil(n / stride)} of ${n}).`}
       </p>
       <div className="tok-pca-wrap">
         <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W }} role="img" aria-label="PCA scatter" onMouseLeave={() => setHover(null)}>
           <rect x={0} y={0} width={W} height={H} fill="transparent" />
-          {items && Array.from({ length: items.x.length }, (_, i) => (
+          {items && Array.from({ length: Math.ceil(items.x.length / stride) }, (_, j) => j * stride).map((i) => (
             <circle
               key={`i${i}`}
               data-testid="tok-pca-item"
