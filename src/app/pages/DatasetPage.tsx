@@ -12,20 +12,7 @@ import { StatCards } from '../components/StatCards.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { getStudioClient } from '../workerClient.ts';
 import { formatBytes, formatUtcDateTime } from '../format.ts';
-
-/** Hands bytes to the browser as a file download (Blob + object URL + <a download>). */
-function downloadBytes(fileName: string, bytes: Uint8Array, mimeType: string): void {
-  const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mimeType });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.style.display = 'none';
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
+import { downloadBytes } from '../download.ts';
 
 function ExportButton({ dataset }: { dataset: DatasetSummary }) {
   const [state, setState] = useState<'idle' | 'busy' | 'done'>('idle');
