@@ -111,10 +111,11 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       .finally(() => sink.flush());
   }
 
-  const embeddings = createEmbeddingMethods({
+  // Shared by the stage method groups: the dataset cache, the job registry and a lazily chosen backend.
+  const stageDeps = {
     db,
     jobs,
-    dataset: async (id) => (await getView(id)).ds,
+    dataset: async (id: string) => (await getView(id)).ds,
     ensureBackend: () => {
       if (!backend) {
         backend = selectBackend(undefined, opts.backend);
@@ -124,22 +125,9 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
     },
     progressIntervalMs: opts.progressIntervalMs ?? 100,
     ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
-  });
-
-  const tokenizers = createTokenizerMethods({
-    db,
-    jobs,
-    dataset: async (id) => (await getView(id)).ds,
-    ensureBackend: () => {
-      if (!backend) {
-        backend = selectBackend(undefined, opts.backend);
-        backend.catch(() => { backend = null; });
-      }
-      return backend;
-    },
-    progressIntervalMs: opts.progressIntervalMs ?? 100,
-    ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
-  });
+  };
+  const embeddings = createEmbeddingMethods(stageDeps);
+  const tokenizers = createTokenizerMethods(stageDeps);
 
   return {
     ...embeddings,
