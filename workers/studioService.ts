@@ -15,6 +15,7 @@ import {
   loadDataset,
   openStudioDb,
   saveDataset,
+  saveEmbeddingTable,
   type StudioDb,
 } from '../src/storage/index.ts';
 import type {
@@ -87,18 +88,33 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
     const out = await importToDataset({ ...job, signal, onEvent: sink });
     throwIfCancelled(signal);
     const warnings = [...out.warnings];
-    if (out.embeddings.length) {
-      warnings.push(
-        `${out.embeddings.length} embedding table(s) in the bundle (${out.embeddings.map((e) => e.name).join(', ')}) ` +
-          'were not stored: import embeddings in the embeddings stage.',
-      );
-    }
     sink({ type: 'phase', stage: 'data', phase: 'save', message: 'saving to browser storage' });
     const summary = await saveDataset(await db(), out.dataset, {
       signal,
       ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
       onProgress: (done, total) => sink({ type: 'progress', stage: 'data', phase: 'save', done, total, unit: 'chunks' }),
     });
+    try {
+      // A bundle's .npy tables become the dataset's embedding tables; should one fail, the dataset
+      // goes too, so the import still either completes or leaves storage as it was.
+      for (const e of out.embeddings) {
+        const data = e.padRow ? e.data.subarray(e.cols) : e.data;
+        await saveEmbeddingTable(await db(), summary.id, {
+          kind: /text/i.test(e.name) ? 'text' : 'collab',
+          name: e.name.replace(/\.npy$/i, ''),
+          rows: e.padRow ? e.rows - 1 : e.rows,
+          cols: e.cols,
+          data,
+          source: `import:${e.name}`,
+          createdAt: Date.now(),
+          meta: { fileRows: e.rows, droppedPadRow: e.padRow, fromBundle: true },
+        }, { signal, ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+      }
+    } catch (err) {
+      await deleteDatasetWithArtifacts(await db(), summary.id);
+      throw err;
+    }
+    if (out.embeddings.length) warnings.push(`Stored ${out.embeddings.length} embedding table(s) from the bundle: ${out.embeddings.map((e) => e.name).join(', ')}.`);
     const ds: PreparedDataset = { ...out.dataset, name: summary.name };
     view = { id: summary.id, promise: Promise.resolve(new DatasetView(summary.id, ds)) };
     return { dataset: summary, warnings };

@@ -164,3 +164,35 @@ describe('studio service (worker API in Node)', () => {
     expect(safeFileName('..')).toBe('dataset');
   });
 });
+
+describe('reference bundle with embeddings', () => {
+  it('stores the bundle .npy as the dataset embedding table (PAD row dropped), values intact', async () => {
+    const { zipSync } = await import('fflate');
+    const { writeNpy, parseNpy, npyToFloat32 } = await import('../../src/core/io/npy.ts');
+    const svc = service();
+    const first = await svc.importDataset(request('base'), 'j1', () => {});
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    const exp = await svc.exportDataset(first.value.dataset.id);
+    if (!exp.ok) throw new Error('export failed');
+    const N = first.value.dataset.stats.num_items;
+    const cols = 3;
+    const table = new Float32Array((N + 1) * cols).map((_, i) => (i < cols ? 0 : i * 0.5));
+    const files = { ...unzipSync(exp.value.bytes), 'base_sentence-transformer_text_3.npy': writeNpy(table, [N + 1, cols]) };
+    const zip = zipSync(files);
+    const r = await svc.importDataset(
+      { files: [{ name: 'base.zip', data: new Blob([zip as Uint8Array<ArrayBuffer>]) }], name: 'with-emb', format: 'auto', config: { kcore: 2, maxLen: 50 } },
+      'j2', () => {},
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const list = await svc.listEmbeddings(r.value.dataset.id);
+    expect(list.ok && list.value.map((e) => [e.kind, e.rows, e.cols])).toEqual([['text', N, cols]]);
+    if (!list.ok) return;
+    const out = await svc.exportEmbedding(list.value[0].id);
+    if (!out.ok) throw new Error('export embedding failed');
+    const back = npyToFloat32(parseNpy(out.value.bytes));
+    expect(back.rows).toBe(N);
+    expect(Array.from(back.data)).toEqual(Array.from(table.subarray(cols)));
+  });
+});
