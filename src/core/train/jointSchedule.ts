@@ -1,0 +1,397 @@
+/**
+ * The alternating schedule of joint ETEGRec training (spec §5.6–§5.10) as pure data and functions:
+ * which phase an epoch is, its loss weights (warm_epoch gating, ablation switches), which modules
+ * train and in which mode, which LR scheduler steps, when the code table is rebuilt, when to
+ * evaluate, and the early-stop bookkeeping. No tfjs here; the trainer consumes these plans.
+ *
+ * Ablations follow the paper's Table 4 (spec §8.3):
+ * * w/o L_SIA: KL weight 0 in every phase;  w/o L_PSA: InfoNCE weight 0;  w/o both: both 0.
+ * * w/o AT (no alternation): every epoch is a 'joint' epoch — all objectives, both modules
+ *   trainable and in train mode, both optimisers step, codes rebuilt after every epoch.
+ * * w/o ETE (no end-to-end): the tokenizer is frozen for the whole run (load the final tokenizer of
+ *   a full run first); every epoch is a recommender epoch on the fixed tokens.
+ */
+import type { SiaLogitSign } from '../losses/alignment.ts';
+import type { ScheduleKind } from '../optim/schedules.ts';
+
+/** Where a value comes from: the paper, the official code, the fork, or our own choice. */
+export type Provenance = 'paper' | 'official' | 'fork' | 'ours';
+
+export interface ProvenanceNote {
+  sources: Provenance[];
+  note: string;
+}
+
+export type Phase = 'tokenizer' | 'recommender' | 'joint';
+export type ModuleMode = 'train' | 'eval';
+
+/** Weights of total = vq·vq_loss + code·code_loss + kl·kl_loss + decCl·dec_cl_loss. */
+export interface LossWeights {
+  vq: number;
+  code: number;
+  kl: number;
+  decCl: number;
+}
+
+export interface AblationSwitches {
+  /** Sequence-item alignment (KL). false = "w/o L_SIA". */
+  sia: boolean;
+  /** Preference-semantic alignment (InfoNCE). false = "w/o L_PSA". */
+  psa: boolean;
+  /** Alternating optimisation. false = "w/o AT" (all objectives jointly every epoch). */
+  alternation: boolean;
+  /** End-to-end tokenizer updates. false = "w/o ETE" (tokenizer frozen; train on fixed tokens). */
+  endToEnd: boolean;
+}
+
+export type AblationName = 'full' | 'no_sia' | 'no_psa' | 'no_both' | 'no_alternation' | 'no_end_to_end';
+
+export const ABLATIONS: Record<AblationName, AblationSwitches> = {
+  full: { sia: true, psa: true, alternation: true, endToEnd: true },
+  no_sia: { sia: false, psa: true, alternation: true, endToEnd: true },
+  no_psa: { sia: true, psa: false, alternation: true, endToEnd: true },
+  no_both: { sia: false, psa: false, alternation: true, endToEnd: true },
+  no_alternation: { sia: true, psa: true, alternation: false, endToEnd: true },
+  no_end_to_end: { sia: true, psa: true, alternation: true, endToEnd: false },
+};
+
+/** Finetune stage (§5.10), run after the alternating stage from its best checkpoint. */
+export interface FinetuneConfig {
+  epochs: number;
+  lr: number;
+  weight_decay: number;
+  lr_scheduler_type: ScheduleKind;
+  warmup_steps: number;
+  eval_step: number;
+  early_stop: number;
+  weights: LossWeights;
+  /** Keep the semantic table frozen (true, recommended) or reproduce the single-GPU quirk (false). */
+  freeze_semantic: boolean;
+  /** Fresh AdamW moments for the recommender. */
+  fresh_optimizer: boolean;
+}
+
+export interface JointTrainConfig {
+  epochs: number;
+  cycle: number;
+  warm_epoch: number;
+  eval_step: number;
+  /** Evaluations without strict improvement of the valid metric before stopping. */
+  early_stop: number;
+  valid_metric: 'ndcg@10';
+  id_vq_loss: number;
+  id_code_loss: number;
+  id_kl_loss: number;
+  id_dec_cl_loss: number;
+  rec_vq_loss: number;
+  rec_code_loss: number;
+  rec_kl_loss: number;
+  rec_dec_cl_loss: number;
+  /** vq_loss = recon + alpha·rq_loss. */
+  alpha: number;
+  lr_rec: number;
+  lr_id: number;
+  weight_decay: number;
+  lr_scheduler_type: ScheduleKind;
+  /** Recommender warmup W; the tokenizer uses W // cycle. */
+  warmup_steps: number;
+  clip_norm: number;
+  batch_size: number;
+  eval_batch_size: number;
+  num_beams: number;
+  return_beams: number;
+  /** InfoNCE temperature. */
+  tau: number;
+  sia_sign: SiaLogitSign;
+  forge: boolean;
+  seed: number;
+  ablation: AblationSwitches;
+  finetune: FinetuneConfig;
+}
+
+export type JointPresetName = 'paper';
+
+export interface JointPreset {
+  description: string;
+  values: JointTrainConfig;
+  provenance: Record<string, ProvenanceNote>;
+}
+
+const n = (sources: Provenance[], note: string): ProvenanceNote => ({ sources, note });
+
+export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
+  paper: {
+    description: 'Reference joint training (official main.py / trainer.py, single process) + finetune',
+    values: {
+      epochs: 400,
+      cycle: 2,
+      warm_epoch: 10,
+      eval_step: 2,
+      early_stop: 15,
+      valid_metric: 'ndcg@10',
+      id_vq_loss: 1,
+      id_code_loss: 0,
+      id_kl_loss: 1e-4,
+      id_dec_cl_loss: 3e-4,
+      rec_vq_loss: 0,
+      rec_code_loss: 1,
+      rec_kl_loss: 1e-4,
+      rec_dec_cl_loss: 3e-4,
+      alpha: 1,
+      lr_rec: 5e-3,
+      lr_id: 1e-4,
+      weight_decay: 0.05,
+      lr_scheduler_type: 'cosine',
+      warmup_steps: 8000,
+      clip_norm: 1,
+      batch_size: 512,
+      eval_batch_size: 32,
+      num_beams: 20,
+      return_beams: 10,
+      tau: 0.07,
+      sia_sign: 'plus',
+      forge: false,
+      seed: 2020,
+      ablation: { ...ABLATIONS.full },
+      finetune: {
+        epochs: 100,
+        lr: 5e-4,
+        weight_decay: 0.05,
+        lr_scheduler_type: 'cosine',
+        warmup_steps: 0,
+        eval_step: 1,
+        early_stop: 10,
+        weights: { vq: 0, code: 1, kl: 0, decCl: 0 },
+        freeze_semantic: true,
+        fresh_optimizer: true,
+      },
+    },
+    provenance: {
+      epochs: n(['official'], '400 (max; early stopping ends earlier)'),
+      cycle: n(['paper', 'official'], '2 (paper tuned in {2, 4})'),
+      warm_epoch: n(['official'], '10: KL and InfoNCE weights are 0 before epoch 10 in both phases; not in the paper'),
+      eval_step: n(['official'], '2: validate after epochs 1, 3, 5, … (cycle must be divisible by it)'),
+      early_stop: n(['official'], '15 evaluations without strict improvement of valid ndcg@10'),
+      valid_metric: n(['official'], 'ndcg@10, strict >'),
+      id_vq_loss: n(['official'], '1'),
+      id_code_loss: n(['official'], '0'),
+      id_kl_loss: n(['official'], '1e-4 (paper optimum for SIA μ is 3e-4; spec §9 item 5)'),
+      id_dec_cl_loss: n(['official'], '3e-4 (paper optimum for PSA λ is 1e-4; spec §9 item 5)'),
+      rec_vq_loss: n(['official'], '0'),
+      rec_code_loss: n(['official'], '1'),
+      rec_kl_loss: n(['official'], '1e-4'),
+      rec_dec_cl_loss: n(['official'], '3e-4'),
+      alpha: n(['official'], '1'),
+      lr_rec: n(['paper', 'official'], '5e-3 (paper grid {5e-3, 3e-3, 1e-3})'),
+      lr_id: n(['paper', 'official'], '1e-4 (paper grid {5e-4, 1e-4, 5e-5})'),
+      weight_decay: n(['paper', 'official'], '0.05, decoupled, on all parameters'),
+      lr_scheduler_type: n(['official'], 'cosine with warmup (HF), stepped per batch'),
+      warmup_steps: n(['official'], '8000 recommender; the tokenizer uses 8000 // cycle = 4000'),
+      clip_norm: n(['official'], 'global L2 1.0 per module'),
+      batch_size: n(['official'], '512 per process; single process here (official ran 4-GPU DDP, spec §5.12)'),
+      eval_batch_size: n(['official'], '32'),
+      num_beams: n(['paper', 'official'], '20'),
+      return_beams: n(['official'], '10'),
+      tau: n(['official'], '0.07 InfoNCE function default (value not given in the paper)'),
+      sia_sign: n(['official'], "'plus' = softmax(+d) as the code; the paper's Eq. 6 is 'minus'"),
+      forge: n(['ours'], 'off: the official algorithm; FORGE level-3 rewrite is fork-only and on by default there [fork]'),
+      seed: n(['official'], '2020'),
+      ablation: n(['paper'], "all components on; Table 4 variants via ABLATIONS (the 'w/o AT' and 'w/o ETE' mechanics are our reading)"),
+      'finetune.epochs': n(['official'], '100'),
+      'finetune.lr': n(['official'], '5e-4, new AdamW (fresh moments)'),
+      'finetune.weight_decay': n(['official'], '0.05'),
+      'finetune.lr_scheduler_type': n(['official'], 'cosine'),
+      'finetune.warmup_steps': n(['official'], '0; total 100 × S'),
+      'finetune.eval_step': n(['official'], '1'),
+      'finetune.early_stop': n(['official'], '10'),
+      'finetune.weights': n(['official'], 'code 1, kl 0, dec_cl 0, vq 0 (KL/InfoNCE still computed, weighted 0)'),
+      'finetune.freeze_semantic': n(['ours'], 'true; official and fork unfreeze it on a single GPU (DDP name-prefix quirk) so weight decay shrinks it'),
+      'finetune.fresh_optimizer': n(['official'], 'true'),
+    },
+  },
+};
+
+/** A fresh copy of a preset's values with overrides (ablation and finetune merged shallowly). */
+export function jointTrainConfig(
+  preset: JointPresetName = 'paper',
+  overrides: Partial<Omit<JointTrainConfig, 'ablation' | 'finetune'>> & {
+    ablation?: Partial<AblationSwitches>;
+    finetune?: Partial<FinetuneConfig>;
+  } = {},
+): JointTrainConfig {
+  const base = JOINT_PRESETS[preset].values;
+  const { ablation, finetune, ...rest } = overrides;
+  return {
+    ...base,
+    ...rest,
+    ablation: { ...base.ablation, ...ablation },
+    finetune: { ...base.finetune, weights: { ...base.finetune.weights }, ...finetune },
+  };
+}
+
+/** Problems with a config (empty when valid). */
+export function validateJointConfig(cfg: JointTrainConfig): string[] {
+  const errs: string[] = [];
+  const posInt = (k: keyof JointTrainConfig) => {
+    const v = cfg[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) errs.push(`${k} must be a positive integer`);
+  };
+  (['epochs', 'cycle', 'eval_step', 'early_stop', 'batch_size', 'eval_batch_size', 'num_beams', 'return_beams'] as const).forEach(posInt);
+  if (cfg.cycle >= 1 && cfg.eval_step >= 1 && cfg.ablation.alternation && cfg.ablation.endToEnd && cfg.cycle % cfg.eval_step !== 0) {
+    errs.push(`cycle (${cfg.cycle}) must be divisible by eval_step (${cfg.eval_step})`);
+  }
+  if (cfg.return_beams > cfg.num_beams) errs.push('return_beams must not exceed num_beams');
+  if (!(cfg.tau > 0)) errs.push('tau must be positive');
+  if (cfg.warm_epoch < 0 || cfg.warmup_steps < 0) errs.push('warm_epoch and warmup_steps must be ≥ 0');
+  return errs;
+}
+
+export interface EpochPlan {
+  epoch: number;
+  phase: Phase;
+  /** Effective weights (warm_epoch gating and ablation applied). */
+  weights: LossWeights;
+  /** epoch ≥ warm_epoch: the alignment terms are on (unless ablated). */
+  alignmentWarm: boolean;
+  trainTokenizer: boolean;
+  trainRecommender: boolean;
+  /** The recommender's semantic table is frozen in every phase of the alternating stage. */
+  freezeSemantic: boolean;
+  tokenizerMode: ModuleMode;
+  recommenderMode: ModuleMode;
+  /** Which LR schedulers advance once per batch this epoch. */
+  stepTokenizerScheduler: boolean;
+  stepRecommenderScheduler: boolean;
+  /** The tokenizer's extra terms (vq_loss on the unique targets) are computed. */
+  computeVq: boolean;
+  /** Rebuild the item → code table after this epoch. */
+  recomputeCodesAfter: boolean;
+  /** Validate after this epoch. */
+  evaluateAfter: boolean;
+}
+
+/** Phase of an epoch: tokenizer when epoch % cycle == 0 (alternation), else recommender. */
+export function epochPhase(cfg: JointTrainConfig, epoch: number): Phase {
+  if (!cfg.ablation.endToEnd) return 'recommender';
+  if (!cfg.ablation.alternation) return 'joint';
+  return epoch % cfg.cycle === 0 ? 'tokenizer' : 'recommender';
+}
+
+/** (epoch + 1) % eval_step == 0. */
+export function shouldEvaluate(epoch: number, evalStep: number): boolean {
+  return (epoch + 1) % evalStep === 0;
+}
+
+/** The effective loss weights of an epoch. */
+export function lossWeights(cfg: JointTrainConfig, epoch: number): LossWeights {
+  const phase = epochPhase(cfg, epoch);
+  const warm = epoch >= cfg.warm_epoch;
+  let w: LossWeights;
+  if (phase === 'tokenizer') {
+    w = { vq: cfg.id_vq_loss, code: cfg.id_code_loss, kl: cfg.id_kl_loss, decCl: cfg.id_dec_cl_loss };
+  } else if (phase === 'recommender') {
+    w = { vq: cfg.rec_vq_loss, code: cfg.rec_code_loss, kl: cfg.rec_kl_loss, decCl: cfg.rec_dec_cl_loss };
+  } else {
+    // joint ("w/o AT"): every objective at once — tokenizer vq weight, recommender code weight and
+    // the recommender alignment weights (equal to the tokenizer ones in the paper preset) [ours]
+    w = { vq: cfg.id_vq_loss, code: cfg.rec_code_loss, kl: cfg.rec_kl_loss, decCl: cfg.rec_dec_cl_loss };
+  }
+  if (!warm) w = { ...w, kl: 0, decCl: 0 };
+  if (!cfg.ablation.sia) w = { ...w, kl: 0 };
+  if (!cfg.ablation.psa) w = { ...w, decCl: 0 };
+  return w;
+}
+
+/** Everything the trainer needs to know about one epoch of the alternating stage. */
+export function epochPlan(cfg: JointTrainConfig, epoch: number): EpochPlan {
+  const phase = epochPhase(cfg, epoch);
+  const tok = phase === 'tokenizer' || phase === 'joint';
+  const rec = phase === 'recommender' || phase === 'joint';
+  return {
+    epoch,
+    phase,
+    weights: lossWeights(cfg, epoch),
+    alignmentWarm: epoch >= cfg.warm_epoch,
+    trainTokenizer: tok,
+    trainRecommender: rec,
+    freezeSemantic: true,
+    tokenizerMode: tok ? 'train' : 'eval',
+    // in tokenizer epochs R stays in eval mode (evaluation or get_code ran just before; §5.6)
+    recommenderMode: rec ? 'train' : 'eval',
+    stepTokenizerScheduler: tok,
+    stepRecommenderScheduler: rec,
+    computeVq: tok,
+    recomputeCodesAfter: tok,
+    evaluateAfter: shouldEvaluate(epoch, cfg.eval_step),
+  };
+}
+
+/**
+ * Divisor of the tokenizer schedule's warmup and total (§5.7): `cycle` when the tokenizer steps in
+ * one epoch of every cycle; 1 in the joint ("w/o AT") variant, where it steps every epoch [ours].
+ */
+export function tokenizerScheduleDivisor(cfg: JointTrainConfig): number {
+  return cfg.ablation.alternation ? cfg.cycle : 1;
+}
+
+/** One epoch of the finetune stage (§5.10): recommender only, tokenizer frozen in eval mode. */
+export function finetuneEpochPlan(cfg: JointTrainConfig, epoch: number): EpochPlan {
+  const ft = cfg.finetune;
+  return {
+    epoch,
+    phase: 'recommender',
+    weights: { ...ft.weights },
+    alignmentWarm: false,
+    trainTokenizer: false,
+    trainRecommender: true,
+    freezeSemantic: ft.freeze_semantic,
+    tokenizerMode: 'eval',
+    recommenderMode: 'train',
+    stepTokenizerScheduler: false,
+    stepRecommenderScheduler: true,
+    computeVq: false,
+    recomputeCodesAfter: false,
+    evaluateAfter: shouldEvaluate(epoch, ft.eval_step),
+  };
+}
+
+export interface EarlyStopUpdate {
+  improved: boolean;
+  /** Stop training now. */
+  stop: boolean;
+  best: number;
+  bad: number;
+}
+
+/**
+ * Early-stop bookkeeping (§5.9, §5.13): best starts at 0; a score improves only if strictly greater;
+ * training stops once `patience` consecutive evaluations did not improve.
+ */
+export class EarlyStopper {
+  best: number;
+  bad = 0;
+  bestEpoch = -1;
+
+  constructor(
+    readonly patience: number,
+    initialBest = 0,
+  ) {
+    this.best = initialBest;
+  }
+
+  update(score: number, epoch = -1): EarlyStopUpdate {
+    const improved = score > this.best;
+    if (improved) {
+      this.best = score;
+      this.bad = 0;
+      this.bestEpoch = epoch;
+    } else {
+      this.bad += 1;
+    }
+    return { improved, stop: this.bad >= this.patience, best: this.best, bad: this.bad };
+  }
+
+  get stopped(): boolean {
+    return this.bad >= this.patience;
+  }
+}
