@@ -1,6 +1,7 @@
 /**
- * Batched beam search over item codes (spec §5.8): the encoder runs once per sample and its output
- * is repeated per beam (equivalent to the reference, which repeats the inputs and encodes them all);
+ * Batched beam search over item codes (spec §5.8): the encoder runs once per sample and the decoder
+ * attends from all beams of a sample to that one output (equivalent to the reference, which repeats
+ * the inputs per beam and encodes them all);
  * beam scores start [0, −1e9, …]; at each of the code_length steps the decoder is recomputed on the
  * whole prefix, position t's logits (tied to token_embeddings[t]) go through log_softmax over K, the
  * cumulative beam scores are added, the (beams × K) candidates are flattened and the top 2·beams are
@@ -100,13 +101,8 @@ export async function beamSearch(model: EtegrecRecommender, codes: tf.Tensor2D, 
   const B = codes.shape[0];
   const trie = opts.constraint ?? null;
 
-  const [encRep, maskRep] = tf.tidy(() => {
-    const { hidden, mask } = model.encode(codes, { training: false });
-    const [, L, d] = hidden.shape;
-    const h = tf.reshape(tf.tile(tf.expandDims(hidden, 1), [1, W, 1, 1]), [B * W, L, d]) as tf.Tensor3D;
-    const m = tf.reshape(tf.tile(tf.expandDims(mask, 1), [1, W, 1]), [B * W, L]) as tf.Tensor2D;
-    return [h, m];
-  });
+  // Encoded once per sample; the decoder folds the W beam rows of a sample onto its encoder row.
+  const { hidden: encRep, mask: maskRep } = tf.tidy(() => model.encode(codes, { training: false }));
 
   let tokens = new Int32Array(0); // [B·W, t]
   let scores = new Float64Array(B * W);

@@ -179,9 +179,12 @@ export class EtegrecRecommender {
     return { hidden: this.t5.encode(embeds, mask, o), mask };
   }
 
-  /** Decoder hidden states [B, T+1, d] for the prefix tokens [B, T] (T = 0 gives BOS only). */
+  /**
+   * Decoder hidden states [N, T+1, d] for the prefix tokens [N, T] (T = 0 gives BOS only). N may be
+   * G·B for an encoder batch B (rows b·G … b·G+G−1 attend to sample b: beam search).
+   */
   decode(tokens: tf.Tensor2D, encHidden: tf.Tensor3D, encMask: tf.Tensor2D, o: RunOptions = {}): tf.Tensor3D {
-    return this.t5.decode(this.decoderInputs(tokens, encHidden.shape[0]), encHidden, encMask, o);
+    return this.t5.decode(this.decoderInputs(tokens), encHidden, encMask, o);
   }
 
   /** Logits of one decoder position i: H [B, d] · token_embeddings[i]ᵀ → [B, K]. */

@@ -239,12 +239,21 @@ export class T5Stacks {
   }
 
   /**
-   * Decoder. embeds: [B, T, d] (teacher-forced inputs); encHidden: [B, L, d]; encMask: [B, L] float.
-   * Causal self-attention, cross-attention with the encoder key mask. Returns [B, T, d].
+   * Decoder. embeds: [N, T, d] (teacher-forced inputs); encHidden: [B, L, d]; encMask: [B, L] float.
+   * Causal self-attention, cross-attention with the encoder key mask. Returns [N, T, d].
+   *
+   * N may be a multiple G·B of the encoder batch (beam search: rows b·G … b·G+G−1 belong to sample
+   * b). Cross-attention then folds the G rows of a sample into its query axis ([B, G·T, d] against
+   * the sample's own keys), which equals repeating the encoder output G times without computing the
+   * cross-attention keys/values G times.
    */
   decode(embeds: tf.Tensor3D, encHidden: tf.Tensor3D, encMask: tf.Tensor2D, o: RunOptions = {}): tf.Tensor3D {
-    const [B, T] = embeds.shape;
-    const L = encHidden.shape[1];
+    const [N, T, d] = embeds.shape;
+    const [B, L] = encHidden.shape;
+    if (N % B !== 0) throw new Error(`decoder rows ${N} are not a multiple of the encoder batch ${B}`);
+    const G = N / B;
+    const fold = (x: tf.Tensor3D) => (G === 1 ? x : (tf.reshape(x, [B, G * T, d]) as tf.Tensor3D));
+    const unfold = (x: tf.Tensor3D) => (G === 1 ? x : (tf.reshape(x, [N, T, d]) as tf.Tensor3D));
     const causal = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), MASK_NEG);
     const selfBias = tf.add(this.positionBias('decoder', T, T), tf.reshape(causal, [1, 1, T, T]));
     const crossBias = tf.reshape(tf.mul(tf.sub(1, encMask), MASK_NEG), [B, 1, 1, L]);
@@ -254,7 +263,7 @@ export class T5Stacks {
       const n0 = this.norm(`${b}.0.layer_norm.weight`, h);
       h = tf.add<tf.Tensor3D>(h, this.drop(this.attention(`${b}.0.SelfAttention`, n0, n0, selfBias, o), o));
       const n1 = this.norm(`${b}.1.layer_norm.weight`, h);
-      h = tf.add<tf.Tensor3D>(h, this.drop(this.attention(`${b}.1.EncDecAttention`, n1, encHidden, crossBias, o), o));
+      h = tf.add<tf.Tensor3D>(h, this.drop(unfold(this.attention(`${b}.1.EncDecAttention`, fold(n1), encHidden, crossBias, o)), o));
       h = tf.add<tf.Tensor3D>(h, this.drop(this.feedForward(`${b}.2.DenseReluDense`, this.norm(`${b}.2.layer_norm.weight`, h), o), o));
     }
     return this.drop(this.norm('decoder.final_layer_norm.weight', h), o) as tf.Tensor3D;
