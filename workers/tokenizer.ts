@@ -19,6 +19,7 @@ import { buildCodeTable, writeCodeJson } from '../src/core/tokenizer/codes.ts';
 import {
   chunkRange,
   DEFAULT_CHUNK_BYTES,
+  deleteArtifactOfType,
   listEmbeddingTables,
   loadEmbeddingTable,
   toStorageError,
@@ -707,24 +708,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
 
     deleteTokenizer: (id) =>
       asResult(async () => {
-        const db = await ctx.db();
-        const tx = db.transaction(['artifacts', 'chunks'], 'readwrite');
-        const done = tx.done;
-        done.catch(() => undefined);
-        let found: boolean;
-        try {
-          const artifacts = tx.objectStore('artifacts');
-          found = isTokenizer(await artifacts.get(id));
-          if (found) {
-            await artifacts.delete(id);
-            await tx.objectStore('chunks').delete(chunkRange(id));
-          }
-          await done;
-        } catch (err) {
-          try { tx.abort(); } catch { /* finished */ }
-          await done.catch(() => undefined);
-          throw toStorageError(err, tx.error, 'delete the tokenizer');
-        }
+        const found = await deleteArtifactOfType(await ctx.db(), id, 'tokenizer', 'tokenizer');
         if (!found) throw new StudioError({ code: 'not_found', message: `No stored tokenizer with id "${id}" (it may have been deleted).` });
       }),
   };

@@ -216,15 +216,19 @@ export async function loadEmbeddingTable(db: StudioDb, id: string): Promise<{ su
   return { summary: toEmbeddingSummary(rec), table };
 }
 
-/** Deletes one table (record + chunks) in one transaction. */
-export async function deleteEmbeddingTable(db: StudioDb, id: string): Promise<void> {
+/**
+ * Deletes one artifact of the given type (record + chunks) in one transaction; returns false when no
+ * artifact of that type has this id. Shared by every stage's artifact kind.
+ */
+export async function deleteArtifactOfType(db: StudioDb, id: string, type: string, what: string): Promise<boolean> {
   const tx = db.transaction(['artifacts', 'chunks'], 'readwrite');
   const done = tx.done;
   done.catch(() => undefined);
   let found: boolean;
   try {
     const artifacts = tx.objectStore('artifacts');
-    found = isEmbedding(await artifacts.get(id));
+    const rec = await artifacts.get(id);
+    found = !!rec && rec.type === type;
     if (found) {
       await artifacts.delete(id);
       await tx.objectStore('chunks').delete(chunkRange(id));
@@ -233,9 +237,14 @@ export async function deleteEmbeddingTable(db: StudioDb, id: string): Promise<vo
   } catch (err) {
     abortQuietly(tx);
     await done.catch(() => undefined);
-    throw toStorageError(err, tx.error, 'delete the embedding table');
+    throw toStorageError(err, tx.error, `delete the ${what}`);
   }
-  if (!found) throw notFound(id);
+  return found;
+}
+
+/** Deletes one table (record + chunks) in one transaction. */
+export async function deleteEmbeddingTable(db: StudioDb, id: string): Promise<void> {
+  if (!(await deleteArtifactOfType(db, id, 'embedding', 'embedding table'))) throw notFound(id);
 }
 
 /**
