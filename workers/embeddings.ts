@@ -4,8 +4,6 @@
  * on first use, so the data stage starts without them.
  */
 import * as Comlink from 'comlink';
-import type { BackendReport } from '../src/core/backend.ts';
-import type { PreparedDataset } from '../src/core/data/types.ts';
 import { buildDualInput } from '../src/core/embeddings/dual.ts';
 import { tableFromNpy, tableToNpy } from '../src/core/embeddings/importTable.ts';
 import type { EmbeddingKind, EmbeddingTable } from '../src/core/embeddings/types.ts';
@@ -16,7 +14,6 @@ import {
   listEmbeddingTables,
   loadEmbeddingTable,
   saveEmbeddingTable,
-  type StudioDb,
 } from '../src/storage/index.ts';
 import type {
   EmbeddingSummary,
@@ -28,18 +25,9 @@ import type {
   StudioWorkerApi,
   TextEmbeddingOptions,
 } from './api.ts';
-import { asResult, forwardProgress, type JobRegistry } from './jobs.ts';
+import { asResult, forwardProgress, type StageContext } from './jobs.ts';
 
-export interface EmbeddingContext {
-  db(): Promise<StudioDb>;
-  jobs: JobRegistry;
-  /** The prepared dataset (cached by the service). */
-  dataset(id: string): Promise<PreparedDataset>;
-  /** The backend in use, selected on first need when initBackend was not called. */
-  ensureBackend(): Promise<BackendReport>;
-  progressIntervalMs: number;
-  chunkBytes?: number;
-}
+export type EmbeddingContext = StageContext;
 
 export type EmbeddingMethods = Pick<
   StudioWorkerApi,

@@ -5,7 +5,22 @@
  */
 import { StudioError, throwIfCancelled, toStudioErrorInfo } from '../src/core/errors.ts';
 import { throttleProgress, type ProgressSink } from '../src/core/events.ts';
+import type { BackendReport } from '../src/core/backend.ts';
+import type { PreparedDataset } from '../src/core/data/types.ts';
+import type { StudioDb } from '../src/storage/index.ts';
 import type { ProgressCallback, Result } from './api.ts';
+
+/** What every stage's worker methods get from the service: storage, jobs, the dataset cache, the backend. */
+export interface StageContext {
+  db(): Promise<StudioDb>;
+  jobs: JobRegistry;
+  /** The prepared dataset (cached by the service). */
+  dataset(id: string): Promise<PreparedDataset>;
+  /** The backend in use, selected on first need when initBackend was not called. */
+  ensureBackend(): Promise<BackendReport>;
+  progressIntervalMs: number;
+  chunkBytes?: number;
+}
 
 const CANCELLED = { code: 'cancelled', message: 'Cancelled by the user' } as const;
 

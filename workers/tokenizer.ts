@@ -10,7 +10,6 @@
  * tfjs-heavy modules are imported on first use.
  */
 import * as Comlink from 'comlink';
-import type { BackendReport } from '../src/core/backend.ts';
 import type { PreparedDataset } from '../src/core/data/types.ts';
 import { codebookStats } from '../src/core/eval/codebook.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
@@ -27,7 +26,7 @@ import {
   type StudioDb,
 } from '../src/storage/index.ts';
 import type { ExportedFile, Result } from './api.ts';
-import { asResult, forwardProgress, type JobRegistry } from './jobs.ts';
+import { asResult, forwardProgress, type StageContext } from './jobs.ts';
 import type {
   CollisionGroup,
   ItemRef,
@@ -43,14 +42,7 @@ import type {
   TokenizerWorkerApi,
 } from './tokenizerApi.ts';
 
-export interface TokenizerContext {
-  db(): Promise<StudioDb>;
-  jobs: JobRegistry;
-  dataset(id: string): Promise<PreparedDataset>;
-  ensureBackend(): Promise<BackendReport>;
-  progressIntervalMs: number;
-  chunkBytes?: number;
-}
+export type TokenizerContext = StageContext;
 
 export type TokenizerMethods = TokenizerWorkerApi;
 
