@@ -5,6 +5,16 @@ export class Rng {
     this.state = seed >>> 0;
   }
 
+  /** The generator's whole state (for checkpoints): `new Rng(0).setState(r.getState())` continues r's stream. */
+  getState(): number {
+    return this.state;
+  }
+
+  setState(state: number): this {
+    this.state = state >>> 0;
+    return this;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

@@ -15,6 +15,13 @@ export interface AdamWConfig {
   weightDecay?: number;
 }
 
+/** AdamW moments in slot order (the order of the parameters given to the constructor). */
+export interface AdamWState {
+  step: number;
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
 interface Slot {
   p: tf.Variable;
   m: tf.Variable;
@@ -65,6 +72,34 @@ export class AdamW {
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
         s.p.assign(tf.sub(p0, tf.mul(tf.div(m, denom), lr / bc1)));
       }
+    });
+  }
+
+  /** Moments and step count by parameter variable order (for checkpoints). */
+  async state(): Promise<AdamWState> {
+    const m: Float32Array[] = [];
+    const v: Float32Array[] = [];
+    for (const s of this.slots) {
+      m.push((await s.m.data()) as Float32Array);
+      v.push((await s.v.data()) as Float32Array);
+    }
+    return { step: this.t, m, v };
+  }
+
+  /** Restores `state()` output; the slot count and sizes must match. */
+  loadState(st: AdamWState): void {
+    if (st.m.length !== this.slots.length || st.v.length !== this.slots.length) {
+      throw new Error(`optimizer state has ${st.m.length} slots, expected ${this.slots.length}`);
+    }
+    this.slots.forEach((s, i) => {
+      if (st.m[i].length !== s.p.size || st.v[i].length !== s.p.size) throw new Error(`optimizer slot ${i} (${s.p.name}) has the wrong size`);
+    });
+    this.t = st.step;
+    tf.tidy(() => {
+      this.slots.forEach((s, i) => {
+        s.m.assign(tf.tensor(st.m[i], s.p.shape, 'float32'));
+        s.v.assign(tf.tensor(st.v[i], s.p.shape, 'float32'));
+      });
     });
   }
 
