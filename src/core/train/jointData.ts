@@ -1,0 +1,40 @@
+/** Joint-training inputs from a prepared dataset (spec §5.1): index-based samples per split. */
+import { iterateSamples } from '../data/samples.ts';
+import type { PreparedDataset, SplitName } from '../data/types.ts';
+import type { JointData, JointSamples } from './jointTypes.ts';
+
+/** Samples of a split with histories cut to the last L items (≤ maxLen = 50 already) and the user of each. */
+export function jointSamples(ds: Pick<PreparedDataset, 'seqOffsets' | 'seqItems' | 'config'>, split: SplitName, L = 50): JointSamples {
+  const hs: Int32Array[] = [];
+  const ts: number[] = [];
+  const us: number[] = [];
+  for (const s of iterateSamples(ds, split)) {
+    hs.push(s.history.length > L ? s.history.subarray(s.history.length - L) : s.history);
+    ts.push(s.target);
+    us.push(s.user);
+  }
+  const count = ts.length;
+  const histories = new Int32Array(count * L);
+  const lens = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    histories.set(hs[i], i * L);
+    lens[i] = hs[i].length;
+  }
+  return { count, L, histories, lens, targets: Int32Array.from(ts), users: Int32Array.from(us) };
+}
+
+/** All three splits plus the semantic table ([N × D] rows for items 1..N). */
+export function jointData(ds: PreparedDataset, semantic: Float32Array, semanticDim: number, L = 50): JointData {
+  const numItems = ds.itemIds.length;
+  if (semantic.length !== numItems * semanticDim) {
+    throw new Error(`semantic table has ${semantic.length / semanticDim} rows of ${semanticDim}, the dataset has ${numItems} items`);
+  }
+  return {
+    numItems,
+    semantic,
+    semanticDim,
+    train: jointSamples(ds, 'train', L),
+    valid: jointSamples(ds, 'valid', L),
+    test: jointSamples(ds, 'test', L),
+  };
+}
