@@ -1,6 +1,6 @@
 /** Joint-training inputs from a prepared dataset (spec §5.1): index-based samples per split. */
-import { iterateSamples } from '../data/samples.ts';
-import type { PreparedDataset, SplitName } from '../data/types.ts';
+import { iterateSamples, type SplitName } from '../data/samples.ts';
+import type { PreparedDataset } from '../data/types.ts';
 import type { JointData, JointSamples } from './jointTypes.ts';
 
 /** Samples of a split with histories cut to the last L items (≤ maxLen = 50 already) and the user of each. */
