@@ -13,6 +13,7 @@
  */
 import type { SiaLogitSign } from '../losses/alignment.ts';
 import type { ScheduleKind } from '../optim/schedules.ts';
+import type { T5Config } from '../models/t5.ts';
 
 /** Where a value comes from: the paper, the official code, the fork, or our own choice. */
 export type Provenance = 'paper' | 'official' | 'fork' | 'ours';
@@ -107,9 +108,23 @@ export interface JointTrainConfig {
   seed: number;
   ablation: AblationSwitches;
   finetune: FinetuneConfig;
+  /** The recommender's T5 backbone (§5.3). */
+  t5: T5Config;
+  /**
+   * Rows per forward/backward pass; a batch is processed in ceil(batch/micro) passes with summed
+   * gradients. Exact for the code loss and the KL (row-decomposable); the InfoNCE of recommender
+   * epochs stays exact through a cached-gradient pass over the whole batch [ours].
+   */
+  micro_batch_size: number;
+  /** Trie-constrained decoding (only codes of real items); off for paper parity. */
+  constrained: boolean;
+  /** Histories are padded to multiples of this many items (fewer shapes to compile) [ours]. */
+  length_bucket: number;
+  /** Validate on the first eval_limit valid samples only (0 = all) [ours, quick runs]. */
+  eval_limit: number;
 }
 
-export type JointPresetName = 'paper';
+export type JointPresetName = 'paper' | 'quick';
 
 export interface JointPreset {
   description: string;
@@ -118,6 +133,20 @@ export interface JointPreset {
 }
 
 const n = (sources: Provenance[], note: string): ProvenanceNote => ({ sources, note });
+
+/** T5_PAPER's values, repeated here so this module stays free of tfjs (models/t5.ts imports it). */
+const T5_PAPER_VALUES: T5Config = {
+  num_layers: 6,
+  num_decoder_layers: 6,
+  d_model: 128,
+  d_ff: 512,
+  num_heads: 4,
+  d_kv: 64,
+  relative_attention_num_buckets: 32,
+  relative_attention_max_distance: 128,
+  layer_norm_epsilon: 1e-6,
+  dropout_rate: 0.1,
+};
 
 export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
   paper: {
@@ -165,6 +194,11 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
         freeze_semantic: true,
         fresh_optimizer: true,
       },
+      t5: { ...T5_PAPER_VALUES },
+      micro_batch_size: 512,
+      constrained: false,
+      length_bucket: 10,
+      eval_limit: 0,
     },
     provenance: {
       epochs: n(['official'], '400 (max; early stopping ends earlier)'),
@@ -207,6 +241,77 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       'finetune.weights': n(['official'], 'code 1, kl 0, dec_cl 0, vq 0 (KL/InfoNCE still computed, weighted 0)'),
       'finetune.freeze_semantic': n(['ours'], 'true; official and fork unfreeze it on a single GPU (DDP name-prefix quirk) so weight decay shrinks it'),
       'finetune.fresh_optimizer': n(['official'], 'true'),
+      t5: n(['paper', 'official'], 'd_model 128, 6+6 layers, 4 heads × d_kv 64, d_ff 512, ReLU FFN, dropout 0.1, 32 buckets / max distance 128'),
+      micro_batch_size: n(['ours'], '= batch_size (one pass per batch); lower it when the backend runs out of memory — results stay exact'),
+      constrained: n(['ours'], 'off = reference (unconstrained beam search; invalid codes occupy ranks)'),
+      length_bucket: n(['ours'], '10 items: padding is masked, so results do not change'),
+      eval_limit: n(['ours'], '0 = the whole valid split, as the reference'),
+    },
+  },
+  quick: {
+    description: 'A few-minute run on the bundled 900-item sample in Node/wasm on 2 cores (changed by us)',
+    values: {
+      epochs: 16,
+      cycle: 2,
+      warm_epoch: 4,
+      eval_step: 2,
+      early_stop: 4,
+      valid_metric: 'ndcg@10',
+      id_vq_loss: 1,
+      id_code_loss: 0,
+      id_kl_loss: 1e-4,
+      id_dec_cl_loss: 3e-4,
+      rec_vq_loss: 0,
+      rec_code_loss: 1,
+      rec_kl_loss: 1e-4,
+      rec_dec_cl_loss: 3e-4,
+      alpha: 1,
+      lr_rec: 5e-3,
+      lr_id: 1e-4,
+      weight_decay: 0.05,
+      lr_scheduler_type: 'cosine',
+      warmup_steps: 40,
+      clip_norm: 1,
+      batch_size: 256,
+      eval_batch_size: 64,
+      num_beams: 20,
+      return_beams: 10,
+      tau: 0.07,
+      sia_sign: 'plus',
+      forge: false,
+      seed: 2020,
+      ablation: { ...ABLATIONS.full },
+      finetune: {
+        epochs: 6,
+        lr: 5e-4,
+        weight_decay: 0.05,
+        lr_scheduler_type: 'cosine',
+        warmup_steps: 0,
+        eval_step: 2,
+        early_stop: 3,
+        weights: { vq: 0, code: 1, kl: 0, decCl: 0 },
+        freeze_semantic: true,
+        fresh_optimizer: true,
+      },
+      t5: { ...T5_PAPER_VALUES, num_layers: 2, num_decoder_layers: 2, d_model: 64, d_ff: 256, num_heads: 2, d_kv: 32 },
+      micro_batch_size: 256,
+      constrained: false,
+      length_bucket: 10,
+      eval_limit: 400,
+    },
+    provenance: {
+      epochs: n(['ours'], '16 (paper 400 with early stopping) for a few-minute run'),
+      warm_epoch: n(['ours'], '4 (paper 10): alignment terms switch on within the short run'),
+      early_stop: n(['ours'], '4 evaluations (paper 15)'),
+      warmup_steps: n(['ours'], '40 steps (paper 8000 ≈ 500 epochs of the sample)'),
+      batch_size: n(['ours'], '256 (paper 512): ~24 updates per epoch on the sample'),
+      eval_batch_size: n(['ours'], '64 (paper 32): fewer, larger beam-search batches'),
+      t5: n(['ours'], 'd_model 64, 2+2 layers, 2 heads × 32, d_ff 256 (paper 128, 6+6, 4 × 64, 512)'),
+      eval_limit: n(['ours'], 'validation on the first 400 valid users (test always on all)'),
+      'finetune.epochs': n(['ours'], '6 (paper 100)'),
+      'finetune.eval_step': n(['ours'], '2 (paper 1)'),
+      'finetune.early_stop': n(['ours'], '3 (paper 10)'),
+      other: n(['official'], 'every other value as the paper preset'),
     },
   },
 };
@@ -214,18 +319,20 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
 /** A fresh copy of a preset's values with overrides (ablation and finetune merged shallowly). */
 export function jointTrainConfig(
   preset: JointPresetName = 'paper',
-  overrides: Partial<Omit<JointTrainConfig, 'ablation' | 'finetune'>> & {
+  overrides: Partial<Omit<JointTrainConfig, 'ablation' | 'finetune' | 't5'>> & {
     ablation?: Partial<AblationSwitches>;
     finetune?: Partial<FinetuneConfig>;
+    t5?: Partial<T5Config>;
   } = {},
 ): JointTrainConfig {
   const base = JOINT_PRESETS[preset].values;
-  const { ablation, finetune, ...rest } = overrides;
+  const { ablation, finetune, t5, ...rest } = overrides;
   return {
     ...base,
     ...rest,
     ablation: { ...base.ablation, ...ablation },
     finetune: { ...base.finetune, weights: { ...base.finetune.weights }, ...finetune },
+    t5: { ...base.t5, ...t5 },
   };
 }
 
@@ -236,7 +343,9 @@ export function validateJointConfig(cfg: JointTrainConfig): string[] {
     const v = cfg[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) errs.push(`${k} must be a positive integer`);
   };
-  (['epochs', 'cycle', 'eval_step', 'early_stop', 'batch_size', 'eval_batch_size', 'num_beams', 'return_beams'] as const).forEach(posInt);
+  (['epochs', 'cycle', 'eval_step', 'early_stop', 'batch_size', 'eval_batch_size', 'num_beams', 'return_beams', 'micro_batch_size', 'length_bucket'] as const).forEach(posInt);
+  if (cfg.eval_limit < 0 || !Number.isInteger(cfg.eval_limit)) errs.push('eval_limit must be an integer ≥ 0 (0 = all)');
+  if (cfg.t5.num_heads < 1 || cfg.t5.d_model < 1 || cfg.t5.d_kv < 1 || cfg.t5.d_ff < 1) errs.push('t5 dimensions must be positive');
   if (cfg.cycle >= 1 && cfg.eval_step >= 1 && cfg.ablation.alternation && cfg.ablation.endToEnd && cfg.cycle % cfg.eval_step !== 0) {
     errs.push(`cycle (${cfg.cycle}) must be divisible by eval_step (${cfg.eval_step})`);
   }

@@ -1,0 +1,756 @@
+/**
+ * Joint ETEGRec training (spec §5): alternating tokenizer / recommender epochs with the per-batch
+ * losses of §5.5, code-table rebuilds, validation by beam search, early stopping, the finetune
+ * stage, and the tests before and after finetuning. Resumable: after every finished epoch the
+ * caller receives a JointCheckpoint holding everything needed to continue exactly.
+ *
+ * Per batch (B rows, unique-target subset U):
+ * * recommender epoch — T frozen (dT, zr_t computed off the tape); the loss on R's trainables is
+ *   w_code·CE + w_kl·KL(dS[U], dT[U]) + w_cl·InfoNCE(zr_t[U], h_D[U]). With micro-batches, CE and
+ *   KL are summed per micro-batch with their exact weights (n_m/B, |U_m|/|U|); InfoNCE couples all
+ *   of U, so a first pass without the tape computes h_D for the whole batch and ∂InfoNCE/∂h_D, and
+ *   the taped pass adds Σ g·h_D (the same dropout masks are replayed from the saved RNG state):
+ *   the summed gradient equals the full-batch gradient.
+ * * tokenizer epoch — R frozen and in eval mode, so its outputs z_E, h_D are constants computed off
+ *   the tape (micro-batched); the tokenizer loss runs over the whole batch: w_vq·(recon + α·rq on
+ *   S[U]) + w_kl·KL + w_cl·InfoNCE.
+ * * joint epoch ("w/o AT") — both modules on one tape; with micro-batches the alignment terms and
+ *   vq use each micro-batch's own unique targets (documented approximation; exact when
+ *   micro_batch_size ≥ batch_size).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { StudioError } from '../errors.ts';
+import { codebookStats } from '../eval/codebook.ts';
+import { evaluateGenerative, historyCodes, targetCodes } from '../eval/evaluateGenerative.ts';
+import type { GenerativeResult } from '../eval/generative.ts';
+import { estimateEta, type ProgressSink } from '../events.ts';
+import { psaInfoNceLoss, selectRows, siaKlLoss, uniqueFirstIndex } from '../losses/alignment.ts';
+import { EtegrecRecommender, SEMANTIC, type RecommenderConfig } from '../models/recommender.ts';
+import { Rqvae, type RqvaeConfig } from '../models/rqvae.ts';
+import type { NamedArray } from '../nn/params.ts';
+import { AdamW, clipGradNorm } from '../optim/adam.ts';
+import { LrScheduler, jointScheduleSpecs, stepsPerEpoch, type ScheduleSpec } from '../optim/schedules.ts';
+import { permutation, Rng } from '../rng.ts';
+import { buildCodeTable } from '../tokenizer/codes.ts';
+import { importRqvaeStateDict } from '../tokenizer/stateDict.ts';
+import {
+  EarlyStopper,
+  epochPlan,
+  finetuneEpochPlan,
+  tokenizerScheduleDivisor,
+  validateJointConfig,
+  type EpochPlan,
+  type JointTrainConfig,
+} from './jointSchedule.ts';
+import type {
+  CodeTableStats,
+  JointCheckpoint,
+  JointData,
+  JointEpochRecord,
+  JointResult,
+  JointSamples,
+  JointStage,
+  JointWeights,
+  LossTerms,
+} from './jointTypes.ts';
+
+export interface JointTrainOptions {
+  signal?: AbortSignal;
+  onEvent?: ProgressSink;
+  onEpoch?: (record: JointEpochRecord) => void;
+  /** Awaited after every finished epoch and at stage boundaries with a resumable checkpoint. */
+  onCheckpoint?: (checkpoint: JointCheckpoint) => Promise<void> | void;
+  /** Continue a run; `tokenizer` is then ignored. */
+  resume?: JointCheckpoint;
+  /** The pretrained tokenizer (PyTorch layout, reference names); required unless resuming. */
+  tokenizer?: { state: Record<string, NamedArray>; config: RqvaeConfig };
+  /** Stop after this many epochs of this call (tests, benchmarks); the checkpoint stays resumable. */
+  maxEpochs?: number;
+}
+
+/** The recommender config of a run: the config's T5, the dataset's item count and semantic width, the tokenizer's latent width. */
+export function jointRecommenderConfig(cfg: JointTrainConfig, numItems: number, semanticDim: number, tokenizer: RqvaeConfig): RecommenderConfig {
+  return {
+    t5: { ...cfg.t5 },
+    code_length: 4,
+    code_num: tokenizer.num_emb_list[0],
+    e_dim: tokenizer.e_dim,
+    semantic_hidden_size: semanticDim,
+    n_items_plus_pad: numItems + 1,
+    initializer_range: 0.02,
+  };
+}
+
+/** Statistics of a rebuilt code table against the previous one. */
+export function codeTableStats(prefix: Int32Array, codes: Int32Array, previous: Int32Array | null, n: number, K: number): CodeTableStats {
+  const stats = codebookStats(prefix, n, [K, K, K]);
+  let churn = 0;
+  let maxSuffix = 0;
+  for (let i = 1; i <= n; i++) {
+    maxSuffix = Math.max(maxSuffix, codes[i * 4 + 3]);
+    if (previous) {
+      for (let c = 0; c < 4; c++) {
+        if (previous[i * 4 + c] !== codes[i * 4 + c]) {
+          churn++;
+          break;
+        }
+      }
+    }
+  }
+  return { collisionRate: stats.collisionRate, churn, churnRate: churn / Math.max(1, n), maxSuffix, giniMean: stats.gini.mean };
+}
+
+const zeroLoss = (): LossTerms => ({ total: 0, code: 0, kl: 0, decCl: 0, vq: 0, recon: 0, rq: 0 });
+const LOSS_KEYS: (keyof LossTerms)[] = ['total', 'code', 'kl', 'decCl', 'vq', 'recon', 'rq'];
+const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+
+function cancelled(signal?: AbortSignal): boolean {
+  return signal?.aborted ?? false;
+}
+
+function cancelError(): StudioError {
+  return new StudioError({ code: 'cancelled', message: 'Joint training was cancelled; the last finished epoch is kept in the checkpoint.' });
+}
+
+/** A wasm heap overflow surfaces as "memory access out of bounds": say what to change. */
+function outOfMemoryHint(e: unknown, cfg: JointTrainConfig): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/memory access out of bounds|out of memory|Cannot allocate|Array buffer allocation failed/i.test(msg)) return e;
+  return new StudioError({
+    code: 'internal',
+    message: `The ${tf.getBackend()} backend ran out of memory in a joint-training step (${msg}). Lower micro_batch_size (now ${cfg.micro_batch_size}); results stay exact.`,
+    field: 'micro_batch_size',
+  });
+}
+
+/** Float32 copy of a state dict (checkpoints must not alias live buffers). */
+function copyState(d: Record<string, NamedArray>): Record<string, NamedArray> {
+  const out: Record<string, NamedArray> = {};
+  for (const [k, v] of Object.entries(d)) out[k] = { shape: v.shape.slice(), data: v.data.slice() };
+  return out;
+}
+
+function copyWeights(w: JointWeights): JointWeights {
+  return { recommender: copyState(w.recommender), tokenizer: copyState(w.tokenizer), codes: w.codes.slice() };
+}
+
+/** Rows of a batch that belong to the micro-batch [from, to), as local indices. */
+function localRows(index: Int32Array, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (const i of index) if (i >= from && i < to) out.push(i - from);
+  return out;
+}
+
+/** Sums gradient maps (disposing the inputs). */
+function addGrads(acc: tf.NamedTensorMap | null, g: tf.NamedTensorMap): tf.NamedTensorMap {
+  if (!acc) return g;
+  const out: tf.NamedTensorMap = {};
+  for (const k of Object.keys(g)) out[k] = acc[k] ? tf.add(acc[k], g[k]) : g[k];
+  for (const k of Object.keys(acc)) if (!g[k]) out[k] = acc[k];
+  tf.dispose(Object.keys(g).filter((k) => acc[k]).flatMap((k) => [acc[k], g[k]]));
+  return out;
+}
+
+class JointRun {
+  readonly rec: EtegrecRecommender;
+  readonly tok: Rqvae;
+  recOpt: AdamW;
+  tokOpt: AdamW;
+  recSched: LrScheduler;
+  tokSched: LrScheduler;
+  readonly shuffleRng: Rng;
+  readonly dropoutRng: Rng;
+  codes: Int32Array;
+  stage: JointStage = 'alternating';
+  nextEpoch = 0;
+  early: EarlyStopper;
+  best: JointCheckpoint['best'] = null;
+  history: JointEpochRecord[] = [];
+  testBeforeFinetune?: GenerativeResult;
+  test?: GenerativeResult;
+  finished = false;
+  private readonly semanticIds: tf.Tensor1D;
+  private readonly S: number;
+  private semanticVar: tf.Variable;
+  private readonly emit: ProgressSink;
+
+  constructor(
+    readonly cfg: JointTrainConfig,
+    readonly data: JointData,
+    readonly recConfig: RecommenderConfig,
+    readonly tokConfig: RqvaeConfig,
+    tokenizerState: Record<string, NamedArray>,
+    readonly opts: JointTrainOptions,
+  ) {
+    this.emit = opts.onEvent ?? (() => {});
+    const master = new Rng(cfg.seed);
+    this.rec = new EtegrecRecommender(recConfig, master.seed());
+    this.tok = new Rqvae(tokConfig, master.seed());
+    this.shuffleRng = new Rng(master.seed());
+    this.dropoutRng = new Rng(master.seed());
+    importRqvaeStateDict(this.tok, tokenizerState);
+    // S rows 1..N = the semantic vectors; row 0 keeps its N(0, 0.02) init (§5.1).
+    this.semanticVar = this.rec.semanticTable();
+    tf.tidy(() => {
+      const row0 = tf.slice(this.semanticVar, [0, 0], [1, data.semanticDim]);
+      this.semanticVar.assign(tf.concat([row0, tf.tensor2d(data.semantic, [data.numItems, data.semanticDim])], 0));
+    });
+    this.semanticIds = tf.keep(tf.range(1, data.numItems + 1, 1, 'int32')) as tf.Tensor1D;
+    this.S = stepsPerEpoch(data.train.count, cfg.batch_size);
+    const specs = this.alternatingSpecs();
+    this.recOpt = new AdamW(this.rec.trainableVariables().values(), { lr: cfg.lr_rec, weightDecay: cfg.weight_decay });
+    this.tokOpt = new AdamW(this.tok.params.trainable().values(), { lr: cfg.lr_id, weightDecay: cfg.weight_decay });
+    this.recSched = new LrScheduler(cfg.lr_rec, specs.recommender);
+    this.tokSched = new LrScheduler(cfg.lr_id, specs.tokenizer);
+    this.early = new EarlyStopper(cfg.early_stop);
+    this.codes = this.rebuildCodes(null).codes;
+  }
+
+  private alternatingSpecs(): { recommender: ScheduleSpec; tokenizer: ScheduleSpec } {
+    const cfg = this.cfg;
+    const s = jointScheduleSpecs({
+      trainSamples: this.data.train.count,
+      epochs: cfg.epochs,
+      cycle: tokenizerScheduleDivisor(cfg),
+      warmup: cfg.warmup_steps,
+      batchSize: cfg.batch_size,
+      kind: cfg.lr_scheduler_type,
+    });
+    return { recommender: s.recommender, tokenizer: s.tokenizer };
+  }
+
+  /** The finetune stage's fresh optimizer and schedule (§5.10). */
+  private startFinetuneOptimizer(): void {
+    const ft = this.cfg.finetune;
+    this.recOpt.dispose();
+    const params = [...this.rec.trainableVariables().values()];
+    if (!ft.freeze_semantic) params.push(this.semanticVar);
+    this.recOpt = new AdamW(params, { lr: ft.lr, weightDecay: ft.weight_decay });
+    this.recSched = new LrScheduler(ft.lr, { kind: ft.lr_scheduler_type, warmup: ft.warmup_steps, total: ft.epochs * this.S });
+  }
+
+  /** Item → code table from the current tokenizer (§5.2). */
+  rebuildCodes(previous: Int32Array | null): { codes: Int32Array; stats: CodeTableStats } {
+    const n = this.data.numItems;
+    const prefixT = tf.tidy(() => this.tok.codes(tf.gather(this.semanticVar, this.semanticIds) as tf.Tensor2D));
+    const prefix = prefixT.dataSync() as Int32Array;
+    prefixT.dispose();
+    const K = this.tokConfig.num_emb_list[2];
+    const table = buildCodeTable(Int32Array.from(prefix), n, { forge: this.cfg.forge, codebookSize: K });
+    if (table.suffixOverflow) {
+      this.emit({
+        type: 'log',
+        stage: 'joint',
+        level: 'warn',
+        message: `code table: ${table.maxSuffix + 1} items share one 3-token prefix, more than the ${this.recConfig.code_num} suffix codes; the reference raises here`,
+      });
+    }
+    return { codes: table.codes, stats: codeTableStats(Int32Array.from(prefix), table.codes, previous, n, this.recConfig.code_num) };
+  }
+
+  async weights(): Promise<JointWeights> {
+    return { recommender: await this.rec.stateDict(), tokenizer: await this.tok.params.stateDict(), codes: this.codes.slice() };
+  }
+
+  loadWeights(w: JointWeights): void {
+    this.rec.loadStateDict(w.recommender);
+    importRqvaeStateDict(this.tok, w.tokenizer);
+    this.codes = w.codes.slice();
+    this.semanticVar = this.rec.semanticTable();
+  }
+
+  async checkpoint(): Promise<JointCheckpoint> {
+    return {
+      format: 'etegrec-joint-checkpoint',
+      version: 1,
+      config: this.cfg,
+      recommenderConfig: this.recConfig,
+      tokenizerConfig: this.tokConfig,
+      stage: this.stage,
+      nextEpoch: this.nextEpoch,
+      finished: this.finished,
+      current: await this.weights(),
+      optimizer: { recommender: await this.recOpt.state(), tokenizer: await this.tokOpt.state() },
+      schedulerSteps: { recommender: this.recSched.stepCount, tokenizer: this.tokSched.stepCount },
+      rngState: { shuffle: this.shuffleRng.getState(), dropout: this.dropoutRng.getState() },
+      early: { best: this.early.best, bad: this.early.bad, bestEpoch: this.early.bestEpoch },
+      best: this.best ? { ...copyWeights(this.best), epoch: this.best.epoch, stage: this.best.stage, valid: this.best.valid } : null,
+      history: this.history.slice(),
+      ...(this.testBeforeFinetune ? { testBeforeFinetune: this.testBeforeFinetune } : {}),
+      ...(this.test ? { test: this.test } : {}),
+    };
+  }
+
+  restore(c: JointCheckpoint): void {
+    this.loadWeights(c.current);
+    this.stage = c.stage;
+    this.nextEpoch = c.nextEpoch;
+    this.finished = c.finished;
+    if (c.stage === 'finetune') this.startFinetuneOptimizer();
+    this.recOpt.loadState(c.optimizer.recommender);
+    this.tokOpt.loadState(c.optimizer.tokenizer);
+    this.recSched.setStepCount(c.schedulerSteps.recommender);
+    this.tokSched.setStepCount(c.schedulerSteps.tokenizer);
+    this.shuffleRng.setState(c.rngState.shuffle);
+    this.dropoutRng.setState(c.rngState.dropout);
+    this.early = new EarlyStopper(c.stage === 'finetune' ? this.cfg.finetune.early_stop : this.cfg.early_stop, c.early.best);
+    this.early.bad = c.early.bad;
+    this.early.bestEpoch = c.early.bestEpoch;
+    this.best = c.best ? { ...copyWeights(c.best), epoch: c.best.epoch, stage: c.best.stage, valid: c.best.valid } : null;
+    this.history = c.history.slice();
+    this.testBeforeFinetune = c.testBeforeFinetune;
+    this.test = c.test;
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    if (this.opts.onCheckpoint) await this.opts.onCheckpoint(await this.checkpoint());
+  }
+
+  /** One batch of §5.5 under `plan`; returns device scalars of the loss terms and the grad norms. */
+  private trainBatch(plan: EpochPlan, rows: number[]): { terms: Record<keyof LossTerms, tf.Scalar>; recNorm?: tf.Scalar; tokNorm?: tf.Scalar } {
+    const cfg = this.cfg;
+    const train = this.data.train;
+    const B = rows.length;
+    const C = this.recConfig.code_length;
+    const { codes: histFlat, width } = historyCodes(train, rows, this.codes, C, cfg.length_bucket);
+    const labelsFlat = targetCodes(train, rows, this.codes, C);
+    const targetIds = Int32Array.from(rows, (r) => train.targets[r]);
+    const U = uniqueFirstIndex(targetIds).index;
+    const w = plan.weights;
+    const micro = Math.max(1, Math.min(cfg.micro_batch_size, B));
+    const parts: [number, number][] = [];
+    for (let a = 0; a < B; a += micro) parts.push([a, Math.min(B, a + micro)]);
+    const slice = (from: number, to: number) => ({
+      X: tf.tensor2d(histFlat.subarray(from * width, to * width), [to - from, width], 'int32'),
+      Y: tf.tensor2d(labelsFlat.subarray(from * C, to * C), [to - from, C], 'int32'),
+    });
+    const zt = tf.tidy(() => tf.gather(this.semanticVar, tf.tensor1d(targetIds, 'int32')) as tf.Tensor2D);
+    const terms = Object.fromEntries(LOSS_KEYS.map((k) => [k, tf.scalar(0)])) as Record<keyof LossTerms, tf.Scalar>;
+    const addTerm = (k: keyof LossTerms, v: tf.Tensor, f = 1) => {
+      const next = tf.add(terms[k], f === 1 ? v : tf.mul(v, f)) as tf.Scalar;
+      terms[k].dispose();
+      terms[k] = tf.keep(next);
+    };
+    const sign = cfg.sia_sign;
+    let recNorm: tf.Scalar | undefined;
+    let tokNorm: tf.Scalar | undefined;
+    const recVars = [...this.rec.trainableVariables().values()];
+    const tokVars = [...this.tok.params.trainable().values()];
+
+    if (plan.phase === 'recommender') {
+      // T frozen: its outputs on the targets are constants.
+      const { dT, zr } = tf.tidy(() => {
+        const f = this.tok.forward(zt);
+        return { dT: tf.keep(f.distances), zr: tf.keep(f.recon) };
+      });
+      const rngStart = this.dropoutRng.getState();
+      let grad: tf.Tensor2D | null = null;
+      const useCache = w.decCl !== 0 && parts.length > 1;
+      if (useCache) {
+        // pass 1: h_D of the whole batch (same dropout masks as pass 2), InfoNCE and ∂/∂h_D
+        const hs: tf.Tensor[] = [];
+        for (const [a, b] of parts) {
+          hs.push(
+            tf.tidy(() => {
+              const { X, Y } = slice(a, b);
+              return this.rec.forward(X, Y, { training: plan.recommenderMode === 'train', rng: this.dropoutRng }).decLatent;
+            }),
+          );
+        }
+        const hD = tf.concat(hs, 0) as tf.Tensor2D;
+        tf.dispose(hs);
+        const { value, grad: g } = tf.tidy(() => {
+          const vg = tf.valueAndGrad((h: tf.Tensor) => psaInfoNceLoss(zr, h, { rows: U }));
+          const r = vg(hD);
+          return { value: r.value, grad: r.grad as tf.Tensor2D };
+        });
+        addTerm('decCl', value);
+        value.dispose();
+        hD.dispose();
+        grad = g;
+        this.dropoutRng.setState(rngStart);
+      }
+      let acc: tf.NamedTensorMap | null = null;
+      for (const [a, b] of parts) {
+        const n = b - a;
+        const Um = parts.length > 1 ? localRows(U, a, b) : Array.from(U);
+        const { value, grads } = tf.tidy(() => {
+          const { X, Y } = slice(a, b);
+          const dTm = parts.length > 1 ? tf.slice(dT, [a, 0, 0], [n, -1, -1]) : dT;
+          const zrm = parts.length > 1 ? tf.slice(zr, [a, 0], [n, -1]) : zr;
+          return tf.variableGrads(() => {
+            const out = this.rec.forward(X, Y, { training: plan.recommenderMode === 'train', rng: this.dropoutRng });
+            const code = this.rec.codeLoss(out.logits, Y);
+            const dS = this.tok.quantize(out.seqProject).distances;
+            const kl = Um.length ? siaKlLoss(dS, dTm, { sign, rows: Um }) : tf.scalar(0);
+            const klW = parts.length > 1 ? Um.length / U.length : 1;
+            const codeW = n / B;
+            addTerm('code', code, codeW);
+            addTerm('kl', kl, klW);
+            let total = tf.add(tf.mul(code, w.code * codeW), tf.mul(kl, w.kl * klW));
+            if (useCache && grad) {
+              const gm = tf.slice(grad, [a, 0], [n, -1]);
+              total = tf.add(total, tf.mul(tf.sum(tf.mul(gm, out.decLatent)), w.decCl));
+            } else if (!useCache && parts.length === 1) {
+              const cl = psaInfoNceLoss(zrm, out.decLatent, { rows: Um });
+              addTerm('decCl', cl);
+              total = tf.add(total, tf.mul(cl, w.decCl));
+            } else if (Um.length) {
+              // weight 0 and several micro-batches: the logged InfoNCE is the micro-batches' mean
+              addTerm('decCl', psaInfoNceLoss(zrm, out.decLatent, { rows: Um }), Um.length / U.length);
+            }
+            return total as tf.Scalar;
+          }, recVars);
+        });
+        acc = addGrads(acc, grads);
+        addTerm('total', value);
+        value.dispose();
+      }
+      tf.dispose([dT, zr]);
+      grad?.dispose();
+      if (acc) recNorm = this.applyGrads(this.recOpt, this.recSched, acc, this.semanticVar);
+    } else if (plan.phase === 'tokenizer') {
+      // R frozen and in eval mode: z_E, h_D are constants.
+      const zs: tf.Tensor[] = [];
+      const hs: tf.Tensor[] = [];
+      for (const [a, b] of parts) {
+        const r = tf.tidy(() => {
+          const { X, Y } = slice(a, b);
+          const out = this.rec.forward(X, Y, { training: false });
+          addTerm('code', this.rec.codeLoss(out.logits, Y), (b - a) / B);
+          return [out.seqProject, out.decLatent];
+        });
+        zs.push(r[0]);
+        hs.push(r[1]);
+      }
+      const zE = tf.concat(zs, 0) as tf.Tensor2D;
+      const hD = tf.concat(hs, 0) as tf.Tensor2D;
+      tf.dispose([...zs, ...hs]);
+      const codeLogged = terms.code;
+      const { value, grads } = tf.tidy(() =>
+        tf.variableGrads(() => {
+          const f = this.tok.forward(zt);
+          const dS = this.tok.quantize(zE).distances;
+          const kl = siaKlLoss(dS, f.distances, { sign, rows: U });
+          const cl = psaInfoNceLoss(f.recon, hD, { rows: U });
+          const fu = this.tok.forward(selectRows(zt, U) as tf.Tensor2D);
+          const vq = tf.add(fu.reconLoss, tf.mul(fu.rqLoss, cfg.alpha));
+          addTerm('kl', kl);
+          addTerm('decCl', cl);
+          addTerm('vq', vq);
+          addTerm('recon', fu.reconLoss);
+          addTerm('rq', fu.rqLoss);
+          return tf.addN([tf.mul(vq, w.vq), tf.mul(codeLogged, w.code), tf.mul(kl, w.kl), tf.mul(cl, w.decCl)]) as tf.Scalar;
+        }, tokVars),
+      );
+      addTerm('total', value);
+      value.dispose();
+      tf.dispose([zE, hD]);
+      tokNorm = this.applyGrads(this.tokOpt, this.tokSched, grads);
+    } else {
+      // joint ("w/o AT"): both modules on one tape, alignment per micro-batch.
+      let accR: tf.NamedTensorMap | null = null;
+      let accT: tf.NamedTensorMap | null = null;
+      const recNames = new Set(recVars.map((v) => v.name));
+      for (const [a, b] of parts) {
+        const n = b - a;
+        const Um = parts.length > 1 ? uniqueFirstIndex(targetIds.subarray(a, b)).index : U;
+        const f = n / B;
+        const { value, grads } = tf.tidy(() => {
+          const { X, Y } = slice(a, b);
+          const ztm = parts.length > 1 ? (tf.slice(zt, [a, 0], [n, -1]) as tf.Tensor2D) : zt;
+          return tf.variableGrads(() => {
+            const out = this.rec.forward(X, Y, { training: true, rng: this.dropoutRng });
+            const code = this.rec.codeLoss(out.logits, Y);
+            const ft = this.tok.forward(ztm);
+            const dS = this.tok.quantize(out.seqProject).distances;
+            const kl = siaKlLoss(dS, ft.distances, { sign, rows: Um });
+            const cl = psaInfoNceLoss(ft.recon, out.decLatent, { rows: Um });
+            const fu = this.tok.forward(selectRows(ztm, Um) as tf.Tensor2D);
+            const vq = tf.add(fu.reconLoss, tf.mul(fu.rqLoss, cfg.alpha));
+            addTerm('code', code, f);
+            addTerm('kl', kl, f);
+            addTerm('decCl', cl, f);
+            addTerm('vq', vq, f);
+            addTerm('recon', fu.reconLoss, f);
+            addTerm('rq', fu.rqLoss, f);
+            return tf.mul(tf.addN([tf.mul(vq, w.vq), tf.mul(code, w.code), tf.mul(kl, w.kl), tf.mul(cl, w.decCl)]), f) as tf.Scalar;
+          }, [...recVars, ...tokVars]);
+        });
+        const gR: tf.NamedTensorMap = {};
+        const gT: tf.NamedTensorMap = {};
+        for (const [k, g] of Object.entries(grads)) (recNames.has(k) ? gR : gT)[k] = g;
+        accR = addGrads(accR, gR);
+        accT = addGrads(accT, gT);
+        addTerm('total', value);
+        value.dispose();
+      }
+      if (accR) recNorm = this.applyGrads(this.recOpt, this.recSched, accR, this.semanticVar);
+      if (accT) tokNorm = this.applyGrads(this.tokOpt, this.tokSched, accT);
+    }
+    zt.dispose();
+    return { terms, recNorm, tokNorm };
+  }
+
+  /** Clip, step AdamW at the scheduler's lr, step the scheduler; disposes `grads`. Returns the pre-clip norm. */
+  private applyGrads(opt: AdamW, sched: LrScheduler, grads: tf.NamedTensorMap, semantic?: tf.Variable): tf.Scalar {
+    const norm = tf.tidy(() => {
+      const { grads: clipped, norm } = clipGradNorm(grads, this.cfg.clip_norm);
+      // finetune with freeze_semantic off (reference single-GPU quirk): S has no gradient but decays
+      if (semantic && this.stage === 'finetune' && !this.cfg.finetune.freeze_semantic) clipped[semantic.name] = tf.zerosLike(semantic);
+      opt.lr = sched.lr;
+      opt.step(clipped);
+      return norm;
+    });
+    sched.step();
+    tf.dispose(grads);
+    return norm;
+  }
+
+  private planOf(epoch: number): EpochPlan {
+    return this.stage === 'finetune' ? finetuneEpochPlan(this.cfg, epoch) : epochPlan(this.cfg, epoch);
+  }
+
+  private epochsOfStage(): number {
+    return this.stage === 'finetune' ? this.cfg.finetune.epochs : this.cfg.epochs;
+  }
+
+  async runEpoch(epoch: number): Promise<JointEpochRecord> {
+    const cfg = this.cfg;
+    const plan = this.planOf(epoch);
+    const t0 = Date.now();
+    const train = this.data.train;
+    const order = permutation(train.count, this.shuffleRng);
+    const total = Math.ceil(train.count / cfg.batch_size);
+    const phaseName = `${this.stage} epoch ${epoch + 1}/${this.epochsOfStage()} (${plan.phase})`;
+    this.emit({ type: 'phase', stage: 'joint', phase: phaseName });
+    const sums = Object.fromEntries(LOSS_KEYS.map((k) => [k, tf.keep(tf.scalar(0))])) as Record<keyof LossTerms, tf.Scalar>;
+    let recNormSum: tf.Scalar | null = null;
+    let tokNormSum: tf.Scalar | null = null;
+    const accumulate = (cur: tf.Scalar | null, v: tf.Scalar | undefined): tf.Scalar | null => {
+      if (!v) return cur;
+      if (!cur) return tf.keep(v);
+      const next = tf.keep(tf.add(cur, v) as tf.Scalar);
+      tf.dispose([cur, v]);
+      return next;
+    };
+    let batches = 0;
+    try {
+      for (let start = 0; start < train.count; start += cfg.batch_size) {
+        if (cancelled(this.opts.signal)) throw cancelError();
+        const rows = Array.from(order.subarray(start, Math.min(train.count, start + cfg.batch_size)));
+        let res;
+        try {
+          res = this.trainBatch(plan, rows);
+        } catch (e) {
+          throw outOfMemoryHint(e, cfg);
+        }
+        for (const k of LOSS_KEYS) {
+          const next = tf.keep(tf.add(sums[k], res.terms[k]) as tf.Scalar);
+          sums[k].dispose();
+          res.terms[k].dispose();
+          sums[k] = next;
+        }
+        recNormSum = accumulate(recNormSum, res.recNorm);
+        tokNormSum = accumulate(tokNormSum, res.tokNorm);
+        batches++;
+        this.emit({ type: 'progress', stage: 'joint', phase: phaseName, done: batches, total, unit: 'batches', etaSeconds: estimateEta(t0, Date.now(), batches, total) });
+        await yieldToLoop();
+      }
+      const loss = zeroLoss();
+      for (const k of LOSS_KEYS) loss[k] = (await sums[k].data())[0] / Math.max(1, batches);
+      const record: JointEpochRecord = {
+        stage: this.stage,
+        epoch,
+        phase: plan.phase,
+        weights: plan.weights,
+        loss,
+        lrRecommender: this.recSched.lr,
+        lrTokenizer: this.tokSched.lr,
+        seconds: 0,
+        samplesPerSecond: 0,
+      };
+      if (recNormSum) record.gradNormRecommender = (await recNormSum.data())[0] / batches;
+      if (tokNormSum) record.gradNormTokenizer = (await tokNormSum.data())[0] / batches;
+      const trainSeconds = (Date.now() - t0) / 1000;
+      record.samplesPerSecond = train.count / Math.max(1e-9, trainSeconds);
+      if (plan.recomputeCodesAfter) {
+        const rebuilt = this.rebuildCodes(this.codes);
+        this.codes = rebuilt.codes;
+        record.codes = rebuilt.stats;
+      }
+      record.seconds = (Date.now() - t0) / 1000;
+      return record;
+    } finally {
+      tf.dispose(Object.values(sums));
+      if (recNormSum) recNormSum.dispose();
+      if (tokNormSum) tokNormSum.dispose();
+    }
+  }
+
+  async evaluate(samples: JointSamples, split: 'valid' | 'test', limit = 0): Promise<GenerativeResult> {
+    const cfg = this.cfg;
+    const t0 = Date.now();
+    const phase = `${this.stage}: ${split} beam search`;
+    this.emit({ type: 'phase', stage: 'joint', phase });
+    return evaluateGenerative(this.rec, this.codes, samples, {
+      beams: cfg.num_beams,
+      returnCount: cfg.return_beams,
+      batchSize: cfg.eval_batch_size,
+      constrained: cfg.constrained,
+      lengthBucket: cfg.length_bucket,
+      limit: limit > 0 ? limit : undefined,
+      signal: this.opts.signal,
+      onBatch: (done, total) =>
+        this.emit({ type: 'progress', stage: 'joint', phase, done, total, unit: 'users', etaSeconds: estimateEta(t0, Date.now(), done, total) }),
+    });
+  }
+
+  private emitRecord(r: JointEpochRecord): void {
+    const step = this.history.length;
+    const m = (name: string, value: number | undefined) => {
+      if (value !== undefined && Number.isFinite(value)) this.emit({ type: 'metric', stage: 'joint', name, step, value });
+    };
+    const p = r.stage === 'finetune' ? 'finetune' : r.phase;
+    for (const k of LOSS_KEYS) m(`loss/${p}/${k}`, r.loss[k]);
+    m('lr/recommender', r.lrRecommender);
+    m('lr/tokenizer', r.lrTokenizer);
+    if (r.codes) {
+      m('codes/collision_rate', r.codes.collisionRate);
+      m('codes/churn', r.codes.churn);
+      m('codes/gini', r.codes.giniMean);
+    }
+    if (r.valid) {
+      for (const [k, v] of Object.entries(r.valid.metrics)) m(`valid/${k}`, v);
+      m('valid/invalid_rate', r.valid.invalidRate);
+    }
+    this.opts.onEpoch?.(r);
+  }
+
+  /** Runs the current stage from nextEpoch to its end (or early stop / maxEpochs). Returns false when stopped by maxEpochs. */
+  private async runStage(budget: { left: number }): Promise<boolean> {
+    const epochs = this.epochsOfStage();
+    while (this.nextEpoch < epochs && !this.early.stopped) {
+      if (budget.left <= 0) return false;
+      if (cancelled(this.opts.signal)) throw cancelError();
+      const epoch = this.nextEpoch;
+      const record = await this.runEpoch(epoch);
+      const plan = this.planOf(epoch);
+      if (plan.evaluateAfter) {
+        const limit = this.stage === 'alternating' ? this.cfg.eval_limit : this.cfg.eval_limit;
+        const valid = await this.evaluate(this.data.valid, 'valid', limit);
+        record.valid = valid;
+        const upd = this.early.update(valid.metrics['ndcg@10'] ?? 0, epoch);
+        record.improved = upd.improved;
+        if (upd.improved) this.best = { ...(await this.weights()), epoch, stage: this.stage, valid };
+      }
+      this.history.push(record);
+      this.emitRecord(record);
+      this.nextEpoch = epoch + 1;
+      budget.left--;
+      await this.saveCheckpoint();
+    }
+    return true;
+  }
+
+  /** Loads the best weights of the run so far (or keeps the current ones when nothing improved). */
+  private loadBest(): void {
+    if (this.best) this.loadWeights(this.best);
+  }
+
+  async run(): Promise<JointResult> {
+    const t0 = Date.now();
+    const budget = { left: this.opts.maxEpochs ?? Infinity };
+    if (!this.finished) {
+      if (this.stage === 'alternating') {
+        if (!(await this.runStage(budget))) return this.result(t0);
+        // §5.11 "Pre Test Results" on the best alternating checkpoint, then the finetune stage (§5.10)
+        this.loadBest();
+        this.testBeforeFinetune = await this.evaluate(this.data.test, 'test');
+        this.emit({ type: 'log', stage: 'joint', level: 'info', message: `test before finetune: ${JSON.stringify(this.testBeforeFinetune.metrics)}` });
+        this.stage = 'finetune';
+        this.nextEpoch = 0;
+        const rebuilt = this.rebuildCodes(this.codes);
+        this.codes = rebuilt.codes;
+        this.startFinetuneOptimizer();
+        this.early = new EarlyStopper(this.cfg.finetune.early_stop, 0);
+        await this.saveCheckpoint();
+      }
+      if (this.cfg.finetune.epochs > 0) {
+        if (!(await this.runStage(budget))) return this.result(t0);
+        this.loadBest();
+        this.test = await this.evaluate(this.data.test, 'test');
+      } else {
+        this.test = this.testBeforeFinetune;
+      }
+      this.emit({ type: 'log', stage: 'joint', level: 'info', message: `test: ${JSON.stringify(this.test?.metrics)}` });
+      this.finished = true;
+      await this.saveCheckpoint();
+    }
+    return this.result(t0);
+  }
+
+  private async result(t0: number): Promise<JointResult> {
+    return {
+      checkpoint: await this.checkpoint(),
+      ...(this.testBeforeFinetune ? { testBeforeFinetune: this.testBeforeFinetune } : {}),
+      ...(this.test ? { test: this.test } : {}),
+      final: this.best ? copyWeights(this.best) : await this.weights(),
+      seconds: (Date.now() - t0) / 1000,
+    };
+  }
+
+  dispose(): void {
+    this.recOpt.dispose();
+    this.tokOpt.dispose();
+    this.rec.dispose();
+    this.tok.dispose();
+    this.semanticIds.dispose();
+  }
+}
+
+/**
+ * Runs (or resumes) joint training, the tests before and after finetuning included. Tensors are
+ * all released at the end, also on error or cancellation; the last checkpoint handed to
+ * `onCheckpoint` survives a crash.
+ */
+export async function trainJoint(data: JointData, config: JointTrainConfig, opts: JointTrainOptions = {}): Promise<JointResult> {
+  const cfg = opts.resume ? opts.resume.config : config;
+  const errs = validateJointConfig(cfg);
+  if (errs.length) throw new StudioError({ code: 'bad_option', message: `joint training config: ${errs.join('; ')}` });
+  let tokConfig: RqvaeConfig;
+  let tokState: Record<string, NamedArray>;
+  let recConfig: RecommenderConfig;
+  if (opts.resume) {
+    const c = opts.resume;
+    if (c.format !== 'etegrec-joint-checkpoint' || c.version !== 1) throw new StudioError({ code: 'malformed_input', message: 'not a joint-training checkpoint (format/version)' });
+    if (c.current.codes.length !== (data.numItems + 1) * 4) {
+      throw new StudioError({ code: 'malformed_input', message: `checkpoint code table has ${c.current.codes.length / 4} rows, the dataset needs ${data.numItems + 1}` });
+    }
+    tokConfig = c.tokenizerConfig;
+    tokState = c.current.tokenizer;
+    recConfig = c.recommenderConfig;
+  } else {
+    if (!opts.tokenizer) throw new StudioError({ code: 'bad_option', message: 'joint training needs a pretrained tokenizer' });
+    tokConfig = opts.tokenizer.config;
+    tokState = opts.tokenizer.state;
+    if (tokConfig.in_dim !== data.semanticDim) {
+      throw new StudioError({
+        code: 'bad_option',
+        message: `the tokenizer expects ${tokConfig.in_dim}-d inputs but the semantic table is ${data.semanticDim}-d`,
+      });
+    }
+    if (tokConfig.num_emb_list.length !== 3) throw new StudioError({ code: 'bad_option', message: `ETEGRec needs a 3-level tokenizer, got ${tokConfig.num_emb_list.length} levels` });
+    recConfig = jointRecommenderConfig(cfg, data.numItems, data.semanticDim, tokConfig);
+  }
+  const run = new JointRun(cfg, data, recConfig, tokConfig, tokState, opts);
+  try {
+    if (opts.resume) run.restore(opts.resume);
+    else await run.opts.onCheckpoint?.(await run.checkpoint());
+    return await run.run();
+  } finally {
+    run.dispose();
+  }
+}
+
+export { SEMANTIC };

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
+import type { NamedArray } from '../../../src/core/nn/params.ts';
+import { Rng } from '../../../src/core/rng.ts';
+import { trainJoint, codeTableStats } from '../../../src/core/train/joint.ts';
+import { epochPlan, jointTrainConfig, type JointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
+import type { JointCheckpoint, JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
+
+const TOK: RqvaeConfig = { in_dim: 12, layers: [10], e_dim: 6, num_emb_list: [8, 8, 8], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
+const N = 24;
+
+/** Synthetic users walking through items in a few "genres" so there is something to learn. */
+function splitSamples(rng: Rng, count: number, L: number): JointSamples {
+  const histories = new Int32Array(count * L);
+  const lens = new Int32Array(count);
+  const targets = new Int32Array(count);
+  for (let s = 0; s < count; s++) {
+    const len = 1 + rng.int(L);
+    const start = 1 + rng.int(N);
+    for (let j = 0; j < len; j++) histories[s * L + j] = ((start + j - 1) % N) + 1;
+    lens[s] = len;
+    targets[s] = ((start + len - 1) % N) + 1;
+  }
+  return { count, L, histories, lens, targets };
+}
+
+function data(): JointData {
+  const rng = new Rng(7);
+  return {
+    numItems: N,
+    semantic: rng.normalArray(N * TOK.in_dim, 1),
+    semanticDim: TOK.in_dim,
+    train: splitSamples(rng, 40, 6),
+    valid: splitSamples(rng, 10, 6),
+    test: splitSamples(rng, 10, 6),
+  };
+}
+
+async function tokenizerState(): Promise<Record<string, NamedArray>> {
+  const t = new Rqvae(TOK, 3);
+  const s = await t.params.stateDict();
+  t.dispose();
+  return s;
+}
+
+function tinyConfig(over: Parameters<typeof jointTrainConfig>[1] = {}): JointTrainConfig {
+  return jointTrainConfig('quick', {
+    epochs: 4,
+    warm_epoch: 0,
+    eval_step: 2,
+    warmup_steps: 2,
+    batch_size: 16,
+    micro_batch_size: 16,
+    eval_batch_size: 8,
+    num_beams: 4,
+    return_beams: 3,
+    eval_limit: 0,
+    // alignment weights large enough that they move the parameters visibly in a few steps
+    rec_kl_loss: 0.1,
+    rec_dec_cl_loss: 0.3,
+    id_kl_loss: 0.1,
+    id_dec_cl_loss: 0.3,
+    t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8 },
+    ...over,
+    finetune: { epochs: 2, eval_step: 1, early_stop: 2, ...(over.finetune ?? {}) },
+  });
+}
+
+function maxAbsDiff(a: Record<string, NamedArray>, b: Record<string, NamedArray>): number {
+  let m = 0;
+  for (const k of Object.keys(a)) {
+    const x = a[k].data;
+    const y = b[k].data;
+    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  }
+  return m;
+}
+
+let prevBackend = '';
+beforeAll(async () => {
+  prevBackend = tf.getBackend();
+  await tf.setBackend('cpu');
+});
+afterAll(async () => {
+  if (prevBackend) await tf.setBackend(prevBackend);
+});
+
+describe('joint training (§5.5–§5.11)', () => {
+  it('runs the alternating stage, the tests and the finetune stage with the phases of §5.6', async () => {
+    const d = data();
+    const cfg = tinyConfig();
+    const before = tf.memory().numTensors;
+    const checkpoints: JointCheckpoint[] = [];
+    const res = await trainJoint(d, cfg, { tokenizer: { state: await tokenizerState(), config: TOK }, onCheckpoint: (c) => void checkpoints.push(c) });
+    expect(tf.memory().numTensors).toBe(before);
+    const alt = res.checkpoint.history.filter((r) => r.stage === 'alternating');
+    expect(alt.map((r) => r.phase)).toEqual(['tokenizer', 'recommender', 'tokenizer', 'recommender']);
+    // code table rebuilt (with statistics) exactly after tokenizer epochs; validation after odd epochs
+    expect(alt.map((r) => r.codes !== undefined)).toEqual([true, false, true, false]);
+    expect(alt.map((r) => r.valid !== undefined)).toEqual([false, true, false, true]);
+    for (const r of res.checkpoint.history) for (const v of Object.values(r.loss)) expect(Number.isFinite(v)).toBe(true);
+    // tokenizer epochs carry the vq term, recommender epochs don't
+    expect(alt[0].loss.vq).toBeGreaterThan(0);
+    expect(alt[1].loss.vq).toBe(0);
+    expect(alt[1].loss.code).toBeGreaterThan(0);
+    const ft = res.checkpoint.history.filter((r) => r.stage === 'finetune');
+    expect(ft.length).toBeGreaterThan(0);
+    expect(ft.every((r) => r.phase === 'recommender' && r.valid !== undefined)).toBe(true);
+    expect(res.testBeforeFinetune?.count).toBe(10);
+    expect(res.test?.count).toBe(10);
+    for (const k of ['recall@1', 'recall@5', 'ndcg@5', 'recall@10', 'ndcg@10']) expect(res.test?.metrics[k]).toBeGreaterThanOrEqual(0);
+    expect(res.checkpoint.finished).toBe(true);
+    // one checkpoint before training, one per epoch, one at the stage switch, one at the end
+    expect(checkpoints.length).toBe(1 + res.checkpoint.history.length + 1 + 1);
+    expect(res.final.codes.length).toBe((N + 1) * 4);
+    expect(Array.from(res.final.codes.subarray(0, 4))).toEqual([-1, -1, -1, -1]);
+  }, 120_000);
+
+  it('micro-batches give the full-batch update in recommender epochs (InfoNCE via the cached gradient)', async () => {
+    const d = data();
+    const tok = await tokenizerState();
+    // w/o ETE: every epoch is a recommender epoch; one batch; no dropout so masks cannot differ
+    const base = { ablation: { endToEnd: false }, batch_size: 40, warmup_steps: 0, t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, dropout_rate: 0 } };
+    const full = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 40 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    const split = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 7 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    const f = full.checkpoint.history[0];
+    const s = split.checkpoint.history[0];
+    expect(f.phase).toBe('recommender');
+    expect(s.loss.code).toBeCloseTo(f.loss.code, 5);
+    expect(s.loss.kl).toBeCloseTo(f.loss.kl, 5);
+    expect(s.loss.decCl).toBeCloseTo(f.loss.decCl, 5);
+    expect(s.gradNormRecommender).toBeCloseTo(f.gradNormRecommender as number, 4);
+    const diff = maxAbsDiff(full.checkpoint.current.recommender, split.checkpoint.current.recommender);
+    expect(diff).toBeLessThan(2e-5);
+    // and the update did something (the comparison is not vacuous)
+    const init = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 40 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 0 });
+    expect(maxAbsDiff(init.checkpoint.current.recommender, full.checkpoint.current.recommender)).toBeGreaterThan(1e-3);
+  }, 120_000);
+
+  it('micro-batches give the full-batch update in tokenizer epochs', async () => {
+    const d = data();
+    const tok = await tokenizerState();
+    const base = { batch_size: 40, warmup_steps: 0, t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, dropout_rate: 0 } };
+    const full = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 40 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    const split = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 9 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    expect(full.checkpoint.history[0].phase).toBe('tokenizer');
+    expect(maxAbsDiff(full.checkpoint.current.tokenizer, split.checkpoint.current.tokenizer)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(tok, full.checkpoint.current.tokenizer)).toBeGreaterThan(1e-6);
+    // R is frozen in tokenizer epochs
+    expect(maxAbsDiff(full.checkpoint.current.recommender, split.checkpoint.current.recommender)).toBe(0);
+  }, 120_000);
+
+  it('resuming from a checkpoint continues exactly (weights, moments, schedules, RNG, codes, epoch)', async () => {
+    const d = data();
+    const tok = await tokenizerState();
+    const cfg = tinyConfig({ epochs: 6 });
+    const straight = await trainJoint(d, cfg, { tokenizer: { state: tok, config: TOK }, maxEpochs: 3 });
+    let last: JointCheckpoint | null = null;
+    await trainJoint(d, cfg, { tokenizer: { state: tok, config: TOK }, maxEpochs: 2, onCheckpoint: (c) => void (last = c) });
+    expect(last).not.toBeNull();
+    const mid = last as unknown as JointCheckpoint;
+    expect(mid.nextEpoch).toBe(2);
+    const resumed = await trainJoint(d, cfg, { resume: mid, maxEpochs: 1 });
+    expect(resumed.checkpoint.nextEpoch).toBe(3);
+    expect(maxAbsDiff(straight.checkpoint.current.recommender, resumed.checkpoint.current.recommender)).toBe(0);
+    expect(maxAbsDiff(straight.checkpoint.current.tokenizer, resumed.checkpoint.current.tokenizer)).toBe(0);
+    expect(Array.from(resumed.checkpoint.current.codes)).toEqual(Array.from(straight.checkpoint.current.codes));
+    expect(resumed.checkpoint.history.map((r) => r.loss.total)).toEqual(straight.checkpoint.history.map((r) => r.loss.total));
+  }, 120_000);
+
+  it('cancellation throws and keeps the last finished epoch in the checkpoint', async () => {
+    const d = data();
+    const ac = new AbortController();
+    let last: JointCheckpoint | null = null;
+    const run = trainJoint(d, tinyConfig(), {
+      tokenizer: { state: await tokenizerState(), config: TOK },
+      signal: ac.signal,
+      onEpoch: () => ac.abort(),
+      onCheckpoint: (c) => void (last = c),
+    });
+    await expect(run).rejects.toThrow(/cancelled/);
+    expect((last as unknown as JointCheckpoint).nextEpoch).toBe(1);
+  }, 120_000);
+
+  it('refuses a tokenizer of the wrong input width', async () => {
+    const d = data();
+    await expect(trainJoint(d, tinyConfig(), { tokenizer: { state: await tokenizerState(), config: { ...TOK, in_dim: 13 } } })).rejects.toThrow(/12-d|13-d/);
+  });
+
+  it('w/o AT trains both modules every epoch and rebuilds codes each time', () => {
+    const cfg = tinyConfig({ ablation: { alternation: false } });
+    const p = epochPlan(cfg, 1);
+    expect(p.phase).toBe('joint');
+    expect(p.trainTokenizer && p.trainRecommender && p.recomputeCodesAfter).toBe(true);
+  });
+
+  it('code-table statistics count changed items and collisions', () => {
+    const prefix = Int32Array.from([0, 0, 0, 0, 0, 0, 1, 2, 3]);
+    const codes = Int32Array.from([-1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 0]);
+    const prev = Int32Array.from([-1, -1, -1, -1, 0, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 0]);
+    const s = codeTableStats(prefix, codes, prev, 3, 8);
+    expect(s.churn).toBe(1);
+    expect(s.churnRate).toBeCloseTo(1 / 3);
+    expect(s.collisionRate).toBeCloseTo(1 / 3);
+    expect(s.maxSuffix).toBe(1);
+  });
+});
