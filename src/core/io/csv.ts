@@ -1,0 +1,54 @@
+/** RFC 4180 CSV: comma separated, CRLF line ends, fields quoted when they hold `,` `"` CR or LF. */
+
+export type CsvCell = string | number | boolean | null | undefined;
+
+export function csvField(v: CsvCell): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isNaN(v) ? 'NaN' : String(v)) : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function writeCsv(header: string[], rows: CsvCell[][]): string {
+  return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** Parses RFC 4180 text into rows of strings (quoted fields may hold commas, quotes and newlines). */
+export function readCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else field += c;
+      i++;
+      continue;
+    }
+    if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      if (c === '\r' && text[i + 1] === '\n') i++;
+    } else field += c;
+    i++;
+  }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
