@@ -1,8 +1,11 @@
 /** Node file helpers for the CLI: file sources, atomic output directories, chunked text writes. */
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { importReferenceBundle, type BundleFile } from '../core/data/bundle.ts';
 import type { ImportSourceFile } from '../core/data/importer.ts';
+import { DEFAULT_PREPARE_CONFIG, type PreparedDataset } from '../core/data/types.ts';
+import type { ProgressSink } from '../core/events.ts';
 import { StudioError } from '../core/errors.ts';
 
 /** An input file as an import source (streamed, never read whole unless asked). */
@@ -99,4 +102,25 @@ export class StagedOutput {
   async abort(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
   }
+}
+
+const PREPARED_FILE = /\.(train|valid|test)\.jsonl$|\.emb_map\.json$|\.inter$|\.items\.tsv$/;
+
+/** A prepared dataset directory (the reference files `etegrec prepare` writes) as a dataset. */
+export async function loadPreparedDir(
+  dir: string,
+  maxLen: number,
+  ctx: { signal: AbortSignal; stderr(line: string): void },
+  onEvent?: ProgressSink,
+): Promise<PreparedDataset> {
+  const names = (await readdir(dir).catch(() => {
+    throw new StudioError({ code: 'not_found', file: dir, message: 'No such directory' });
+  }))
+    .filter((n) => PREPARED_FILE.test(n))
+    .sort();
+  const files: BundleFile[] = [];
+  for (const n of names) files.push({ name: n, bytes: new Uint8Array(await readFile(join(dir, n))) });
+  const { dataset, warnings } = await importReferenceBundle(files, { config: { ...DEFAULT_PREPARE_CONFIG, maxLen }, signal: ctx.signal, onEvent });
+  for (const w of warnings) ctx.stderr(`warning: ${w}`);
+  return dataset;
 }

@@ -5,8 +5,9 @@ import { UsageError, type Command, type CommandContext } from './command.ts';
 import { prepareCommand } from './commands/prepare.ts';
 import { rqvaeCommand } from './rqvae.ts';
 import { sasrecCommand } from './sasrec.ts';
+import { trainCommand } from './train.ts';
 
-export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand];
+export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand];
 
 export function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

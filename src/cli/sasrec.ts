@@ -3,17 +3,13 @@
  * reference bundle) and writes `<name>_emb_<hidden>.npy` (float32 N × hidden, row r = item id r+1)
  * and `metrics.json`. Progress goes to stderr.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../core/backend.ts';
-import { importReferenceBundle, type BundleFile } from '../core/data/bundle.ts';
-import { DEFAULT_PREPARE_CONFIG } from '../core/data/types.ts';
-import { StudioError } from '../core/errors.ts';
 import { writeNpy } from '../core/io/npy.ts';
 import { sasrecConfig, type SasrecPresetName } from '../core/models/sasrec.ts';
 import { trainSasrec } from '../core/train/sasrec.ts';
 import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { StagedOutput } from './io.ts';
+import { StagedOutput, loadPreparedDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
 const USAGE = `Usage: etegrec sasrec --data <prepared dir> --out <dir> [options]
@@ -36,8 +32,6 @@ Options:
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
 `;
-
-const BUNDLE_FILE = /\.(train|valid|test)\.jsonl$|\.emb_map\.json$|\.inter$|\.items\.tsv$/;
 
 export const sasrecCommand: Command = {
   name: 'sasrec',
@@ -75,18 +69,8 @@ async function runSasrec(args: ParsedArgs, ctx: CommandContext): Promise<number>
   });
   const maxSteps = v['max-steps'] === undefined ? undefined : intOption(v['max-steps'], 'max-steps', 0, 1);
 
-  const names = (await readdir(data).catch(() => {
-    throw new StudioError({ code: 'not_found', file: data, message: 'No such directory' });
-  })).filter((n) => BUNDLE_FILE.test(n)).sort();
-  const files: BundleFile[] = [];
-  for (const n of names) files.push({ name: n, bytes: new Uint8Array(await readFile(join(data, n))) });
   const progress = stderrProgress(v.quiet === true);
-  const { dataset, warnings } = await importReferenceBundle(files, {
-    config: { ...DEFAULT_PREPARE_CONFIG, maxLen: config.MAX_ITEM_LIST_LENGTH },
-    signal: ctx.signal,
-    onEvent: progress,
-  });
-  for (const w of warnings) ctx.stderr(`warning: ${w}`);
+  const dataset = await loadPreparedDir(data, config.MAX_ITEM_LIST_LENGTH, ctx, progress);
 
   const report = await selectBackend([backend as BackendName]);
   progress({ type: 'log', stage: 'sasrec', level: 'info', message: `backend ${report.backend}, preset ${preset}` });

@@ -82,9 +82,12 @@ export async function evaluateGenerative(
   const trie = opts.constrained ? new CodeTrie(codeTable, C, model.config.code_num) : undefined;
   const total = Math.min(samples.count, opts.limit ?? samples.count);
   const bucket = opts.lengthBucket ?? 10;
+  // Samples in order of history length: each batch is padded only to its own longest history
+  // (the metrics are sums over samples, so the order does not change them).
+  const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => samples.lens[a] - samples.lens[b] || a - b);
   for (let start = 0; start < total; start += opts.batchSize) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
-    const rows = Array.from({ length: Math.min(opts.batchSize, total - start) }, (_, i) => start + i);
+    const rows = order.slice(start, Math.min(total, start + opts.batchSize));
     const { codes, width } = historyCodes(samples, rows, codeTable, C, bucket);
     const input = tf.tensor2d(codes, [rows.length, width], 'int32');
     let res;

@@ -312,18 +312,28 @@ class JointRun {
     const train = this.data.train;
     const B = rows.length;
     const C = this.recConfig.code_length;
-    const { codes: histFlat, width } = historyCodes(train, rows, this.codes, C, cfg.length_bucket);
-    const labelsFlat = targetCodes(train, rows, this.codes, C);
-    const targetIds = Int32Array.from(rows, (r) => train.targets[r]);
-    const U = uniqueFirstIndex(targetIds).index;
+    // U: first occurrence of each distinct target in the batch's own order (§5.5)
+    const U0 = uniqueFirstIndex(Int32Array.from(rows, (r) => train.targets[r])).index;
+    // Rows sorted by history length, so each micro-batch is padded only to its own longest history.
+    // Exact: padding is masked, the losses are sums over rows, and U keeps its rows (re-indexed).
+    const perm = Array.from(rows.keys()).sort((a, b) => train.lens[rows[a]] - train.lens[rows[b]] || a - b);
+    const position = new Int32Array(B);
+    perm.forEach((orig, pos) => (position[orig] = pos));
+    const sorted = perm.map((i) => rows[i]);
+    const U = Int32Array.from(U0, (i) => position[i]);
+    const targetIds = Int32Array.from(sorted, (r) => train.targets[r]);
+    const labelsFlat = targetCodes(train, sorted, this.codes, C);
     const w = plan.weights;
     const micro = Math.max(1, Math.min(cfg.micro_batch_size, B));
     const parts: [number, number][] = [];
     for (let a = 0; a < B; a += micro) parts.push([a, Math.min(B, a + micro)]);
-    const slice = (from: number, to: number) => ({
-      X: tf.tensor2d(histFlat.subarray(from * width, to * width), [to - from, width], 'int32'),
-      Y: tf.tensor2d(labelsFlat.subarray(from * C, to * C), [to - from, C], 'int32'),
-    });
+    const slice = (from: number, to: number) => {
+      const h = historyCodes(train, sorted.slice(from, to), this.codes, C, cfg.length_bucket);
+      return {
+        X: tf.tensor2d(h.codes, [to - from, h.width], 'int32'),
+        Y: tf.tensor2d(labelsFlat.subarray(from * C, to * C), [to - from, C], 'int32'),
+      };
+    };
     const zt = tf.tidy(() => tf.gather(this.semanticVar, tf.tensor1d(targetIds, 'int32')) as tf.Tensor2D);
     const terms = Object.fromEntries(LOSS_KEYS.map((k) => [k, tf.scalar(0)])) as Record<keyof LossTerms, tf.Scalar>;
     const addTerm = (k: keyof LossTerms, v: tf.Tensor, f = 1) => {

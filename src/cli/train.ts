@@ -1,0 +1,265 @@
+/**
+ * `etegrec train`: joint ETEGRec training (spec §5) on a prepared dataset, its semantic embeddings
+ * and a pretrained tokenizer; writes the export bundle files and metrics.json. A resumable
+ * checkpoint is written after every finished epoch (`--checkpoint`, default <out>.checkpoint.safetensors);
+ * `--resume` continues from it.
+ */
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { selectBackend, type BackendName } from '../core/backend.ts';
+import { buildDualInput } from '../core/embeddings/dual.ts';
+import { tableFromNpy } from '../core/embeddings/importTable.ts';
+import { StudioError } from '../core/errors.ts';
+import type { GenerativeResult } from '../core/eval/generative.ts';
+import type { ProgressSink } from '../core/events.ts';
+import { packJointCheckpoint, unpackJointCheckpoint, writeBundleFiles } from '../core/io/bundle.ts';
+import { readRqvaeSafetensors } from '../core/tokenizer/stateDict.ts';
+import { trainJoint } from '../core/train/joint.ts';
+import { jointData } from '../core/train/jointData.ts';
+import { ABLATIONS, JOINT_PRESETS, jointTrainConfig, type AblationName, type JointPresetName, type JointTrainConfig } from '../core/train/jointSchedule.ts';
+import type { JointCheckpoint, JointResult } from '../core/train/jointTypes.ts';
+import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import { StagedOutput, loadPreparedDir } from './io.ts';
+import { stderrProgress } from './progress.ts';
+
+const USAGE = `Usage: etegrec train --data <prepared dir> --emb <npy> --tokenizer <safetensors> --out <dir> [options]
+
+Joint ETEGRec training (spec §5): alternating tokenizer / recommender epochs with the SIA and PSA
+alignment losses, beam-search validation and early stopping, the finetune stage, and the test of
+the best checkpoints before and after finetuning. Writes into <dir>:
+  recommender.safetensors  reference keys and shapes (PyTorch layout; tied aliases included)
+  tokenizer.safetensors    the jointly trained RQ-VAE
+  code.json                N+1 rows [c1, c2, c3, suffix], row 0 = [-1, -1, -1, -1]
+  config.yaml              the run's configuration, reference-style keys
+  metrics.csv              one row per epoch (losses, learning rates, code churn, validation)
+  metrics.json             {"etegrec": {"test": {…}, "test_before_finetune": {…}}, …}
+
+Options:
+  --data <dir>             prepared dataset directory (etegrec prepare)
+  --emb <file.npy>         semantic (collaborative) embeddings, N or N+1 rows
+  --text-emb <file.npy>    text embeddings: the semantic input becomes [collab ‖ text]
+  --tokenizer <file>       pretrained tokenizer (tokenizer.safetensors or a reference .pth)
+  --out <dir>              output directory
+  --preset <p>             quick|paper (default quick)
+  --epochs <n>             alternating-stage epochs (default: the preset's)
+  --finetune-epochs <n>    finetune epochs (0 = skip; default: the preset's)
+  --batch <n>              batch size (default: the preset's)
+  --micro-batch <n>        rows per forward pass (exact; lower it when memory runs out)
+  --eval-limit <n>         validate on the first n valid samples (0 = all)
+  --ablation <a>           full|no_sia|no_psa|no_both|no_alternation|no_end_to_end (paper Table 4)
+  --sia-sign <s>           plus (reference code, default) | minus (paper Eq. 6)
+  --constrained            trie-constrained beam search (only codes of real items)
+  --forge                  the fork's FORGE rewrite of level 3 in the code table
+  --seed <s>               random seed (default 2020)
+  --checkpoint <file>      resumable checkpoint (default <out>.checkpoint.safetensors)
+  --resume                 continue from --checkpoint
+  --backend <b>            wasm|cpu (default wasm)
+  --quiet                  only warnings and errors on stderr
+  -h, --help               show this help
+`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  emb: { type: 'string' },
+  'text-emb': { type: 'string' },
+  tokenizer: { type: 'string' },
+  out: { type: 'string' },
+  preset: { type: 'string' },
+  epochs: { type: 'string' },
+  'finetune-epochs': { type: 'string' },
+  batch: { type: 'string' },
+  'micro-batch': { type: 'string' },
+  'eval-limit': { type: 'string' },
+  ablation: { type: 'string' },
+  'sia-sign': { type: 'string' },
+  constrained: { type: 'boolean' },
+  forge: { type: 'boolean' },
+  seed: { type: 'string' },
+  checkpoint: { type: 'string' },
+  resume: { type: 'boolean' },
+  backend: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+async function readInput(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch {
+    throw new StudioError({ code: 'not_found', file: path, message: 'No such file' });
+  }
+}
+
+/** The JointTrainConfig of the command line (preset + overrides). */
+export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPresetName; config: JointTrainConfig } {
+  const preset = (v.preset ?? 'quick') as string;
+  if (preset !== 'quick' && preset !== 'paper') throw new UsageError(`--preset must be quick or paper, got "${preset}"`);
+  const base = JOINT_PRESETS[preset].values;
+  const ablation = (v.ablation ?? 'full') as string;
+  if (!(ablation in ABLATIONS)) throw new UsageError(`--ablation must be one of ${Object.keys(ABLATIONS).join('|')}, got "${ablation}"`);
+  const sign = (v['sia-sign'] ?? base.sia_sign) as string;
+  if (sign !== 'plus' && sign !== 'minus') throw new UsageError(`--sia-sign must be plus or minus, got "${sign}"`);
+  const batch = intOption(v.batch, 'batch', base.batch_size, 1);
+  const config = jointTrainConfig(preset, {
+    epochs: intOption(v.epochs, 'epochs', base.epochs, 1),
+    batch_size: batch,
+    micro_batch_size: Math.min(batch, intOption(v['micro-batch'], 'micro-batch', base.micro_batch_size, 1)),
+    eval_limit: intOption(v['eval-limit'], 'eval-limit', base.eval_limit, 0),
+    seed: intOption(v.seed, 'seed', base.seed, 0),
+    sia_sign: sign,
+    constrained: v.constrained === true,
+    forge: v.forge === true,
+    ablation: { ...ABLATIONS[ablation as AblationName] },
+    finetune: { epochs: intOption(v['finetune-epochs'], 'finetune-epochs', base.finetune.epochs, 0) },
+  });
+  return { preset, config };
+}
+
+/** metrics.json's ETEGRec block: the reference metric keys, rounded as reported. */
+export function etegrecMetrics(res: JointResult): { test?: Record<string, number>; test_before_finetune?: Record<string, number> } {
+  const pick = (r?: GenerativeResult) => (r ? { ...r.metrics } : undefined);
+  return { test: pick(res.test), test_before_finetune: pick(res.testBeforeFinetune) };
+}
+
+export interface JointRunInputs {
+  data: string;
+  emb: string;
+  textEmb?: string;
+  tokenizer: string;
+  out: string;
+  checkpoint: string;
+  resume: boolean;
+  config: JointTrainConfig;
+  preset: JointPresetName;
+  backend: BackendName;
+  quiet: boolean;
+  /** Extra top-level blocks of metrics.json (the pipeline adds sasrec / popularity). */
+  extraMetrics?: Record<string, unknown>;
+}
+
+/** Runs joint training and writes the bundle files + metrics.json; shared by `train` and `pipeline`. */
+export async function runJointTraining(p: JointRunInputs, ctx: CommandContext): Promise<{ result: JointResult; metrics: Record<string, unknown> }> {
+  const progress = stderrProgress(p.quiet);
+  // Per-step metric events would flood a terminal; one line per epoch instead.
+  const sink: ProgressSink = (e) => {
+    if (e.type !== 'metric') progress(e);
+  };
+  const dataset = await loadPreparedDir(p.data, 50, ctx, sink);
+  const n = dataset.itemIds.length;
+  let table = tableFromNpy(await readInput(p.emb), basename(p.emb), n, 'collab');
+  if (p.textEmb) table = buildDualInput(table, tableFromNpy(await readInput(p.textEmb), basename(p.textEmb), n, 'text'), { normalize: false });
+  const tok = readRqvaeSafetensors(await readInput(p.tokenizer), basename(p.tokenizer));
+  const data = jointData(dataset, table.data, table.cols);
+
+  let resume: JointCheckpoint | undefined;
+  if (p.resume) {
+    resume = unpackJointCheckpoint(await readInput(p.checkpoint), basename(p.checkpoint));
+    sink({ type: 'log', stage: 'joint', level: 'info', message: `resuming ${resume.stage} at epoch ${resume.nextEpoch + 1} from ${p.checkpoint}` });
+  }
+  const report = await selectBackend([p.backend]);
+  sink({
+    type: 'log',
+    stage: 'joint',
+    level: 'info',
+    message: `backend ${report.backend}, preset ${p.preset}: ${n} items × ${table.cols}, ${data.train.count} train / ${data.valid.count} valid / ${data.test.count} test samples`,
+  });
+  const ckptPath = resolve(p.checkpoint);
+  const result = await trainJoint(data, p.config, {
+    signal: ctx.signal,
+    onEvent: sink,
+    tokenizer: { state: tok.state, config: tok.config },
+    resume,
+    onEpoch: (r) => {
+      const f = (x: number) => x.toFixed(4);
+      const parts = [`${r.stage} epoch ${r.epoch + 1} (${r.phase}): loss ${f(r.loss.total)} code ${f(r.loss.code)} kl ${f(r.loss.kl)} cl ${f(r.loss.decCl)}`];
+      if (r.phase !== 'recommender') parts.push(`vq ${f(r.loss.vq)}`);
+      if (r.codes) parts.push(`collision ${f(r.codes.collisionRate)} churn ${r.codes.churn}`);
+      if (r.valid) parts.push(`valid ndcg@10 ${f(r.valid.metrics['ndcg@10'])} recall@10 ${f(r.valid.metrics['recall@10'])}${r.improved ? ' *' : ''}`);
+      parts.push(`${r.seconds.toFixed(1)}s`);
+      sink({ type: 'log', stage: 'joint', level: 'info', message: parts.join(', ') });
+    },
+    // written beside, then renamed: a crash mid-write keeps the previous checkpoint
+    onCheckpoint: async (c) => {
+      const tmp = join(dirname(ckptPath), `.${basename(ckptPath)}.tmp`);
+      await writeFile(tmp, packJointCheckpoint(c));
+      await rename(tmp, ckptPath);
+    },
+  });
+  progress.end();
+
+  const metrics: Record<string, unknown> = {
+    etegrec: { ...etegrecMetrics(result), invalid_rate: result.test?.invalidRate, best_epoch: result.checkpoint.best?.epoch, best_stage: result.checkpoint.best?.stage },
+    ...(p.extraMetrics ?? {}),
+    preset: p.preset,
+    backend: report.backend,
+    seconds: result.seconds,
+    epochs_run: result.checkpoint.history.length,
+    config: result.checkpoint.config,
+    provenance: JOINT_PRESETS[p.preset].provenance,
+  };
+  const files = writeBundleFiles({
+    recommender: result.final.recommender,
+    recommenderConfig: result.checkpoint.recommenderConfig,
+    tokenizer: result.final.tokenizer,
+    tokenizerConfig: result.checkpoint.tokenizerConfig,
+    codes: result.final.codes,
+    config: result.checkpoint.config,
+    history: result.checkpoint.history,
+    metrics,
+  });
+  const staged = await StagedOutput.create(p.out);
+  try {
+    for (const [name, bytes] of Object.entries(files)) await staged.writeBytes(name, bytes);
+    await staged.commit();
+  } catch (e) {
+    await staged.abort();
+    throw e;
+  }
+  return { result, metrics };
+}
+
+async function runTrain(args: ParsedArgs, ctx: CommandContext): Promise<number> {
+  const v = args.values;
+  const need = (k: string, what: string) => {
+    const x = v[k];
+    if (typeof x !== 'string' || !x) throw new UsageError(`--${k} ${what} is required`);
+    return x;
+  };
+  const data = need('data', '<prepared dir>');
+  const emb = need('emb', '<npy>');
+  const tokenizer = need('tokenizer', '<safetensors>');
+  const out = need('out', '<dir>');
+  const backend = (v.backend ?? 'wasm') as string;
+  if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
+  const { preset, config } = trainConfigFromArgs(v);
+  const checkpoint = (v.checkpoint as string | undefined) ?? `${resolve(out)}.checkpoint.safetensors`;
+  const { result } = await runJointTraining(
+    {
+      data,
+      emb,
+      textEmb: v['text-emb'] as string | undefined,
+      tokenizer,
+      out,
+      checkpoint,
+      resume: v.resume === true,
+      config,
+      preset,
+      backend: backend as BackendName,
+      quiet: v.quiet === true,
+    },
+    ctx,
+  );
+  const fmt = (m?: Record<string, number>) => (m ? Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ') : 'n/a');
+  ctx.stderr(`ETEGRec test before finetune: ${fmt(result.testBeforeFinetune?.metrics)}`);
+  ctx.stderr(`ETEGRec test: ${fmt(result.test?.metrics)}`);
+  ctx.stderr(`wrote recommender.safetensors, tokenizer.safetensors, code.json, config.yaml, metrics.csv, metrics.json to ${out}`);
+  if (result.checkpoint.finished) await rm(checkpoint, { force: true });
+  return 0;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'joint ETEGRec training: tokenizer + generative recommender (bundle, metrics.json)',
+  usage: USAGE,
+  options: OPTIONS,
+  run: runTrain,
+};
