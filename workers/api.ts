@@ -28,6 +28,10 @@ import type { RankingMetrics } from '../src/core/eval/ranking.ts';
 export type * from './tokenizerApi.ts';
 import type { TokenizerWorkerApi } from './tokenizerApi.ts';
 
+// Stage 4 types (joint training) live in jointApi.ts.
+export type * from './jointApi.ts';
+import type { JointWorkerApi } from './jointApi.ts';
+
 /** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
 
@@ -180,7 +184,7 @@ export interface TextEmbeddingOptions {
   seed?: number;
 }
 
-export interface StudioWorkerApi extends TokenizerWorkerApi {
+export interface StudioWorkerApi extends TokenizerWorkerApi, JointWorkerApi {
   /** Picks the backend (webgpu → webgl → wasm → cpu unless a preference is given) and reports why. */
   initBackend(preference?: BackendName[]): Promise<BackendReport>;
   importDataset(request: ImportRequest, jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;

@@ -52,6 +52,15 @@ const api: StudioWorkerApi = {
   importTokenizer: (ds, f, n, e) => service.importTokenizer(ds, f, n, e),
   compareTokenizers: (a, b) => service.compareTokenizers(a, b),
   deleteTokenizer: (id) => service.deleteTokenizer(id),
+  getJointPresets: () => service.getJointPresets(),
+  listJointInputs: (ds) => service.listJointInputs(ds),
+  startJoint: (r, id, cb) => service.startJoint(r, id, cb),
+  resumeJoint: (run, id, cb) => service.resumeJoint(run, id, cb),
+  listJointRuns: (ds) => service.listJointRuns(ds),
+  deleteJointRun: (id) => service.deleteJointRun(id),
+  recommendations: (run, q) => service.recommendations(run, q),
+  exportJointBundle: (run) => service.exportJointBundle(run),
+  importJointBundle: (ds, f, n) => service.importJointBundle(ds, f, n),
 };
 
 Comlink.expose(api);

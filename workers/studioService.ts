@@ -31,6 +31,7 @@ import type {
 import { DatasetView } from './datasetViews.ts';
 import { createEmbeddingMethods } from './embeddings.ts';
 import { createTokenizerMethods } from './tokenizer.ts';
+import { createJointMethods } from './joint.ts';
 import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
 import { fetchSample, type FetchLike } from './sample.ts';
 
@@ -144,10 +145,12 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
   };
   const embeddings = createEmbeddingMethods(stageDeps);
   const tokenizers = createTokenizerMethods(stageDeps);
+  const joint = createJointMethods(stageDeps);
 
   return {
     ...embeddings,
     ...tokenizers,
+    ...joint,
 
     async initBackend(preference?: BackendName[]): Promise<BackendReport> {
       try {

@@ -187,6 +187,16 @@ async function loadCodes(db: StudioDb, rec: StoredTokenizerArtifact): Promise<In
   return new Int32Array(b.buffer, 0, b.byteLength / 4);
 }
 
+/**
+ * A stored tokenizer's record and best-collision weights (reference-keyed safetensors bytes), for
+ * other stages (joint training reads its pretrained tokenizer here).
+ */
+export async function loadStoredTokenizer(db: StudioDb, id: string): Promise<{ summary: TokenizerSummary; config: RqvaeConfig; weights: Uint8Array; codes: Int32Array }> {
+  const rec = await getRecord(db, id);
+  const [weights, codes] = await Promise.all([loadArray(db, rec, 'weights'), loadCodes(db, rec)]);
+  return { summary: toSummary(rec), config: modelConfig(rec.config), weights, codes };
+}
+
 // ---- validation -----------------------------------------------------------------------------
 
 const INT_FIELDS: [keyof TokenizerConfig, number, number][] = [

@@ -2,3 +2,4 @@ export * from './db.ts';
 export * from './datasets.ts';
 export * from './errors.ts';
 export * from './artifacts.ts';
+export * from './jointRuns.ts';
