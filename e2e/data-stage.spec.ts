@@ -20,7 +20,8 @@ test('the backend panel names the backend in use and the adapter', async ({ page
   await expect(panel.getByTestId('adapter-is-fallback')).toHaveText('true');
   await expect(panel.getByTestId('backend-attempts').locator('li').first()).toContainText('webgpu');
   // Later stages are listed but not built.
-  await expect(page.getByTestId('stage-joint')).toContainText('not yet built');
+  await expect(page.getByTestId('stage-grpo')).toContainText('not yet built');
+  await expect(page.getByTestId('stage-joint')).not.toContainText('not yet built');
 });
 
 test('loading the sample shows its statistics', async ({ page }) => {

@@ -4,17 +4,19 @@ import { BackendPanel } from './components/BackendPanel.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
-import { embeddingsHref, tokenizerHref, useRoute, type Route } from './route.ts';
+import { embeddingsHref, jointHref, tokenizerHref, useRoute, type Route } from './route.ts';
 import { STAGES } from './stages.ts';
 
 // The dataset page carries the charts (recharts): load it when a dataset is first opened.
 const DatasetPage = lazy(() => import('./pages/DatasetPage.tsx').then((m) => ({ default: m.DatasetPage })));
 const EmbeddingsPage = lazy(() => import('./pages/EmbeddingsPage.tsx').then((m) => ({ default: m.EmbeddingsPage })));
 const TokenizerPage = lazy(() => import('./pages/TokenizerPage.tsx').then((m) => ({ default: m.TokenizerPage })));
+const JointPage = lazy(() => import('./pages/JointPage.tsx').then((m) => ({ default: m.JointPage })));
 
 /** Stage of a route, and where each built stage's nav link goes (keeping the open dataset). */
 function stageOf(route: Route): string {
   if (route.page === 'tokenizer') return 'tokenizer';
+  if (route.page === 'joint') return 'joint';
   return route.page === 'embeddings' ? 'embeddings' : 'data';
 }
 
@@ -22,6 +24,7 @@ function stageHref(id: string, route: Route): string {
   const datasetId = route.page === 'datasets' ? null : route.datasetId;
   if (id === 'embeddings') return embeddingsHref(datasetId);
   if (id === 'tokenizer') return tokenizerHref(datasetId);
+  if (id === 'joint') return jointHref(datasetId);
   return datasetId ? `#/data/${encodeURIComponent(datasetId)}` : '#/data';
 }
 
@@ -70,6 +73,10 @@ export function App() {
         {route.page === 'dataset' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <DatasetPage datasetId={route.datasetId} />
+          </Suspense>
+        ) : route.page === 'joint' ? (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <JointPage datasetId={route.datasetId} />
           </Suspense>
         ) : route.page === 'tokenizer' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>

@@ -9,7 +9,8 @@ export type Route =
   | { page: 'datasets' }
   | { page: 'dataset'; datasetId: string }
   | { page: 'embeddings'; datasetId: string | null }
-  | { page: 'tokenizer'; datasetId: string | null };
+  | { page: 'tokenizer'; datasetId: string | null }
+  | { page: 'joint'; datasetId: string | null };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/data\/(.+)$/.exec(hash);
@@ -18,7 +19,13 @@ export function parseRoute(hash: string): Route {
   if (e) return { page: 'embeddings', datasetId: e[1] ? decodeURIComponent(e[1]) : null };
   const t = /^#\/tokenizer(?:\/(.+))?$/.exec(hash);
   if (t) return { page: 'tokenizer', datasetId: t[1] ? decodeURIComponent(t[1]) : null };
+  const j = /^#\/joint(?:\/(.+))?$/.exec(hash);
+  if (j) return { page: 'joint', datasetId: j[1] ? decodeURIComponent(j[1]) : null };
   return { page: 'datasets' };
+}
+
+export function jointHref(datasetId?: string | null): string {
+  return datasetId ? `#/joint/${encodeURIComponent(datasetId)}` : '#/joint';
 }
 
 export function embeddingsHref(datasetId?: string | null): string {

@@ -11,7 +11,7 @@ export const STAGES: StageInfo[] = [
   { id: 'data', label: '1 · Data', built: true },
   { id: 'embeddings', label: '2 · Item embeddings', built: true },
   { id: 'tokenizer', label: '3 · Tokenizer (RQ-VAE)', built: true },
-  { id: 'joint', label: '4 · Joint training', built: false },
+  { id: 'joint', label: '4 · Joint training', built: true },
   { id: 'grpo', label: '5 · Fine-tuning (GRPO)', built: false },
 ];
 

@@ -30,6 +30,7 @@ import type {
   UserRow,
 } from '../../workers/api.ts';
 import type { TokenizerConfig, TokenizerTrainResult, TokenizerWorkerApi } from '../../workers/tokenizerApi.ts';
+import type { JointStartRequest, JointTrainResult, JointWorkerApi } from '../../workers/jointApi.ts';
 
 export interface Job<T> {
   id: string;
@@ -70,6 +71,16 @@ export interface StudioClient {
   importTokenizer: TokenizerWorkerApi['importTokenizer'];
   compareTokenizers: TokenizerWorkerApi['compareTokenizers'];
   deleteTokenizer: TokenizerWorkerApi['deleteTokenizer'];
+  // Stage 4: joint training.
+  getJointPresets: JointWorkerApi['getJointPresets'];
+  listJointInputs: JointWorkerApi['listJointInputs'];
+  startJoint(request: JointStartRequest, onEvent: (e: ProgressEvent) => void): Job<JointTrainResult>;
+  resumeJoint(runId: string, onEvent: (e: ProgressEvent) => void): Job<JointTrainResult>;
+  listJointRuns: JointWorkerApi['listJointRuns'];
+  deleteJointRun: JointWorkerApi['deleteJointRun'];
+  recommendations: JointWorkerApi['recommendations'];
+  exportJointBundle: JointWorkerApi['exportJointBundle'];
+  importJointBundle: JointWorkerApi['importJointBundle'];
 }
 
 let worker: Worker | null = null;
@@ -126,6 +137,15 @@ export function getStudioClient(): StudioClient {
     importTokenizer: (datasetId, file, fileName, embeddingId) => api.importTokenizer(datasetId, file, fileName, embeddingId),
     compareTokenizers: (a, b) => api.compareTokenizers(a, b),
     deleteTokenizer: (id) => api.deleteTokenizer(id),
+    getJointPresets: () => api.getJointPresets(),
+    listJointInputs: (datasetId) => api.listJointInputs(datasetId),
+    startJoint: (request, onEvent) => startJob(api, onEvent, (id, cb) => api.startJoint(request, id, cb)),
+    resumeJoint: (runId, onEvent) => startJob(api, onEvent, (id, cb) => api.resumeJoint(runId, id, cb)),
+    listJointRuns: (datasetId) => api.listJointRuns(datasetId),
+    deleteJointRun: (id) => api.deleteJointRun(id),
+    recommendations: (runId, query) => api.recommendations(runId, query),
+    exportJointBundle: (runId) => api.exportJointBundle(runId),
+    importJointBundle: (datasetId, files, name) => api.importJointBundle(datasetId, files, name),
   };
   return client;
 }

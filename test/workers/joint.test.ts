@@ -182,7 +182,7 @@ describe('joint training stage (worker API in Node)', () => {
 
     // A bundle missing a tensor is refused with the report, and nothing is stored.
     const before = await svc2.listJointRuns(ds.id);
-    const broken = { ...files, 'code.json': files['code.json'] };
+    const broken: Record<string, Uint8Array> = { ...files };
     const { readSafetensors, writeSafetensors } = await import('../../src/core/io/safetensors.ts');
     const st = readSafetensors(files['recommender.safetensors']);
     const first = Object.keys(st.tensors)[0];

@@ -1,0 +1,117 @@
+/** Inputs, preset with provenance, the main overrides, Start / Cancel, progress and the outcome. */
+import { useEffect, useState } from 'react';
+import type { JointInputs, ProvenanceNote } from '../../../../workers/jointApi.ts';
+import { JOINT_FIELDS, useJointStore } from '../../stores/joint.ts';
+import { ErrorBox } from '../ErrorBox.tsx';
+import { ProgressLine } from '../embeddings/ProgressLine.tsx';
+
+function Provenance({ note }: { note: ProvenanceNote | undefined }) {
+  if (!note) return <span className="muted small">as the paper preset</span>;
+  return (
+    <span className="small">
+      {note.sources.map((s) => <span key={s} className={`badge${s === 'ours' ? ' badge-warn' : ''}`} data-testid="joint-prov-source">{s}</span>)}{' '}
+      <span className="muted">{note.note}</span>
+    </span>
+  );
+}
+
+export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: JointInputs }) {
+  const presets = useJointStore((s) => s.presets);
+  const presetsError = useJointStore((s) => s.presetsError);
+  const preset = useJointStore((s) => s.preset);
+  const values = useJointStore((s) => s.values);
+  const train = useJointStore((s) => s.train);
+  const { loadPresets, setPreset, setValue, start, cancel } = useJointStore.getState();
+  const [embeddingId, setEmbeddingId] = useState('');
+  const [tokenizerId, setTokenizerId] = useState('');
+  const [name, setName] = useState('');
+
+  useEffect(() => { void loadPresets(); }, [loadPresets]);
+
+  const emb = inputs.embeddings.find((e) => e.id === embeddingId) ?? inputs.embeddings[0];
+  const fitting = inputs.tokenizers.filter((t) => emb && t.inDim === emb.cols);
+  const tok = fitting.find((t) => t.id === tokenizerId) ?? fitting.find((t) => t.embeddingId === emb?.id) ?? fitting[0];
+  const info = presets?.find((p) => p.name === preset);
+  const mine = train.datasetId === datasetId;
+  const provOf = (key: string): ProvenanceNote | undefined =>
+    info?.provenance[key] ?? info?.provenance[key.split('.')[0]] ?? (preset === 'quick' ? info?.provenance.other : undefined);
+
+  return (
+    <section className="card" data-testid="joint-config">
+      <h3>New joint training</h3>
+      {presetsError && <ErrorBox error={presetsError} title="Could not read the presets" />}
+      <div className="row tok-controls">
+        <label>Semantic table{' '}
+          <select data-testid="joint-embedding" value={emb?.id ?? ''} onChange={(e) => setEmbeddingId(e.target.value)}>
+            {inputs.embeddings.length === 0 && <option value="">none — create one in stage 2</option>}
+            {inputs.embeddings.map((e) => <option key={e.id} value={e.id}>{e.name} ({e.rows} × {e.cols}, {e.kind})</option>)}
+          </select>
+        </label>
+        <label>Tokenizer{' '}
+          <select data-testid="joint-tokenizer" value={tok?.id ?? ''} onChange={(e) => setTokenizerId(e.target.value)}>
+            {fitting.length === 0 && <option value="">none for this table — train one in stage 3</option>}
+            {fitting.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name} ({t.numEmbList.join('×')}, collision {(t.collisionRate * 100).toFixed(1)} %){t.embeddingId && t.embeddingId !== emb?.id ? ' — trained on another table' : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>Preset{' '}
+          <select data-testid="joint-preset" value={preset} onChange={(e) => setPreset(e.target.value as 'quick' | 'paper')}>
+            {(presets ?? []).map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
+          </select>
+        </label>
+        <label>Run name{' '}
+          <input data-testid="joint-name" value={name} placeholder="auto" onChange={(e) => setName(e.target.value)} />
+        </label>
+      </div>
+      {info && <p className="small muted" data-testid="joint-preset-description">{info.description}</p>}
+      <table className="compact" data-testid="joint-fields">
+        <tbody>
+          {JOINT_FIELDS.map((f) => (
+            <tr key={f.key}>
+              <th><label htmlFor={`joint-field-${f.key}`}>{f.label}</label></th>
+              <td>
+                {f.kind === 'bool' ? (
+                  <input id={`joint-field-${f.key}`} type="checkbox" data-testid={`joint-field-${f.key}`} checked={values[f.key] === 'true'} onChange={(e) => setValue(f.key, String(e.target.checked))} />
+                ) : f.kind === 'select' ? (
+                  <select id={`joint-field-${f.key}`} data-testid={`joint-field-${f.key}`} value={values[f.key] ?? ''} onChange={(e) => setValue(f.key, e.target.value)}>
+                    {f.options?.map((o) => <option key={o} value={o}>{o}</option>)}
+                  </select>
+                ) : (
+                  <input id={`joint-field-${f.key}`} data-testid={`joint-field-${f.key}`} value={values[f.key] ?? ''} size={10} onChange={(e) => setValue(f.key, e.target.value)} />
+                )}
+              </td>
+              <td><Provenance note={provOf(f.key === 'ablation' ? 'ablation' : f.key)} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="row tok-controls">
+        <button type="button" className="primary" data-testid="joint-start" disabled={train.running || !emb || !tok || !presets}
+          onClick={() => emb && tok && void start(datasetId, emb.id, tok.id, name.trim())}>
+          Start joint training
+        </button>
+        {train.running && (
+          <button type="button" data-testid="joint-cancel" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
+            {train.cancelling ? 'Cancelling…' : 'Cancel'}
+          </button>
+        )}
+      </div>
+      {mine && train.running && (
+        <>
+          <p className="small" data-testid="joint-running-name">Training {train.runName ?? ''}</p>
+          <ProgressLine progress={train.progress} startedAt={train.startedAt} testId="joint-progress" />
+        </>
+      )}
+      {mine && train.result && <p className="small" data-testid="joint-note">{train.result.note}</p>}
+      {mine && train.error && <ErrorBox error={train.error} title="Joint training failed" />}
+      {mine && train.log.length > 0 && (
+        <details className="small"><summary>log ({train.log.length})</summary>
+          <ul data-testid="joint-log">{train.log.map((l, i) => <li key={i} className={l.level === 'warn' ? 'warn-list' : ''}>{l.message}</li>)}</ul>
+        </details>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,134 @@
+/** Stored joint runs (Resume / Delete / Export bundle / Recommendations), interrupted runs, bundle import. */
+import { useRef, useState } from 'react';
+import type { JointImportResult, JointRunSummary } from '../../../../workers/jointApi.ts';
+import type { StudioErrorInfo } from '../../../core/errors.ts';
+import { downloadBytes } from '../../download.ts';
+import { formatBytes, formatUtcDateTime } from '../../format.ts';
+import { useJointStore } from '../../stores/joint.ts';
+import { ErrorBox } from '../ErrorBox.tsx';
+
+const STATUS_CLASS: Record<string, string> = { finished: 'badge-ok', paused: 'badge-warn', cancelled: 'badge-warn', failed: 'badge-bad', running: '' };
+
+function epochsText(r: JointRunSummary): string {
+  const alt = r.history.filter((h) => h.stage === 'alternating').length;
+  const ft = r.history.filter((h) => h.stage === 'finetune').length;
+  return r.history.length ? `${alt} + ${ft} finetune` : '—';
+}
+
+export function InterruptedRuns({ datasetId, runs }: { datasetId: string; runs: JointRunSummary[] }) {
+  const running = useJointStore((s) => s.train.running);
+  const resume = useJointStore((s) => s.resume);
+  const stale = runs.filter((r) => r.resumable && (r.status === 'paused' || r.status === 'running'));
+  if (!stale.length) return null;
+  return (
+    <section className="card" data-testid="joint-interrupted">
+      <h3>Interrupted runs</h3>
+      <p className="small muted">These runs stopped without finishing (page reload, closed tab or a crashed worker). Every finished epoch is stored; Resume continues from the last one.</p>
+      <ul>
+        {stale.map((r) => (
+          <li key={r.id} data-testid="joint-interrupted-row">
+            <strong>{r.name}</strong> — {r.progress ? `${r.progress.stage} stage, next epoch ${r.progress.nextEpoch + 1}` : 'before the first epoch'} · {r.history.length} epoch(s) stored{' '}
+            <button type="button" data-testid="joint-resume-interrupted" disabled={running} onClick={() => void resume(datasetId, r)}>Resume</button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+export function RunList({ datasetId, runs, loaded, onRecommend }: { datasetId: string; runs: JointRunSummary[]; loaded: boolean; onRecommend: (id: string) => void }) {
+  const running = useJointStore((s) => s.train.running);
+  const { resume, remove, exportBundle } = useJointStore.getState();
+  const [error, setError] = useState<StudioErrorInfo | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  async function doExport(id: string) {
+    setBusy(id);
+    const r = await exportBundle(id);
+    setBusy(null);
+    if (!r.ok) setError(r.error);
+    else { setError(null); downloadBytes(r.value.fileName, r.value.bytes, 'application/zip'); }
+  }
+
+  return (
+    <section className="card" data-testid="joint-runs">
+      <h3>Runs</h3>
+      {error && <ErrorBox error={error} title="Run action failed" />}
+      {!loaded ? <p className="muted">Loading…</p> : runs.length === 0 ? (
+        <p className="muted" data-testid="joint-none">No joint runs yet.</p>
+      ) : (
+        <table className="compact tok-table" data-testid="joint-list">
+          <thead>
+            <tr><th>name</th><th>status</th><th>epochs</th><th>test R@10</th><th>test N@10</th><th>before finetune N@10</th><th>backend</th><th>updated</th><th>checkpoint</th><th /></tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => (
+              <tr key={r.id} data-testid="joint-row" data-status={r.status}>
+                <td data-testid="joint-row-name" title={r.source}>{r.name}{r.meta.ablation && r.meta.ablation !== 'full' ? <span className="tok-chip">{String(r.meta.ablation)}</span> : null}</td>
+                <td><span className={`badge ${STATUS_CLASS[r.status] ?? ''}`} data-testid="joint-status" title={r.error ?? undefined}>{r.active ? 'training' : r.status}</span></td>
+                <td data-testid="joint-epochs">{epochsText(r)}</td>
+                <td data-testid="joint-test-recall">{r.test?.metrics['recall@10']?.toFixed(4) ?? '—'}</td>
+                <td data-testid="joint-test-ndcg">{r.test?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
+                <td>{r.testBeforeFinetune?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
+                <td>{r.backend}</td>
+                <td className="small">{formatUtcDateTime(r.updatedAt)}</td>
+                <td className="small">{r.checkpointBytes ? formatBytes(r.checkpointBytes) : '—'}</td>
+                <td className="row">
+                  {r.resumable && <button type="button" data-testid="joint-resume" disabled={running} onClick={() => void resume(datasetId, r)}>Resume</button>}
+                  {r.checkpointBytes > 0 && <button type="button" data-testid="joint-recs" onClick={() => onRecommend(r.id)}>Recommendations</button>}
+                  {r.checkpointBytes > 0 && <button type="button" data-testid="joint-export" disabled={busy === r.id} onClick={() => void doExport(r.id)}>{busy === r.id ? 'Exporting…' : 'Export bundle'}</button>}
+                  <button type="button" data-testid="joint-delete" disabled={r.active} onClick={() => {
+                    if (confirm(`Delete run "${r.name}" and its checkpoint?`)) void remove(datasetId, r.id).then((x) => setError(x.ok ? null : x.error));
+                  }}>Delete</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function ImportBundlePanel({ datasetId }: { datasetId: string }) {
+  const importBundle = useJointStore((s) => s.importBundle);
+  const input = useRef<HTMLInputElement>(null);
+  const [files, setFiles] = useState<File[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<JointImportResult | null>(null);
+  const [error, setError] = useState<StudioErrorInfo | null>(null);
+
+  async function submit() {
+    if (!files.length) return;
+    setBusy(true);
+    setResult(null);
+    setError(null);
+    const r = await importBundle(datasetId, files);
+    setBusy(false);
+    if (r.ok) setResult(r.value);
+    else setError(r.error);
+  }
+
+  return (
+    <section className="card" data-testid="joint-import-panel">
+      <h3>Import a bundle</h3>
+      <p className="small muted">
+        A bundle exported here (.zip), or its files, or the reference checkpoint files (&lt;epoch&gt;.pt, &lt;epoch&gt;.pt.rqvae,
+        &lt;epoch&gt;.code.json, optional config.yaml). Every tensor must match its expected name and shape; anything else is refused and nothing is stored.
+      </p>
+      <div className="row tok-controls">
+        <input ref={input} type="file" multiple accept=".zip,.safetensors,.json,.yaml,.yml,.csv,.pt,.rqvae" data-testid="joint-import-file"
+          onChange={(e) => setFiles(Array.from(e.target.files ?? []))} />
+        <button type="button" data-testid="joint-import-submit" disabled={!files.length || busy} onClick={() => void submit()}>{busy ? 'Importing…' : 'Import'}</button>
+      </div>
+      {result && (
+        <div data-testid="joint-import-result">
+          <p><strong data-testid="joint-import-message">{result.message}</strong></p>
+          <p className="small muted" data-testid="joint-import-detail">{result.detail}; stored as run “{result.run.name}”.</p>
+          {result.warnings.length > 0 && <ul className="small warn-list">{result.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul>}
+        </div>
+      )}
+      {error && <ErrorBox error={error} title="Import refused" />}
+    </section>
+  );
+}

@@ -1,0 +1,361 @@
+/**
+ * Joint-training store (stage 4): presets and the edited values, the running (or resumed) job with
+ * its live curves — one point per finished epoch, seeded from the stored history on resume — the
+ * dataset's inputs and runs, the recommendations view and the bundle import.
+ */
+import { create } from 'zustand';
+import type { ExportedFile, Result } from '../../../workers/api.ts';
+import type {
+  JointEpochRecord,
+  JointImportResult,
+  JointInputs,
+  JointOverrides,
+  JointPresetInfo,
+  JointPresetName,
+  JointRunSummary,
+  JointTrainConfig,
+  JointTrainResult,
+  RecommendationQuery,
+  Recommendations,
+} from '../../../workers/jointApi.ts';
+import type { StudioErrorInfo } from '../../core/errors.ts';
+import type { ProgressEvent } from '../../core/events.ts';
+import { getStudioClient } from '../workerClient.ts';
+import type { JobProgress } from './job.ts';
+
+/** One point per finished epoch (x = 1-based epoch count over both stages), metric name → value. */
+export interface JointPoint {
+  x: number;
+  [metric: string]: number;
+}
+
+export type FieldKind = 'int' | 'float' | 'bool' | 'select';
+
+export interface FieldSpec {
+  /** Config path ('epochs', 't5.d_model', 'finetune.epochs'; 'ablation' = variant name). */
+  key: string;
+  label: string;
+  kind: FieldKind;
+  options?: string[];
+}
+
+/** The values the page edits (every other value stays the preset's). */
+export const JOINT_FIELDS: FieldSpec[] = [
+  { key: 'epochs', label: 'epochs (alternating stage, max)', kind: 'int' },
+  { key: 'finetune.epochs', label: 'finetune epochs', kind: 'int' },
+  { key: 'batch_size', label: 'batch size', kind: 'int' },
+  { key: 'micro_batch_size', label: 'micro-batch size', kind: 'int' },
+  { key: 'cycle', label: 'cycle (tokenizer epoch every …)', kind: 'int' },
+  { key: 'warm_epoch', label: 'warm_epoch (alignment on from)', kind: 'int' },
+  { key: 'eval_step', label: 'eval_step', kind: 'int' },
+  { key: 'early_stop', label: 'early_stop (evaluations)', kind: 'int' },
+  { key: 'warmup_steps', label: 'warmup steps', kind: 'int' },
+  { key: 'lr_rec', label: 'lr_rec', kind: 'float' },
+  { key: 'lr_id', label: 'lr_id', kind: 'float' },
+  { key: 'num_beams', label: 'num_beams', kind: 'int' },
+  { key: 'return_beams', label: 'return_beams', kind: 'int' },
+  { key: 'eval_batch_size', label: 'eval batch size', kind: 'int' },
+  { key: 'eval_limit', label: 'eval_limit (valid users, 0 = all)', kind: 'int' },
+  { key: 'sia_sign', label: 'SIA sign', kind: 'select', options: ['plus', 'minus'] },
+  { key: 'constrained', label: 'constrained decoding', kind: 'bool' },
+  { key: 'ablation', label: 'ablation variant (Table 4)', kind: 'select', options: ['full', 'no_sia', 'no_psa', 'no_both', 'no_alternation', 'no_end_to_end'] },
+  { key: 'seed', label: 'seed', kind: 'int' },
+  { key: 't5.d_model', label: 'T5 d_model', kind: 'int' },
+  { key: 't5.num_layers', label: 'T5 encoder layers', kind: 'int' },
+  { key: 't5.num_decoder_layers', label: 'T5 decoder layers', kind: 'int' },
+  { key: 't5.num_heads', label: 'T5 heads', kind: 'int' },
+  { key: 't5.d_kv', label: 'T5 d_kv', kind: 'int' },
+  { key: 't5.d_ff', label: 'T5 d_ff', kind: 'int' },
+];
+
+export function ablationOf(c: JointTrainConfig, presets: JointPresetInfo[] | null): string {
+  const table = presets?.[0]?.ablations;
+  if (!table) return 'full';
+  for (const [name, s] of Object.entries(table)) {
+    if (s.sia === c.ablation.sia && s.psa === c.ablation.psa && s.alternation === c.ablation.alternation && s.endToEnd === c.ablation.endToEnd) return name;
+  }
+  return 'full';
+}
+
+function getPath(c: JointTrainConfig, key: string): unknown {
+  let v: unknown = c;
+  for (const part of key.split('.')) v = (v as Record<string, unknown>)?.[part];
+  return v;
+}
+
+/** The field values of a config as the form's strings. */
+export function valuesOf(c: JointTrainConfig, presets: JointPresetInfo[] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of JOINT_FIELDS) out[f.key] = f.key === 'ablation' ? ablationOf(c, presets) : String(getPath(c, f.key));
+  return out;
+}
+
+/** Form values → overrides (numbers parsed; NaN stays NaN so the worker names the field). */
+export function overridesOf(values: Record<string, string>): JointOverrides {
+  const o: Record<string, unknown> = {};
+  for (const f of JOINT_FIELDS) {
+    const raw = values[f.key];
+    if (raw === undefined) continue;
+    const v = f.kind === 'int' || f.kind === 'float' ? Number(raw) : f.kind === 'bool' ? raw === 'true' : raw;
+    const parts = f.key.split('.');
+    if (parts.length === 2) {
+      const group = (o[parts[0]] ??= {}) as Record<string, unknown>;
+      group[parts[1]] = v;
+    } else o[f.key] = v;
+  }
+  return o as JointOverrides;
+}
+
+/** The same metric names the trainer emits, from stored epoch records (charts after a reload). */
+export function pointsFromHistory(history: JointEpochRecord[]): JointPoint[] {
+  return history.map((r, i) => {
+    const p: JointPoint = { x: i + 1 };
+    const phase = r.stage === 'finetune' ? 'finetune' : r.phase;
+    for (const [k, v] of Object.entries(r.loss)) if (Number.isFinite(v)) p[`loss/${phase}/${k}`] = v;
+    p['lr/recommender'] = r.lrRecommender;
+    p['lr/tokenizer'] = r.lrTokenizer;
+    if (r.codes) {
+      p['codes/collision_rate'] = r.codes.collisionRate;
+      p['codes/churn'] = r.codes.churn;
+      p['codes/gini'] = r.codes.giniMean;
+    }
+    if (r.valid) {
+      for (const [k, v] of Object.entries(r.valid.metrics)) p[`valid/${k}`] = v;
+      p['valid/invalid_rate'] = r.valid.invalidRate;
+    }
+    return p;
+  });
+}
+
+export interface JointTrainView {
+  running: boolean;
+  cancelling: boolean;
+  datasetId: string | null;
+  /** The run being trained (known once the worker lists it). */
+  runName: string | null;
+  startedAt: number;
+  progress: JobProgress | null;
+  error: StudioErrorInfo | null;
+  cancelFn: (() => Promise<void>) | null;
+  points: JointPoint[];
+  log: { level: 'info' | 'warn'; message: string }[];
+  result: JointTrainResult | null;
+}
+
+const IDLE: JointTrainView = {
+  running: false, cancelling: false, datasetId: null, runName: null, startedAt: 0, progress: null, error: null,
+  cancelFn: null, points: [], log: [], result: null,
+};
+
+interface JointState {
+  presets: JointPresetInfo[] | null;
+  presetsError: StudioErrorInfo | null;
+  preset: JointPresetName;
+  values: Record<string, string>;
+  train: JointTrainView;
+  inputs: Record<string, JointInputs | undefined>;
+  runs: Record<string, JointRunSummary[] | undefined>;
+  listError: StudioErrorInfo | null;
+  recs: { runId: string | null; loading: boolean; data: Recommendations | null; error: StudioErrorInfo | null };
+  loadPresets(): Promise<void>;
+  setPreset(name: JointPresetName): void;
+  setValue(key: string, value: string): void;
+  refresh(datasetId: string): Promise<void>;
+  start(datasetId: string, embeddingId: string, tokenizerId: string, name: string): Promise<void>;
+  resume(datasetId: string, run: JointRunSummary): Promise<void>;
+  cancel(): Promise<void>;
+  remove(datasetId: string, id: string): Promise<Result<void>>;
+  exportBundle(id: string): Promise<Result<ExportedFile>>;
+  importBundle(datasetId: string, files: File[]): Promise<Result<JointImportResult>>;
+  showRecommendations(runId: string, query: RecommendationQuery): Promise<void>;
+}
+
+const FLUSH_MS = 250;
+
+function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
+  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+}
+
+function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
+  if (e.type === 'progress') {
+    return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
+  }
+  return prev;
+}
+
+export const useJointStore = create<JointState>()((set, get) => {
+  let pending: ProgressEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  function schedule(): void {
+    timer ??= setTimeout(() => {
+      timer = null;
+      flush();
+    }, FLUSH_MS);
+  }
+
+  function flush(): void {
+    if (!pending.length) return;
+    const events = pending;
+    pending = [];
+    set((s) => {
+      const t = s.train;
+      let progress = t.progress;
+      let log = t.log;
+      const points = [...t.points];
+      const index = new Map<number, number>();
+      points.forEach((p, i) => index.set(p.x, i));
+      for (const e of events) {
+        progress = progressFrom(progress, e);
+        if (e.type === 'log') log = [...log.slice(-49), { level: e.level, message: e.message }];
+        if (e.type !== 'metric') continue;
+        const x = e.step + 1;
+        const at = index.get(x);
+        if (at !== undefined) points[at] = { ...points[at], [e.name]: e.value };
+        else {
+          index.set(x, points.length);
+          points.push({ x, [e.name]: e.value });
+        }
+      }
+      points.sort((a, b) => a.x - b.x);
+      return { train: { ...t, progress, log, points } };
+    });
+  }
+
+  async function runJob(datasetId: string, runName: string | null, seed: JointPoint[], start: (onEvent: (e: ProgressEvent) => void) => ReturnType<ReturnType<typeof getStudioClient>['startJoint']>): Promise<void> {
+    if (get().train.running) return;
+    pending = [];
+    set({ train: { ...IDLE, running: true, datasetId, runName, startedAt: Date.now(), points: seed } });
+    let res: Result<JointTrainResult>;
+    try {
+      const job = start((e) => { pending.push(e); schedule(); });
+      set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+      // The run record exists once the worker stored it: list it so Cancel/status show.
+      setTimeout(() => void get().refresh(datasetId), 1500);
+      res = await job.result;
+    } catch (err) {
+      res = internal(err);
+    }
+    flush();
+    set((s) => ({
+      train: {
+        ...s.train, running: false, cancelling: false, cancelFn: null,
+        result: res.ok ? res.value : null, error: res.ok ? null : res.error,
+        runName: res.ok ? res.value.run.name : s.train.runName,
+      },
+    }));
+    await get().refresh(datasetId);
+  }
+
+  return {
+    presets: null,
+    presetsError: null,
+    preset: 'quick',
+    values: {},
+    train: IDLE,
+    inputs: {},
+    runs: {},
+    listError: null,
+    recs: { runId: null, loading: false, data: null, error: null },
+
+    async loadPresets() {
+      if (get().presets) return;
+      let r: Result<JointPresetInfo[]>;
+      try {
+        r = await getStudioClient().getJointPresets();
+      } catch (err) {
+        r = internal(err);
+      }
+      if (!r.ok) {
+        set({ presetsError: r.error });
+        return;
+      }
+      const info = r.value.find((p) => p.name === get().preset) ?? r.value[0];
+      set({ presets: r.value, presetsError: null, preset: info.name, values: valuesOf(info.config, r.value) });
+    },
+
+    setPreset(name) {
+      const info = get().presets?.find((p) => p.name === name);
+      if (info) set({ preset: name, values: valuesOf(info.config, get().presets) });
+    },
+
+    setValue(key, value) {
+      set((s) => ({ values: { ...s.values, [key]: value } }));
+    },
+
+    async refresh(datasetId) {
+      const client = getStudioClient();
+      try {
+        const [i, r] = await Promise.all([client.listJointInputs(datasetId), client.listJointRuns(datasetId)]);
+        set((s) => ({
+          inputs: i.ok ? { ...s.inputs, [datasetId]: i.value } : s.inputs,
+          runs: r.ok ? { ...s.runs, [datasetId]: r.value } : s.runs,
+          listError: !i.ok ? i.error : !r.ok ? r.error : null,
+        }));
+      } catch (err) {
+        set({ listError: internal(err).error });
+      }
+    },
+
+    start(datasetId, embeddingId, tokenizerId, name) {
+      const { preset, values } = get();
+      return runJob(datasetId, name || null, [], (cb) =>
+        getStudioClient().startJoint({ datasetId, embeddingId, tokenizerId, preset, overrides: overridesOf(values), ...(name ? { name } : {}) }, cb));
+    },
+
+    resume(datasetId, run) {
+      return runJob(datasetId, run.name, pointsFromHistory(run.history), (cb) => getStudioClient().resumeJoint(run.id, cb));
+    },
+
+    async cancel() {
+      const fn = get().train.cancelFn;
+      if (!fn) return;
+      set((s) => ({ train: { ...s.train, cancelling: true } }));
+      await fn();
+    },
+
+    async remove(datasetId, id) {
+      let r: Result<void>;
+      try {
+        r = await getStudioClient().deleteJointRun(id);
+      } catch (err) {
+        r = internal(err);
+      }
+      if (get().recs.runId === id) set({ recs: { runId: null, loading: false, data: null, error: null } });
+      await get().refresh(datasetId);
+      return r;
+    },
+
+    async exportBundle(id) {
+      try {
+        return await getStudioClient().exportJointBundle(id);
+      } catch (err) {
+        return internal(err);
+      }
+    },
+
+    async importBundle(datasetId, files) {
+      let r: Result<JointImportResult>;
+      try {
+        r = await getStudioClient().importJointBundle(datasetId, files.map((f) => ({ name: f.name, data: f })));
+      } catch (err) {
+        r = internal(err);
+      }
+      await get().refresh(datasetId);
+      return r;
+    },
+
+    async showRecommendations(runId, query) {
+      set({ recs: { runId, loading: true, data: get().recs.runId === runId ? get().recs.data : null, error: null } });
+      let r: Result<Recommendations>;
+      try {
+        r = await getStudioClient().recommendations(runId, query);
+      } catch (err) {
+        r = internal(err);
+      }
+      if (get().recs.runId !== runId) return;
+      set({ recs: { runId, loading: false, data: r.ok ? r.value : null, error: r.ok ? null : r.error } });
+    },
+  };
+});
