@@ -6,8 +6,9 @@ import { prepareCommand } from './commands/prepare.ts';
 import { rqvaeCommand } from './rqvae.ts';
 import { sasrecCommand } from './sasrec.ts';
 import { trainCommand } from './train.ts';
+import { pipelineCommand } from './pipeline.ts';
 
-export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand];
+export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand];
 
 export function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-export const DEFAULT_KS = [5, 10] as const;
+export const DEFAULT_KS = [1, 5, 10] as const;
 
 /** Keys `recall@K` and `ndcg@K` for each K. */
 export type RankingMetrics = Record<string, number>;

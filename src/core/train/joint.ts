@@ -33,6 +33,7 @@ import { LrScheduler, jointScheduleSpecs, stepsPerEpoch, type ScheduleSpec } fro
 import { permutation, Rng } from '../rng.ts';
 import { buildCodeTable } from '../tokenizer/codes.ts';
 import { importRqvaeStateDict } from '../tokenizer/stateDict.ts';
+import { truncateHistories } from './jointData.ts';
 import {
   EarlyStopper,
   epochPlan,
@@ -753,7 +754,9 @@ export async function trainJoint(data: JointData, config: JointTrainConfig, opts
     if (tokConfig.num_emb_list.length !== 3) throw new StudioError({ code: 'bad_option', message: `ETEGRec needs a 3-level tokenizer, got ${tokConfig.num_emb_list.length} levels` });
     recConfig = jointRecommenderConfig(cfg, data.numItems, data.semanticDim, tokConfig);
   }
-  const run = new JointRun(cfg, data, recConfig, tokConfig, tokState, opts);
+  const h = cfg.max_history;
+  const cut: JointData = { ...data, train: truncateHistories(data.train, h), valid: truncateHistories(data.valid, h), test: truncateHistories(data.test, h) };
+  const run = new JointRun(cfg, cut, recConfig, tokConfig, tokState, opts);
   try {
     if (opts.resume) run.restore(opts.resume);
     else await run.opts.onCheckpoint?.(await run.checkpoint());

@@ -38,3 +38,17 @@ export function jointData(ds: PreparedDataset, semantic: Float32Array, semanticD
     test: jointSamples(ds, 'test', L),
   };
 }
+
+/** The samples with histories cut to their last `L` items (no copy when they are already that short). */
+export function truncateHistories(s: JointSamples, L: number): JointSamples {
+  if (L >= s.L) return s;
+  const histories = new Int32Array(s.count * L);
+  const lens = new Int32Array(s.count);
+  for (let i = 0; i < s.count; i++) {
+    const len = s.lens[i];
+    const keep = Math.min(L, len);
+    histories.set(s.histories.subarray(i * s.L + len - keep, i * s.L + len), i * L);
+    lens[i] = keep;
+  }
+  return { ...s, L, histories, lens };
+}

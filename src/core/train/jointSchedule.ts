@@ -122,6 +122,8 @@ export interface JointTrainConfig {
   length_bucket: number;
   /** Validate on the first eval_limit valid samples only (0 = all) [ours, quick runs]. */
   eval_limit: number;
+  /** Items of history fed to the encoder (the most recent ones); 50 = the reference (all). */
+  max_history: number;
 }
 
 export type JointPresetName = 'paper' | 'quick';
@@ -199,6 +201,7 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       constrained: false,
       length_bucket: 10,
       eval_limit: 0,
+      max_history: 50,
     },
     provenance: {
       epochs: n(['official'], '400 (max; early stopping ends earlier)'),
@@ -246,16 +249,17 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       constrained: n(['ours'], 'off = reference (unconstrained beam search; invalid codes occupy ranks)'),
       length_bucket: n(['ours'], '10 items: padding is masked, so results do not change'),
       eval_limit: n(['ours'], '0 = the whole valid split, as the reference'),
+      max_history: n(['official'], '50 items = 200 encoder tokens (the prepared histories are at most 50 long)'),
     },
   },
   quick: {
     description: 'A few-minute run on the bundled 900-item sample in Node/wasm on 2 cores (changed by us)',
     values: {
-      epochs: 16,
+      epochs: 8,
       cycle: 2,
-      warm_epoch: 4,
+      warm_epoch: 2,
       eval_step: 2,
-      early_stop: 4,
+      early_stop: 3,
       valid_metric: 'ndcg@10',
       id_vq_loss: 1,
       id_code_loss: 0,
@@ -270,9 +274,9 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       lr_id: 1e-4,
       weight_decay: 0.05,
       lr_scheduler_type: 'cosine',
-      warmup_steps: 40,
+      warmup_steps: 50,
       clip_norm: 1,
-      batch_size: 256,
+      batch_size: 128,
       eval_batch_size: 64,
       num_beams: 20,
       return_beams: 10,
@@ -282,35 +286,37 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       seed: 2020,
       ablation: { ...ABLATIONS.full },
       finetune: {
-        epochs: 6,
+        epochs: 3,
         lr: 5e-4,
         weight_decay: 0.05,
         lr_scheduler_type: 'cosine',
         warmup_steps: 0,
-        eval_step: 2,
-        early_stop: 3,
+        eval_step: 1,
+        early_stop: 2,
         weights: { vq: 0, code: 1, kl: 0, decCl: 0 },
         freeze_semantic: true,
         fresh_optimizer: true,
       },
       t5: { ...T5_PAPER_VALUES, num_layers: 2, num_decoder_layers: 2, d_model: 64, d_ff: 256, num_heads: 2, d_kv: 32 },
-      micro_batch_size: 256,
+      micro_batch_size: 128,
       constrained: false,
       length_bucket: 10,
       eval_limit: 400,
+      max_history: 20,
     },
     provenance: {
-      epochs: n(['ours'], '16 (paper 400 with early stopping) for a few-minute run'),
-      warm_epoch: n(['ours'], '4 (paper 10): alignment terms switch on within the short run'),
-      early_stop: n(['ours'], '4 evaluations (paper 15)'),
-      warmup_steps: n(['ours'], '40 steps (paper 8000 ≈ 500 epochs of the sample)'),
-      batch_size: n(['ours'], '256 (paper 512): ~24 updates per epoch on the sample'),
+      epochs: n(['ours'], '8 (paper 400 with early stopping) for a few-minute run'),
+      warm_epoch: n(['ours'], '2 (paper 10): alignment terms switch on within the short run'),
+      early_stop: n(['ours'], '3 evaluations (paper 15)'),
+      warmup_steps: n(['ours'], '50 steps (paper 8000 ≈ 170 epochs of the sample)'),
+      batch_size: n(['ours'], '128 (paper 512): ~47 updates per epoch on the sample'),
       eval_batch_size: n(['ours'], '64 (paper 32): fewer, larger beam-search batches'),
       t5: n(['ours'], 'd_model 64, 2+2 layers, 2 heads × 32, d_ff 256 (paper 128, 6+6, 4 × 64, 512)'),
       eval_limit: n(['ours'], 'validation on the first 400 valid users (test always on all)'),
-      'finetune.epochs': n(['ours'], '6 (paper 100)'),
-      'finetune.eval_step': n(['ours'], '2 (paper 1)'),
-      'finetune.early_stop': n(['ours'], '3 (paper 10)'),
+      max_history: n(['ours'], '20 most recent items (paper 50): attention cost grows with the square of the length'),
+      'finetune.epochs': n(['ours'], '3 (paper 100)'),
+      'finetune.eval_step': n(['ours'], '1 (paper 1)'),
+      'finetune.early_stop': n(['ours'], '2 (paper 10)'),
       other: n(['official'], 'every other value as the paper preset'),
     },
   },
@@ -344,6 +350,7 @@ export function validateJointConfig(cfg: JointTrainConfig): string[] {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) errs.push(`${k} must be a positive integer`);
   };
   (['epochs', 'cycle', 'eval_step', 'early_stop', 'batch_size', 'eval_batch_size', 'num_beams', 'return_beams', 'micro_batch_size', 'length_bucket'] as const).forEach(posInt);
+  if (!Number.isInteger(cfg.max_history) || cfg.max_history < 1) errs.push('max_history must be a positive integer');
   if (cfg.eval_limit < 0 || !Number.isInteger(cfg.eval_limit)) errs.push('eval_limit must be an integer ≥ 0 (0 = all)');
   if (cfg.t5.num_heads < 1 || cfg.t5.d_model < 1 || cfg.t5.d_kv < 1 || cfg.t5.d_ff < 1) errs.push('t5 dimensions must be positive');
   if (cfg.cycle >= 1 && cfg.eval_step >= 1 && cfg.ablation.alternation && cfg.ablation.endToEnd && cfg.cycle % cfg.eval_step !== 0) {
