@@ -1,4 +1,4 @@
-/** Shared helpers of the data-stage e2e specs. */
+/** Shared helpers of the e2e specs (data stage, and the seeded table + tiny tokenizer of stages 3–4). */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,4 +87,85 @@ export async function readDatasetRows(page: Page): Promise<string[]> {
     out.push(cells.join(' | '));
   }
   return out;
+}
+
+// ---- stages 3–4: a seeded item table and a tiny tokenizer --------------------------------------
+
+/** Width of the seeded item table. */
+export const TABLE_DIM = 32;
+
+/** A float32 .npy of clustered rows: 24 seeded centres + small seeded noise. */
+export function npyBytes(rows: number, cols: number): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header += ' '.repeat(pad % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  let s = 12345;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const centres = Array.from({ length: 24 }, () => Array.from({ length: cols }, () => rnd() * 4));
+  const data = Buffer.alloc(rows * cols * 4);
+  for (let i = 0; i < rows; i++) {
+    const c = centres[i % centres.length];
+    for (let j = 0; j < cols; j++) data.writeFloatLE(c[j] + rnd() * 0.8, (i * cols + j) * 4);
+  }
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
+}
+
+/** Tensor names in a safetensors file's header. */
+export function safetensorsNames(bytes: Uint8Array): string[] {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(b.readBigUInt64LE(0));
+  const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
+  return Object.keys(header).filter((k) => k !== '__metadata__');
+}
+
+/** The sample plus a stored N × 32 table imported as .npy (the fastest path to a table). */
+export async function prepareTable(page: Page): Promise<void> {
+  await openStudio(page);
+  await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
+  await loadSample(page);
+  await page.getByTestId('stage-embeddings').click();
+  await expect(page.getByTestId('embeddings-page')).toBeVisible();
+  await page.getByTestId('embedding-import-file').setInputFiles({
+    name: 'items32.npy', mimeType: 'application/octet-stream', buffer: npyBytes(sampleExpectations().num_items, TABLE_DIM),
+  });
+  await page.getByTestId('embedding-import-kind').selectOption('collab');
+  await page.getByTestId('embedding-import-submit').click();
+  await expect(page.getByTestId('embedding-import-result')).toBeVisible();
+}
+
+export async function openTokenizer(page: Page): Promise<void> {
+  await page.getByTestId('stage-tokenizer').click();
+  await expect(page).toHaveURL(/#\/tokenizer\/.+/);
+}
+
+/** Tiny tokenizer shapes for SwiftShader: 32 → 64 → 16, codebooks 3 × 16. */
+export async function tinyTokenizerConfig(page: Page, epochs: number, evalStep = 5): Promise<void> {
+  const edits: Record<string, string> = {
+    layers: '64',
+    e_dim: '16',
+    num_emb_list: '16, 16, 16',
+    epochs: String(epochs),
+    eval_step: String(evalStep),
+    warmup_epochs: '2',
+    kmeans_iters: '10',
+  };
+  for (const [key, value] of Object.entries(edits)) await page.getByTestId(`tok-field-${key}`).fill(value);
+}
+
+/** Trains a tiny tokenizer on the seeded table (quick preset) and waits until it is stored. */
+export async function trainTinyTokenizer(page: Page, epochs = 10): Promise<void> {
+  await openTokenizer(page);
+  await expect(page.getByTestId('tok-preset')).toBeEnabled();
+  await page.getByTestId('tok-preset').selectOption('quick');
+  await tinyTokenizerConfig(page, epochs, 5);
+  await page.getByTestId('tok-train').click();
+  await expect(page.getByTestId('tok-note')).toContainText('Stored', { timeout: 180_000 });
 }

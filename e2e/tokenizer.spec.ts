@@ -6,78 +6,14 @@
  * and fixed (every new shader shape compiles slowly on SwiftShader).
  */
 import { readFile } from 'node:fs/promises';
-import { expect, test, type Page } from '@playwright/test';
-import { loadSample, openStudio, sampleExpectations } from './helpers.ts';
+import { expect, test } from '@playwright/test';
+import { npyBytes, openTokenizer, prepareTable, safetensorsNames, sampleExpectations, TABLE_DIM, tinyTokenizerConfig } from './helpers.ts';
 
 const expected = sampleExpectations();
-const DIM = 32;
-
-/** A float32 .npy of clustered rows: 24 seeded centres + small seeded noise. */
-function npyBytes(rows: number, cols: number): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  const pad = 64 - ((10 + header.length + 1) % 64);
-  header += ' '.repeat(pad % 64) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  let s = 12345;
-  const rnd = () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-  const centres = Array.from({ length: 24 }, () => Array.from({ length: cols }, () => rnd() * 4));
-  const data = Buffer.alloc(rows * cols * 4);
-  for (let i = 0; i < rows; i++) {
-    const c = centres[i % centres.length];
-    for (let j = 0; j < cols; j++) data.writeFloatLE(c[j] + rnd() * 0.8, (i * cols + j) * 4);
-  }
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
-}
-
-/** Tensor names in a safetensors file's header. */
-function safetensorsNames(bytes: Buffer): string[] {
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
-  return Object.keys(header).filter((k) => k !== '__metadata__');
-}
-
-/** The sample plus a stored 900 × 32 table imported as .npy (the fastest path to a table). */
-async function prepareTable(page: Page): Promise<void> {
-  await openStudio(page);
-  await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
-  await loadSample(page);
-
-  // Item table: the worker's .npy import (the fastest path to a stored table).
-  await page.getByTestId('stage-embeddings').click();
-  await expect(page.getByTestId('embeddings-page')).toBeVisible();
-  await page.getByTestId('embedding-import-file').setInputFiles({
-    name: 'items32.npy', mimeType: 'application/octet-stream', buffer: npyBytes(expected.num_items, DIM),
-  });
-  await page.getByTestId('embedding-import-kind').selectOption('collab');
-  await page.getByTestId('embedding-import-submit').click();
-  await expect(page.getByTestId('embedding-import-result')).toBeVisible();
-}
-
-async function openTokenizer(page: Page): Promise<void> {
-  await page.getByTestId('stage-tokenizer').click();
-  await expect(page).toHaveURL(/#\/tokenizer\/.+/);
-}
+const DIM = TABLE_DIM;
 
 /** Tiny shapes for SwiftShader: 32 → 64 → 16, codebooks 3 × 16. */
-async function tinyConfig(page: Page, epochs: number): Promise<void> {
-  const edits: Record<string, string> = {
-    layers: '64',
-    e_dim: '16',
-    num_emb_list: '16, 16, 16',
-    epochs: String(epochs),
-    eval_step: '5',
-    warmup_epochs: '2',
-    kmeans_iters: '10',
-  };
-  for (const [key, value] of Object.entries(edits)) await page.getByTestId(`tok-field-${key}`).fill(value);
-}
+const tinyConfig = tinyTokenizerConfig;
 
 test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and imports back', async ({ page }) => {
   test.setTimeout(300_000);

@@ -231,9 +231,13 @@ export const useJointStore = create<JointState>()((set, get) => {
     try {
       const job = start((e) => { pending.push(e); schedule(); });
       set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
-      // The run record exists once the worker stored it: list it so Cancel/status show.
-      setTimeout(() => void get().refresh(datasetId), 1500);
-      res = await job.result;
+      // The run list follows the stored epochs while the job runs (every finished epoch is stored).
+      const poll = setInterval(() => void get().refresh(datasetId), 2000);
+      try {
+        res = await job.result;
+      } finally {
+        clearInterval(poll);
+      }
     } catch (err) {
       res = internal(err);
     }
