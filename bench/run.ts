@@ -1,7 +1,7 @@
 /**
  * Runs the benchmark scripts (each in its own Node process, so peak memory is per stage) and prints
  * ONE JSON object {"machine": …, "stages": {name: result}} on stdout; progress goes to stderr.
- *   npm run bench [-- --stage prepare|sasrec|rqvae] [-- --quick]
+ *   npm run bench [-- --stage prepare|sasrec|rqvae|joint] [-- --quick]
  * `--quick` passes small sizes so the whole suite finishes in a few minutes on 2 cores.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,7 @@ const STAGES: Record<string, { file: string; quickArgs: string[] }> = {
   prepare: { file: 'prepare.bench.ts', quickArgs: ['--runs', '3', '--size', '200000'] },
   sasrec: { file: 'sasrec.bench.ts', quickArgs: ['--steps', '2', '--batch', '256'] },
   rqvae: { file: 'rqvae.bench.ts', quickArgs: [] },
+  joint: { file: 'joint.bench.ts', quickArgs: ['--batch', '8', '--micro', '8', '--steps', '2', '--eval-users', '8'] },
 };
 
 const wanted = values.stage?.length ? values.stage : Object.keys(STAGES);

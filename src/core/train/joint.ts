@@ -116,7 +116,7 @@ function cancelError(): StudioError {
 /** A wasm heap overflow surfaces as "memory access out of bounds": say what to change. */
 function outOfMemoryHint(e: unknown, cfg: JointTrainConfig): unknown {
   const msg = e instanceof Error ? e.message : String(e);
-  if (!/memory access out of bounds|out of memory|Cannot allocate|Array buffer allocation failed/i.test(msg)) return e;
+  if (!/memory access out of bounds|out of memory|Cannot allocate|Array buffer allocation failed|^Aborted\(/i.test(msg)) return e;
   return new StudioError({
     code: 'internal',
     message: `The ${tf.getBackend()} backend ran out of memory in a joint-training step (${msg}). Lower micro_batch_size (now ${cfg.micro_batch_size}); results stay exact.`,
