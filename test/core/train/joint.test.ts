@@ -92,7 +92,14 @@ describe('joint training (§5.5–§5.11)', () => {
     const cfg = tinyConfig();
     const before = tf.memory().numTensors;
     const checkpoints: JointCheckpoint[] = [];
-    const res = await trainJoint(d, cfg, { tokenizer: { state: await tokenizerState(), config: TOK }, onCheckpoint: (c) => void checkpoints.push(c) });
+    const perEpoch: number[] = [];
+    const res = await trainJoint(d, cfg, {
+      tokenizer: { state: await tokenizerState(), config: TOK },
+      onCheckpoint: (c) => void checkpoints.push(c),
+      onEpoch: (r) => void (r.stage === 'alternating' && perEpoch.push(tf.memory().numTensors)),
+    });
+    // flat over steps and epochs: the same count after every epoch, nothing left at the end
+    expect(new Set(perEpoch).size).toBe(1);
     expect(tf.memory().numTensors).toBe(before);
     const alt = res.checkpoint.history.filter((r) => r.stage === 'alternating');
     expect(alt.map((r) => r.phase)).toEqual(['tokenizer', 'recommender', 'tokenizer', 'recommender']);
