@@ -7,8 +7,9 @@ import { rqvaeCommand } from './rqvae.ts';
 import { sasrecCommand } from './sasrec.ts';
 import { trainCommand } from './train.ts';
 import { pipelineCommand } from './pipeline.ts';
+import { grpoCommand } from './grpo.ts';
 
-export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand];
+export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand, grpoCommand];
 
 export function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

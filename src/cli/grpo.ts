@@ -1,0 +1,175 @@
+/**
+ * `etegrec grpo`: GRPO fine-tuning (spec §6, a fork addition) of a trained ETEGRec recommender.
+ * Reads a bundle directory (`etegrec train` / `pipeline` output, or reference `.pt` + `.pt.rqvae`
+ * + `.code.json` files), fine-tunes the recommender against the frozen SFT reference policy with
+ * the fixed SFT code table, and writes the best recommender + the unchanged tokenizer and codes.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { selectBackend, type BackendName } from '../core/backend.ts';
+import { StudioError } from '../core/errors.ts';
+import type { GenerativeResult } from '../core/eval/generative.ts';
+import type { ProgressSink } from '../core/events.ts';
+import { readJointBundle, writeBundleFiles } from '../core/io/bundle.ts';
+import { SEMANTIC } from '../core/models/recommender.ts';
+import { GRPO_PRESETS, grpoConfig, trainGrpo, validateGrpoConfig, type GrpoPresetName } from '../core/train/grpo.ts';
+import { jointSamples } from '../core/train/jointData.ts';
+import { jointTrainConfig } from '../core/train/jointSchedule.ts';
+import type { JointData } from '../core/train/jointTypes.ts';
+import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import { StagedOutput, loadPreparedDir } from './io.ts';
+import { stderrProgress } from './progress.ts';
+
+const USAGE = `Usage: etegrec grpo --data <prepared dir> --checkpoint <bundle dir> --out <dir> [--preset quick|paper]
+
+GRPO fine-tuning (spec §6): group sampling (temperature, top-k), reward = hit (−0.1 for an invalid
+code) + α·cosine of semantic vectors, group-normalised advantages, clipped ratio against the frozen
+SFT policy, k1 KL penalty, AdamW + cosine; validation each epoch, early stop on NDCG@10, test of the
+best state. Writes into <dir> the bundle files (recommender = best GRPO state) and metrics.json
+{"valid_before": {…}, "valid_after": {…}, "test": {…}, "history": […]}.
+
+Options:
+  --data <dir>          prepared dataset directory (etegrec prepare)
+  --checkpoint <dir>    bundle directory: recommender.safetensors (or <epoch>.pt), tokenizer.safetensors
+                        (or <epoch>.pt.rqvae) and code.json (or <epoch>.code.json)
+  --out <dir>           output directory
+  --preset <p>          quick|paper (default quick)
+  --epochs <n>          epochs (default: the preset's)
+  --group <g>           group size G (default: the preset's)
+  --batch <n>           histories per batch (default: the preset's)
+  --seed <s>            random seed (default: the preset's)
+  --backend <b>         wasm|cpu (default wasm)
+  --quiet               only warnings and errors on stderr
+  -h, --help            show this help
+`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  checkpoint: { type: 'string' },
+  out: { type: 'string' },
+  preset: { type: 'string' },
+  epochs: { type: 'string' },
+  group: { type: 'string' },
+  batch: { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+const pick = (r: GenerativeResult) => ({ ...r.metrics, invalid_rate: r.invalidRate, count: r.count });
+
+async function readBundleDir(dir: string): Promise<Record<string, Uint8Array>> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw new StudioError({ code: 'not_found', file: dir, message: 'No such bundle directory' });
+  const files: Record<string, Uint8Array> = {};
+  for (const n of await readdir(dir)) {
+    if (/\.(safetensors|pt|rqvae|json|yaml)$/.test(n)) files[n] = new Uint8Array(await readFile(join(dir, n)));
+  }
+  return files;
+}
+
+async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
+  const v = args.values;
+  const data = v.data as string | undefined;
+  const ckpt = v.checkpoint as string | undefined;
+  const out = v.out as string | undefined;
+  if (!data) throw new UsageError('--data <prepared dir> is required');
+  if (!ckpt) throw new UsageError('--checkpoint <bundle dir> is required');
+  if (!out) throw new UsageError('--out <dir> is required');
+  const preset = (v.preset ?? 'quick') as string;
+  if (preset !== 'quick' && preset !== 'paper') throw new UsageError(`--preset must be quick or paper, got "${preset}"`);
+  const backend = (v.backend ?? 'wasm') as string;
+  if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
+  const base = GRPO_PRESETS[preset as GrpoPresetName].values;
+  const config = grpoConfig(preset as GrpoPresetName, {
+    epochs: intOption(v.epochs, 'epochs', base.epochs, 1),
+    group_size: intOption(v.group, 'group', base.group_size, 2),
+    batch_size: intOption(v.batch, 'batch', base.batch_size, 1),
+    seed: intOption(v.seed, 'seed', base.seed, 0),
+  });
+  const errs = validateGrpoConfig(config);
+  if (errs.length) throw new UsageError(errs.join('; '));
+
+  const progress = stderrProgress(v.quiet === true);
+  const sink: ProgressSink = (e) => {
+    if (e.type !== 'metric') progress(e);
+  };
+  const bundle = readJointBundle(await readBundleDir(ckpt), { fileName: ckpt });
+  sink({ type: 'log', stage: 'grpo', level: 'info', message: bundle.report.message });
+  const dataset = await loadPreparedDir(data, 50, ctx, sink);
+  const N = dataset.itemIds.length;
+  const rc = bundle.recommenderConfig;
+  if (rc.n_items_plus_pad !== N + 1) {
+    throw new StudioError({ code: 'bad_option', file: ckpt, message: `the checkpoint was trained on ${rc.n_items_plus_pad - 1} items, the dataset in ${data} has ${N}` });
+  }
+  // the reward's semantic vectors: rows 1..N of the checkpoint's (frozen) semantic table
+  const S = bundle.recommender[SEMANTIC];
+  const D = rc.semantic_hidden_size;
+  const jd: JointData = {
+    numItems: N,
+    semantic: S.data.slice(D, (N + 1) * D),
+    semanticDim: D,
+    train: jointSamples(dataset, 'train'),
+    valid: jointSamples(dataset, 'valid'),
+    test: jointSamples(dataset, 'test'),
+  };
+  const report = await selectBackend([backend as BackendName]);
+  sink({ type: 'log', stage: 'grpo', level: 'info', message: `backend ${report.backend}, preset ${preset}: G ${config.group_size}, β ${config.kl_coeff}, batch ${config.batch_size}` });
+  const res = await trainGrpo({ data: jd, recommenderState: bundle.recommender, recommenderConfig: rc, codes: bundle.codes }, config, {
+    signal: ctx.signal,
+    onEvent: sink,
+    onEpoch: (r) =>
+      sink({
+        type: 'log',
+        stage: 'grpo',
+        level: 'info',
+        message: `epoch ${r.epoch + 1}: reward ${r.rewardMean.toFixed(4)} hit ${r.hitRate.toFixed(4)} invalid ${r.invalidRate.toFixed(4)} kl ${r.kl.toFixed(5)} policy ${r.policyLoss.toFixed(5)}${r.valid ? `, valid ndcg@10 ${r.valid.metrics['ndcg@10'].toFixed(4)}${r.improved ? ' *' : ''}` : ''}`,
+      }),
+  });
+  progress.end();
+  const metrics = {
+    valid_before: pick(res.validBefore),
+    valid_after: pick(res.validAfter),
+    test: pick(res.test),
+    best_epoch: res.bestEpoch,
+    preset,
+    backend: report.backend,
+    seconds: res.seconds,
+    config,
+    provenance: GRPO_PRESETS[preset as GrpoPresetName].provenance,
+    history: res.history.map((r) => ({ ...r, valid: r.valid ? pick(r.valid) : undefined })),
+  };
+  const files = writeBundleFiles({
+    recommender: res.bestState,
+    recommenderConfig: rc,
+    tokenizer: bundle.tokenizer,
+    tokenizerConfig: bundle.tokenizerConfig,
+    codes: bundle.codes,
+    config: bundle.config ?? jointTrainConfig('paper'),
+    history: [],
+    metrics,
+  });
+  delete files['metrics.csv'];
+  const staged = await StagedOutput.create(out);
+  try {
+    for (const [name, bytes] of Object.entries(files)) await staged.writeBytes(name, bytes);
+    await staged.commit();
+  } catch (e) {
+    await staged.abort();
+    throw e;
+  }
+  const fmt = (m: Record<string, number>) => ['recall@5', 'recall@10', 'ndcg@5', 'ndcg@10'].map((k) => `${k} ${m[k].toFixed(4)}`).join(', ');
+  ctx.stderr(`valid before GRPO: ${fmt(res.validBefore.metrics)}`);
+  ctx.stderr(`valid after GRPO:  ${fmt(res.validAfter.metrics)}`);
+  ctx.stderr(`test (best state): ${fmt(res.test.metrics)}`);
+  ctx.stderr(`wrote recommender.safetensors, tokenizer.safetensors, code.json, config.yaml, metrics.json to ${out}`);
+  return 0;
+}
+
+export const grpoCommand: Command = {
+  name: 'grpo',
+  summary: 'GRPO fine-tuning of a trained recommender (spec §6; metrics.json with valid_before/after, test)',
+  usage: USAGE,
+  options: OPTIONS,
+  run: runGrpo,
+};
