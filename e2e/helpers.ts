@@ -34,8 +34,8 @@ export function fmt(n: number): string {
 }
 
 /** Opens the studio and waits until the stored datasets have been read. */
-export async function openStudio(page: Page, hash = '#/data'): Promise<void> {
-  await page.goto(`/${hash}`);
+export async function openStudio(page: Page, hash = '#/data', backend?: string): Promise<void> {
+  await page.goto(`/${backend ? `?backend=${backend}` : ''}${hash}`);
   await expect(page.getByRole('heading', { name: 'ETEGRec Studio' })).toBeVisible();
 }
 
@@ -127,9 +127,9 @@ export function safetensorsNames(bytes: Uint8Array): string[] {
 }
 
 /** The sample plus a stored N × 32 table imported as .npy (the fastest path to a table). */
-export async function prepareTable(page: Page): Promise<void> {
-  await openStudio(page);
-  await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
+export async function prepareTable(page: Page, backend = 'webgpu'): Promise<void> {
+  await openStudio(page, '#/data', backend === 'webgpu' ? undefined : backend);
+  await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText(backend, { timeout: 120_000 });
   await loadSample(page);
   await page.getByTestId('stage-embeddings').click();
   await expect(page.getByTestId('embeddings-page')).toBeVisible();
@@ -147,11 +147,11 @@ export async function openTokenizer(page: Page): Promise<void> {
 }
 
 /** Tiny tokenizer shapes for SwiftShader: 32 → 64 → 16, codebooks 3 × 16. */
-export async function tinyTokenizerConfig(page: Page, epochs: number, evalStep = 5): Promise<void> {
+export async function tinyTokenizerConfig(page: Page, epochs: number, evalStep = 5, codes = 16): Promise<void> {
   const edits: Record<string, string> = {
     layers: '64',
     e_dim: '16',
-    num_emb_list: '16, 16, 16',
+    num_emb_list: `${codes}, ${codes}, ${codes}`,
     epochs: String(epochs),
     eval_step: String(evalStep),
     warmup_epochs: '2',
@@ -161,11 +161,11 @@ export async function tinyTokenizerConfig(page: Page, epochs: number, evalStep =
 }
 
 /** Trains a tiny tokenizer on the seeded table (quick preset) and waits until it is stored. */
-export async function trainTinyTokenizer(page: Page, epochs = 10): Promise<void> {
+export async function trainTinyTokenizer(page: Page, epochs = 10, codes = 16): Promise<void> {
   await openTokenizer(page);
   await expect(page.getByTestId('tok-preset')).toBeEnabled();
   await page.getByTestId('tok-preset').selectOption('quick');
-  await tinyTokenizerConfig(page, epochs, 5);
+  await tinyTokenizerConfig(page, epochs, 5, codes);
   await page.getByTestId('tok-train').click();
   await expect(page.getByTestId('tok-note')).toContainText('Stored', { timeout: 180_000 });
 }

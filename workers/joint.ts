@@ -214,7 +214,9 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
           }
           const message = err instanceof StudioError ? err.message : err instanceof Error ? err.message : String(err);
           await updateJointRun(db, rec.id, { status: 'failed', error: message }).catch(() => undefined);
-          throw err;
+          if (err instanceof StudioError) throw err;
+          // A DOMException (e.g. a lost WebGPU device's AbortError) would otherwise read as a cancel.
+          throw new StudioError({ code: 'internal', message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch(s): ${message}. The stored epochs are kept; Resume continues from them.` });
         }
       });
     } finally {

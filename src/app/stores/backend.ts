@@ -1,6 +1,6 @@
 /** Backend store: which tfjs backend the worker runs on, and why (initBackend is called once). */
 import { create } from 'zustand';
-import type { BackendReport } from '../../../workers/api.ts';
+import type { BackendName, BackendReport } from '../../../workers/api.ts';
 import { getStudioClient } from '../workerClient.ts';
 
 const INIT_TIMEOUT_MS = 90_000;
@@ -10,6 +10,16 @@ interface BackendState {
   report: BackendReport | null;
   error: string | null;
   init(): Promise<void>;
+}
+
+const BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** `?backend=wasm` (or a comma list) in the page URL forces the backend order; absent = auto. */
+export function backendPreference(search = typeof location === 'undefined' ? '' : location.search): BackendName[] | undefined {
+  const raw = new URLSearchParams(search).get('backend');
+  if (!raw) return undefined;
+  const list = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s): s is BackendName => (BACKENDS as string[]).includes(s));
+  return list.length ? list : undefined;
 }
 
 export const useBackendStore = create<BackendState>()((set, get) => ({
@@ -27,7 +37,7 @@ export const useBackendStore = create<BackendState>()((set, get) => ({
           INIT_TIMEOUT_MS,
         );
       });
-      const report = await Promise.race([getStudioClient().initBackend(), timeout]);
+      const report = await Promise.race([getStudioClient().initBackend(backendPreference()), timeout]);
       set({ status: 'ready', report, error: null });
     } catch (err) {
       set({ status: 'failed', error: err instanceof Error ? err.message : String(err) });
