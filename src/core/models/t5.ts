@@ -19,32 +19,8 @@ import { dropout, linear, matMul2d, oneHotF32 } from '../nn/layers.ts';
 import type { ParamStore } from '../nn/params.ts';
 import type { Rng } from '../rng.ts';
 
-export interface T5Config {
-  num_layers: number;
-  num_decoder_layers: number;
-  d_model: number;
-  d_ff: number;
-  num_heads: number;
-  d_kv: number;
-  relative_attention_num_buckets: number;
-  relative_attention_max_distance: number;
-  layer_norm_epsilon: number;
-  dropout_rate: number;
-}
-
-/** Paper / reference configuration (spec §5.3). */
-export const T5_PAPER: T5Config = {
-  num_layers: 6,
-  num_decoder_layers: 6,
-  d_model: 128,
-  d_ff: 512,
-  num_heads: 4,
-  d_kv: 64,
-  relative_attention_num_buckets: 32,
-  relative_attention_max_distance: 128,
-  layer_norm_epsilon: 1e-6,
-  dropout_rate: 0.1,
-};
+export { T5_PAPER, type T5Config } from './t5Config.ts';
+import { type T5Config } from './t5Config.ts';
 
 /** The additive mask value for disallowed keys. */
 export const MASK_NEG = -1e9;

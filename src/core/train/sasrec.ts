@@ -12,7 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { PreparedDataset } from '../data/types.ts';
-import { iterateSamples, type SplitName } from '../data/samples.ts';
+import type { SplitName } from '../data/samples.ts';
+import { jointSamples } from './jointData.ts';
 import { StudioError } from '../errors.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { SasrecModel, type SasrecConfig } from '../models/sasrec.ts';
@@ -80,20 +81,7 @@ export interface SasrecResult {
 
 /** Samples of a split as flat right-padded arrays (most recent ≤ L items of each history). */
 export function sampleArrays(ds: PreparedDataset, split: SplitName, L: number): SampleArrays {
-  const hs: Int32Array[] = [];
-  const ts: number[] = [];
-  for (const s of iterateSamples(ds, split)) {
-    hs.push(s.history.length > L ? s.history.subarray(s.history.length - L) : s.history);
-    ts.push(s.target);
-  }
-  const count = ts.length;
-  const histories = new Int32Array(count * L);
-  const lens = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    histories.set(hs[i], i * L);
-    lens[i] = hs[i].length;
-  }
-  return { count, L, histories, lens, targets: Int32Array.from(ts) };
+  return jointSamples(ds, split, L);
 }
 
 /** Training interaction counts per item (index id−1): positions 0..n−3 of every sequence. */
