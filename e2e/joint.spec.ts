@@ -68,13 +68,7 @@ test('joint training: live charts, reload mid-run and resume, recommendations, b
 
   // The first (tokenizer) epoch: live points, then the stored record says 1 epoch.
   const loss = page.getByTestId('joint-loss-chart');
-  for (let i = 0; i < 40 && (await loss.getAttribute('data-points')) === '0'; i++) {
-    console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${await page.getByTestId('joint-config').innerText({ timeout: 2000 }).then((t) => t.split('\n').slice(-7).join(' | ')).catch(() => '?')}`);
-    const st = page.getByTestId('joint-row').first().getByTestId('joint-status');
-    if (await st.count()) console.log(`  status ${await st.textContent()}: ${await st.getAttribute('title')}`);
-    await page.waitForTimeout(10_000);
-  }
-  await expect(loss).toHaveAttribute('data-points', /^[1-9]/, { timeout: 30_000 });
+  await expect(loss).toHaveAttribute('data-points', /^[1-9]/, { timeout: 240_000 });
   await expect(page.getByTestId('joint-collision-chart')).toHaveAttribute('data-points', '1');
   await expect(page.getByTestId('joint-churn-chart')).toHaveAttribute('data-points', '1');
   await expect(page.getByTestId('joint-lr-chart')).toHaveAttribute('data-points', /^[1-9]/);
