@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/core/io/safetensors.ts';
+import * as tf from '@tensorflow/tfjs';
+import { writeBundleFiles } from '../../src/core/io/bundle.ts';
+import { EtegrecRecommender } from '../../src/core/models/recommender.ts';
+import { Rqvae, type RqvaeConfig } from '../../src/core/models/rqvae.ts';
+import { jointTrainConfig } from '../../src/core/train/jointSchedule.ts';
+import { buildCodeTable } from '../../src/core/tokenizer/codes.ts';
 
 const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'bin/etegrec.mjs');
@@ -110,4 +116,44 @@ describe('etegrec train', () => {
     expect(existsSync(join(work, 'bad'))).toBe(false);
     expect(existsSync(wrong)).toBe(false);
   }, 120_000);
+
+  it('grpo fine-tunes a bundle and writes valid_before, valid_after and test', async () => {
+    // a tiny random SFT bundle over the toy items (the CLI only needs a consistent bundle)
+    await tf.setBackend('cpu');
+    const tokCfg: RqvaeConfig = { in_dim: 64, layers: [32], e_dim: 16, num_emb_list: [8, 8, 8], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
+    const t5 = { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6, dropout_rate: 0.1 };
+    const rc = { t5, code_length: 4, code_num: 8, e_dim: 16, semantic_hidden_size: 64, n_items_plus_pad: items + 1, initializer_range: 0.02 };
+    const rec = new EtegrecRecommender(rc, 1);
+    const tok = new Rqvae(tokCfg, 2);
+    const prefix = new Int32Array(items * 3);
+    for (let i = 0; i < items; i++) prefix.set([i % 8, Math.floor(i / 8) % 8, Math.floor(i / 64) % 8], i * 3);
+    const files = writeBundleFiles({
+      recommender: await rec.stateDict(),
+      recommenderConfig: rc,
+      tokenizer: await tok.params.stateDict(),
+      tokenizerConfig: tokCfg,
+      codes: buildCodeTable(prefix, items, { codebookSize: 8 }).codes,
+      config: jointTrainConfig('quick'),
+      history: [],
+    });
+    rec.dispose();
+    tok.dispose();
+    const bundle = join(work, 'sft');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(bundle);
+    for (const [n, b] of Object.entries(files)) writeFileSync(join(bundle, n), b);
+    const g = join(work, 'grpo');
+    const r = cli('grpo', '--data', data, '--checkpoint', bundle, '--out', g, '--epochs', '1', '--batch', '128', '--group', '2', '--quiet');
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(g, 'metrics.json'), 'utf8'));
+    for (const part of [m.valid_before, m.valid_after, m.test]) {
+      for (const k of METRICS) expect(part[k]).toBeGreaterThanOrEqual(0);
+    }
+    expect(m.history).toHaveLength(1);
+    expect(Number.isFinite(m.history[0].kl)).toBe(true);
+    // the best GRPO state keeps every reference key
+    const st = readSafetensors(new Uint8Array(readFileSync(join(g, 'recommender.safetensors'))));
+    expect(Object.keys(st.tensors).sort()).toEqual(Object.keys(readSafetensors(files['recommender.safetensors']).tensors).sort());
+  }, 300_000);
 });
