@@ -11,6 +11,7 @@ import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { ProgressSink } from '../src/core/events.ts';
 import {
   deleteDatasetWithArtifacts,
+  deleteJointRun,
   listDatasets,
   loadDataset,
   openStudioDb,
@@ -195,6 +196,9 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       asResult(async () => {
         // The dataset and its embedding tables, in one transaction.
         await deleteDatasetWithArtifacts(await db(), id);
+        // Its joint-training runs (records + checkpoints) go too; a run still training is left to finish.
+        const live = await joint.listJointRuns(id);
+        if (live.ok) for (const r of live.value) if (!r.active) await deleteJointRun(await db(), r.id);
         if (view?.id === id) view = null;
       }),
 

@@ -200,5 +200,10 @@ describe('joint training stage (worker API in Node)', () => {
     const db2 = await openStudioDb(dbName);
     await expect(getJointRun(db2, im.value.run.id)).rejects.toThrow(/No stored/);
     db2.close();
+
+    // Deleting the dataset deletes its runs and their checkpoints.
+    expect((await svc2.deleteDataset(ds.id)).ok).toBe(true);
+    const left = await svc2.listJointRuns();
+    expect(left.ok && left.value.length).toBe(0);
   }, 240_000);
 });
