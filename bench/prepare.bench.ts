@@ -1,5 +1,5 @@
 /**
- * Data-preparation benchmark: parse + prepare on a synthetic Amazon-2014-style review file
+ * Stage `prepare` of the suite (bench/run.ts). Data-preparation benchmark: parse + prepare on a synthetic Amazon-2014-style review file
  * (default 1,000,000 interactions, plain and gzip) and on the real 10k Instruments file.
  * Prints ONE JSON object to stdout; progress goes to stderr.
  *
@@ -208,8 +208,16 @@ async function mainBench(): Promise<void> {
     if (r.status !== 0) throw new Error(`${name}: child exited with ${r.status}`);
     results[name] = JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
   }
+  // Suite fields (bench/run.ts): the plain synthetic input is the headline; one "step" = parse + prepare.
+  const head = results[`synthetic_${size}`];
   process.stdout.write(JSON.stringify({
-    benchmark: 'prepare', node: process.version, platform: `${process.platform}-${process.arch}`, runs, inputs: results,
+    benchmark: 'prepare',
+    samples_per_s: head.interactions_per_s,
+    samples_unit: 'interactions',
+    median_step_ms: head.median_ms,
+    first_step_ms: head.runs_ms[0],
+    peak_rss_mb: Math.max(...Object.values(results).map((r) => r.peak_rss_mb)),
+    node: process.version, platform: `${process.platform}-${process.arch}`, runs, inputs: results,
   }, null, 2) + '\n');
 }
 

@@ -1,44 +1,37 @@
 /**
- * RQ-VAE tokenizer training speed: epoch time on 25,000 items × 256-d (single layout) and × 1024-d
- * (dual layout), batch 1024, plus the k-means codebook init on the first batch. Prints ONE JSON
- * object with medians over runs. Usage:
- *   npx tsx bench/rqvae.bench.ts [--backend wasm|cpu] [--items 25000] [--batch 1024] [--runs 3]
- *     [--layouts single,dual]
+ * Stage `rqvae_epoch`: RQ-VAE tokenizer training on the paper's Instrument shapes (24,587 items ×
+ * 256-d synthetic clustered embeddings; `--layouts single,dual` adds the 1024-d dual layout) at the
+ * paper configuration (256→512→256→128, 3 × 256 codes, batch 1024 / 2048 dual). Per run: two epochs
+ * with trainRqvae; the first holds the k-means codebook init and kernel warm-up and is reported as
+ * first_step_ms (per batch), the second is the steady-state epoch. Medians over --runs. Prints ONE
+ * JSON object on stdout. Usage:
+ *   npx tsx bench/rqvae.bench.ts [--backend wasm|cpu|webgpu] [--items 24587] [--batch 1024] [--runs 3]
+ *     [--layouts single]
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendName } from '../src/core/backend.ts';
 import { Rng } from '../src/core/rng.ts';
 import { rqvaeTrainConfig, trainRqvae } from '../src/core/train/rqvae.ts';
+import { INSTRUMENT, MemoryPeak, emit, log, median, round, startBackend, stepSummary } from './common.ts';
+import { rqvaeTrainStepFlops } from './flops.ts';
 
 const { values } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },
-    items: { type: 'string', default: '25000' },
-    batch: { type: 'string', default: '1024' },
+    items: { type: 'string', default: String(INSTRUMENT.items) },
+    batch: { type: 'string' },
     runs: { type: 'string', default: '3' },
-    layouts: { type: 'string', default: 'single,dual' },
+    layouts: { type: 'string', default: 'single' },
   },
 });
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
-
-const report = await selectBackend([values.backend as BackendName]);
+const report = await startBackend(String(values.backend));
 const N = Number(values.items);
-const batch = Number(values.batch);
 const runs = Math.max(1, Number(values.runs));
-const out: Record<string, unknown> = {
-  bench: 'rqvae',
-  backend: report.backend,
-  items: N,
-  batch,
-  runs,
-  note: 'epoch = one shuffled pass with AdamW steps (first epoch excluded: it holds k-means init and kernel warm-up); kmeans = init of all 3 levels on the first batch; eval = codes + stats for all items',
-};
+const mem = new MemoryPeak();
+const layouts: Record<string, unknown> = {};
+let main: Record<string, unknown> = {};
+const tensors: number[] = [];
 
 for (const layout of String(values.layouts).split(',')) {
   const dim = layout === 'dual' ? 1024 : 256;
@@ -52,27 +45,50 @@ for (const layout of String(values.layouts).split(',')) {
   }
   const kms: number[] = [];
   const epochs: number[] = [];
-  const evals: number[] = [];
-  let iters = 0;
+  const firsts: number[] = [];
+  let cfg = rqvaeTrainConfig('paper', dim);
+  const batch = values.batch ? Number(values.batch) : cfg.batch_size;
   for (let r = 0; r < runs; r++) {
-    const cfg = rqvaeTrainConfig('paper', dim, { epochs: 2, batch_size: batch, eval_step: 1_000_000, seed: 1 + r });
-    iters = cfg.kmeans_iters;
-    const t0 = Date.now();
+    cfg = rqvaeTrainConfig('paper', dim, { epochs: 2, batch_size: batch, eval_step: 1_000_000, seed: 1 + r });
     const res = await trainRqvae(data, cfg, {});
-    const total = (Date.now() - t0) / 1000;
+    mem.sample();
+    tensors.push(tf.memory().numTensors);
     kms.push(res.kmeansSeconds);
+    firsts.push(res.epochs[0].seconds);
     epochs.push(res.epochs[1].seconds);
-    evals.push(total - res.epochs[0].seconds - res.epochs[1].seconds);
+    log(`rqvae ${layout} run ${r + 1}/${runs}: epoch ${res.epochs[1].seconds.toFixed(2)} s (first ${res.epochs[0].seconds.toFixed(2)} s, k-means ${res.kmeansSeconds.toFixed(2)} s)`);
   }
-  out[layout] = {
+  const steps = Math.ceil(N / batch);
+  const widths = [dim, ...cfg.layers, cfg.e_dim];
+  // one step = one batch; the epoch's per-step median is epoch / steps (the last batch may be short)
+  const stepMs = epochs.map((e) => (e / steps) * 1000);
+  const summary = stepSummary(median(firsts) * 1000 / steps, stepMs, batch, rqvaeTrainStepFlops(batch, widths, cfg.num_emb_list.length, cfg.num_emb_list[0]));
+  const entry = {
+    ...summary,
+    samples_per_s: round(N / median(epochs)),
+    epoch_seconds: round(median(epochs), 3),
+    first_epoch_seconds: round(median(firsts), 3),
+    kmeans_init_seconds: round(median(kms), 3),
+    kmeans_iters: cfg.kmeans_iters,
+    steps_per_epoch: steps,
+    epoch_seconds_runs: epochs.map((e) => round(e, 3)),
     in_dim: dim,
-    kmeans_iters: iters,
-    epoch_seconds: r3(median(epochs)),
-    step_ms: r3((median(epochs) / Math.ceil(N / batch)) * 1000),
-    kmeans_init_seconds: r3(median(kms)),
-    eval_seconds: r3(median(evals)),
-    epoch_seconds_runs: epochs.map(r3),
+    widths,
+    codebooks: `${cfg.num_emb_list.length} x ${cfg.num_emb_list[0]}`,
+    batch,
   };
+  layouts[layout] = entry;
+  if (!Object.keys(main).length) main = entry;
 }
-out.tensors_after = tf.memory().numTensors;
-console.log(JSON.stringify(out));
+
+emit({
+  backend: report.backend,
+  ...(report.adapter ? { adapter: report.adapter } : {}),
+  ...main,
+  ...mem.result(),
+  tensors_per_run: tensors,
+  tensors_flat: tensors.every((n) => n === tensors[0]),
+  shapes: { items: N, synthetic: true },
+  note: 'step = one AdamW batch; median_step_ms = steady epoch / batches; first_step_ms = first epoch (k-means init + warm-up) / batches; samples_per_s = items per steady epoch second',
+  ...(Object.keys(layouts).length > 1 ? { layouts } : {}),
+});
