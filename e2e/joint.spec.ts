@@ -14,7 +14,9 @@ const expected = sampleExpectations();
 /**
  * The joint trainer loses the WebGPU device at its first readback on SwiftShader ("Failed to execute
  * 'mapAsync' on 'GPUBuffer': A valid external Instance reference no longer exists"), so this spec
- * runs the studio on wasm (?backend=wasm) in the same Chromium until that is fixed in core;
+ * runs the studio on wasm (?backend=wasm) in the same Chromium until that is fixed in core (the cause:
+ * JointRun.rebuildCodes reads the codes with dataSync(), whose webgpu path in a worker kills the
+ * device; an async `await data()` there fixes it);
  * E2E_JOINT_BACKEND=webgpu runs it on WebGPU.
  */
 const BACKEND = process.env.E2E_JOINT_BACKEND ?? 'wasm';

@@ -216,7 +216,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
           await updateJointRun(db, rec.id, { status: 'failed', error: message }).catch(() => undefined);
           if (err instanceof StudioError) throw err;
           // A DOMException (e.g. a lost WebGPU device's AbortError) would otherwise read as a cancel.
-          throw new StudioError({ code: 'internal', message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch(s): ${message}. The stored epochs are kept; Resume continues from them.` });
+          throw new StudioError({ code: 'internal', message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch(s): ${message.replace(/\.\s*$/, '')}. The stored epochs are kept; Resume continues from them.` });
         }
       });
     } finally {
