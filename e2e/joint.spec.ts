@@ -16,7 +16,8 @@ const expected = sampleExpectations();
  * 'mapAsync' on 'GPUBuffer': A valid external Instance reference no longer exists"), so this spec
  * runs the studio on wasm (?backend=wasm) in the same Chromium until that is fixed in core (the cause:
  * JointRun.rebuildCodes reads the codes with dataSync(), whose webgpu path in a worker kills the
- * device; an async `await data()` there fixes it);
+ * device (most likely: tfjs warns about that sync read just before); an async `await data()` there
+ * should fix it);
  * E2E_JOINT_BACKEND=webgpu runs it on WebGPU.
  */
 const BACKEND = process.env.E2E_JOINT_BACKEND ?? 'wasm';
