@@ -204,7 +204,7 @@ class JointRun {
     this.recSched = new LrScheduler(cfg.lr_rec, specs.recommender);
     this.tokSched = new LrScheduler(cfg.lr_id, specs.tokenizer);
     this.early = new EarlyStopper(cfg.early_stop);
-    this.codes = this.rebuildCodes(null).codes;
+    this.codes = new Int32Array((data.numItems + 1) * 4);
   }
 
   private alternatingSpecs(): { recommender: ScheduleSpec; tokenizer: ScheduleSpec } {
@@ -230,11 +230,16 @@ class JointRun {
     this.recSched = new LrScheduler(ft.lr, { kind: ft.lr_scheduler_type, warmup: ft.warmup_steps, total: ft.epochs * this.S });
   }
 
-  /** Item → code table from the current tokenizer (§5.2). */
-  rebuildCodes(previous: Int32Array | null): { codes: Int32Array; stats: CodeTableStats } {
+  /** The initial code table from the loaded tokenizer (§5.2, "once before epoch 0"). */
+  async init(): Promise<void> {
+    this.codes = (await this.rebuildCodes(null)).codes;
+  }
+
+  /** Item → code table from the current tokenizer (§5.2); reads back asynchronously (WebGPU forbids blocking reads in workers). */
+  async rebuildCodes(previous: Int32Array | null): Promise<{ codes: Int32Array; stats: CodeTableStats }> {
     const n = this.data.numItems;
     const prefixT = tf.tidy(() => this.tok.codes(tf.gather(this.semanticVar, this.semanticIds) as tf.Tensor2D));
-    const prefix = prefixT.dataSync() as Int32Array;
+    const prefix = (await prefixT.data()) as Int32Array;
     prefixT.dispose();
     const K = this.tokConfig.num_emb_list[2];
     const table = buildCodeTable(Int32Array.from(prefix), n, { forge: this.cfg.forge, codebookSize: K });
@@ -586,7 +591,7 @@ class JointRun {
       const trainSeconds = (Date.now() - t0) / 1000;
       record.samplesPerSecond = train.count / Math.max(1e-9, trainSeconds);
       if (plan.recomputeCodesAfter) {
-        const rebuilt = this.rebuildCodes(this.codes);
+        const rebuilt = await this.rebuildCodes(this.codes);
         this.codes = rebuilt.codes;
         record.codes = rebuilt.stats;
       }
@@ -681,7 +686,7 @@ class JointRun {
         this.emit({ type: 'log', stage: 'joint', level: 'info', message: `test before finetune: ${JSON.stringify(this.testBeforeFinetune.metrics)}` });
         this.stage = 'finetune';
         this.nextEpoch = 0;
-        const rebuilt = this.rebuildCodes(this.codes);
+        const rebuilt = await this.rebuildCodes(this.codes);
         this.codes = rebuilt.codes;
         this.startFinetuneOptimizer();
         this.early = new EarlyStopper(this.cfg.finetune.early_stop, 0);
@@ -759,7 +764,10 @@ export async function trainJoint(data: JointData, config: JointTrainConfig, opts
   const run = new JointRun(cfg, cut, recConfig, tokConfig, tokState, opts);
   try {
     if (opts.resume) run.restore(opts.resume);
-    else await run.opts.onCheckpoint?.(await run.checkpoint());
+    else {
+      await run.init();
+      await run.opts.onCheckpoint?.(await run.checkpoint());
+    }
     return await run.run();
   } finally {
     run.dispose();
