@@ -93,7 +93,8 @@ function safeName(name: string): string {
   return s || 'joint';
 }
 
-function finalWeights(c: JointCheckpoint): JointWeights {
+/** The model of a run: the best checkpoint, else the current weights (also GRPO's SFT policy). */
+export function finalWeights(c: JointCheckpoint): JointWeights {
   return c.best ?? c.current;
 }
 

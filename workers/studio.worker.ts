@@ -61,6 +61,11 @@ const api: StudioWorkerApi = {
   recommendations: (run, q) => service.recommendations(run, q),
   exportJointBundle: (run) => service.exportJointBundle(run),
   importJointBundle: (ds, f, n) => service.importJointBundle(ds, f, n),
+  getGrpoPresets: () => service.getGrpoPresets(),
+  startGrpo: (r, id, cb) => service.startGrpo(r, id, cb),
+  listGrpoRuns: (ds) => service.listGrpoRuns(ds),
+  deleteGrpoRun: (id) => service.deleteGrpoRun(id),
+  exportGrpoBundle: (run) => service.exportGrpoBundle(run),
 };
 
 Comlink.expose(api);

@@ -3,3 +3,4 @@ export * from './datasets.ts';
 export * from './errors.ts';
 export * from './artifacts.ts';
 export * from './jointRuns.ts';
+export * from './grpoRuns.ts';
