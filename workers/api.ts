@@ -31,8 +31,7 @@ import type { TokenizerWorkerApi } from './tokenizerApi.ts';
 // Stage 4 types (joint training) live in jointApi.ts.
 export type * from './jointApi.ts';
 import type { JointWorkerApi } from './jointApi.ts';
-export type * from './grpoApi.ts';
-import type { GrpoWorkerApi } from './grpoApi.ts';
+import type { RunsWorkerApi } from './runsApi.ts';
 
 /** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
@@ -186,7 +185,7 @@ export interface TextEmbeddingOptions {
   seed?: number;
 }
 
-export interface StudioWorkerApi extends TokenizerWorkerApi, JointWorkerApi, GrpoWorkerApi {
+export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, JointWorkerApi {
   /** Picks the backend (webgpu → webgl → wasm → cpu unless a preference is given) and reports why. */
   initBackend(preference?: BackendName[]): Promise<BackendReport>;
   importDataset(request: ImportRequest, jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;

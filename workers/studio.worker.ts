@@ -61,11 +61,8 @@ const api: StudioWorkerApi = {
   recommendations: (run, q) => service.recommendations(run, q),
   exportJointBundle: (run) => service.exportJointBundle(run),
   importJointBundle: (ds, f, n) => service.importJointBundle(ds, f, n),
-  getGrpoPresets: () => service.getGrpoPresets(),
-  startGrpo: (r, id, cb) => service.startGrpo(r, id, cb),
-  listGrpoRuns: (ds) => service.listGrpoRuns(ds),
-  deleteGrpoRun: (id) => service.deleteGrpoRun(id),
-  exportGrpoBundle: (run) => service.exportGrpoBundle(run),
+  listAllRuns: () => service.listAllRuns(),
+  deleteRun: (stage, id) => service.deleteRun(stage, id),
 };
 
 Comlink.expose(api);

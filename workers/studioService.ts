@@ -12,7 +12,6 @@ import type { ProgressSink } from '../src/core/events.ts';
 import {
   deleteDatasetWithArtifacts,
   deleteJointRun,
-  deleteGrpoRun,
   listDatasets,
   loadDataset,
   openStudioDb,
@@ -34,7 +33,7 @@ import { DatasetView } from './datasetViews.ts';
 import { createEmbeddingMethods } from './embeddings.ts';
 import { createTokenizerMethods } from './tokenizer.ts';
 import { createJointMethods } from './joint.ts';
-import { createGrpoMethods } from './grpo.ts';
+import { createRunsMethods } from './runs.ts';
 import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
 import { fetchSample, type FetchLike } from './sample.ts';
 
@@ -149,13 +148,16 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
   const embeddings = createEmbeddingMethods(stageDeps);
   const tokenizers = createTokenizerMethods(stageDeps);
   const joint = createJointMethods(stageDeps);
-  const grpo = createGrpoMethods(stageDeps);
+  const runs = createRunsMethods({
+    db, listJointRuns: () => joint.listJointRuns(), deleteJointRun: joint.deleteJointRun,
+    deleteTokenizer: tokenizers.deleteTokenizer, deleteEmbedding: embeddings.deleteEmbedding,
+  });
 
   return {
     ...embeddings,
     ...tokenizers,
     ...joint,
-    ...grpo,
+    ...runs,
 
     async initBackend(preference?: BackendName[]): Promise<BackendReport> {
       try {
@@ -203,8 +205,6 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
         // Its joint-training runs (records + checkpoints) go too; a run still training is left to finish.
         const live = await joint.listJointRuns(id);
         if (live.ok) for (const r of live.value) if (!r.active) await deleteJointRun(await db(), r.id);
-        const liveGrpo = await grpo.listGrpoRuns(id);
-        if (liveGrpo.ok) for (const r of liveGrpo.value) if (!r.active) await deleteGrpoRun(await db(), r.id);
         if (view?.id === id) view = null;
       }),
 

@@ -31,7 +31,7 @@ import type {
 } from '../../workers/api.ts';
 import type { TokenizerConfig, TokenizerTrainResult, TokenizerWorkerApi } from '../../workers/tokenizerApi.ts';
 import type { JointStartRequest, JointTrainResult, JointWorkerApi } from '../../workers/jointApi.ts';
-import type { GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from '../../workers/grpoApi.ts';
+import type { RunsWorkerApi } from '../../workers/runsApi.ts';
 
 export interface Job<T> {
   id: string;
@@ -82,12 +82,9 @@ export interface StudioClient {
   recommendations: JointWorkerApi['recommendations'];
   exportJointBundle: JointWorkerApi['exportJointBundle'];
   importJointBundle: JointWorkerApi['importJointBundle'];
-  // GRPO fine-tuning (spec §6).
-  getGrpoPresets: GrpoWorkerApi['getGrpoPresets'];
-  startGrpo(request: GrpoStartRequest, onEvent: (e: ProgressEvent) => void): Job<GrpoTrainResult>;
-  listGrpoRuns: GrpoWorkerApi['listGrpoRuns'];
-  deleteGrpoRun: GrpoWorkerApi['deleteGrpoRun'];
-  exportGrpoBundle: GrpoWorkerApi['exportGrpoBundle'];
+  // Every stage's runs (the Runs page).
+  listAllRuns: RunsWorkerApi['listAllRuns'];
+  deleteRun: RunsWorkerApi['deleteRun'];
 }
 
 let worker: Worker | null = null;
@@ -153,11 +150,8 @@ export function getStudioClient(): StudioClient {
     recommendations: (runId, query) => api.recommendations(runId, query),
     exportJointBundle: (runId) => api.exportJointBundle(runId),
     importJointBundle: (datasetId, files, name) => api.importJointBundle(datasetId, files, name),
-    getGrpoPresets: () => api.getGrpoPresets(),
-    startGrpo: (request, onEvent) => startJob(api, onEvent, (id, cb) => api.startGrpo(request, id, cb)),
-    listGrpoRuns: (datasetId) => api.listGrpoRuns(datasetId),
-    deleteGrpoRun: (id) => api.deleteGrpoRun(id),
-    exportGrpoBundle: (runId) => api.exportGrpoBundle(runId),
+    listAllRuns: () => api.listAllRuns(),
+    deleteRun: (stage, id) => api.deleteRun(stage, id),
   };
   return client;
 }

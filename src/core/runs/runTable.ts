@@ -1,0 +1,223 @@
+/**
+ * The studio's run table (issue 6), pure and tfjs-free so the UI, the worker and tests share it:
+ * the uniform summary of a recorded run of any stage, the config diff against a preset (with the
+ * preset's provenance note), filtering and sorting, and the all-metrics CSV/JSON export.
+ */
+
+export type RunStage = 'sasrec' | 'rqvae' | 'joint' | 'grpo';
+
+export const RUN_STAGE_LABELS: Record<RunStage, string> = {
+  sasrec: 'SASRec embeddings',
+  rqvae: 'RQ-VAE tokenizer',
+  joint: 'Joint training',
+  grpo: 'GRPO fine-tuning',
+};
+
+/** One point per epoch; metric name → value (e.g. 'valid_ndcg@10', 'loss', 'collision_rate'). */
+export interface RunCurvePoint {
+  epoch: number;
+  [metric: string]: number;
+}
+
+export interface ConfigDiffEntry {
+  /** Dotted config path ('t5.d_model'). */
+  key: string;
+  value: unknown;
+  presetValue: unknown;
+  /** Where the preset's value comes from (the preset's provenance note), '' when unknown. */
+  provenance: string;
+}
+
+export interface RunRow {
+  stage: RunStage;
+  id: string;
+  name: string;
+  datasetId: string;
+  datasetName: string;
+  createdAt: number;
+  status: string;
+  backend: string;
+  seed: number | null;
+  durationSeconds: number | null;
+  /** The stage's headline metric: ndcg@10 (sasrec/joint/grpo) or the collision rate (rqvae). */
+  headline: { name: string; value: number } | null;
+  /** The preset compared against ('quick', 'paper'; for stages that do not store it: the nearest). */
+  preset: string | null;
+  presetInferred: boolean;
+  config: Record<string, unknown> | null;
+  configDiff: ConfigDiffEntry[];
+  /** Final metrics, flat (name → value). */
+  metrics: Record<string, number>;
+  curves: RunCurvePoint[];
+}
+
+// ---- config diff -----------------------------------------------------------------------------
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+/** Leaves of a config as dotted paths (arrays are leaves). */
+export function flattenConfig(c: unknown, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!isPlainObject(c)) return out;
+  for (const [k, v] of Object.entries(c)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isPlainObject(v)) Object.assign(out, flattenConfig(v, key));
+    else out[key] = v;
+  }
+  return out;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return (Number.isNaN(a) && Number.isNaN(b)) || Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  return false;
+}
+
+/** A provenance note as a line: a string as is, a { sources, note } as "[paper, official] note". */
+export function provenanceText(p: unknown): string {
+  if (typeof p === 'string') return p;
+  if (isPlainObject(p) && typeof p.note === 'string') {
+    const sources = Array.isArray(p.sources) ? p.sources.join(', ') : '';
+    return sources ? `[${sources}] ${p.note}` : p.note;
+  }
+  return '';
+}
+
+/**
+ * The values of `config` that differ from `preset` (dotted paths, sorted), each with the preset's
+ * value and its provenance (looked up by path, then by the top-level key, then 'other').
+ * Keys only in the run's config are reported with presetValue undefined.
+ */
+export function diffConfig(config: unknown, preset: unknown, provenance: Record<string, unknown> = {}): ConfigDiffEntry[] {
+  const a = flattenConfig(config);
+  const b = flattenConfig(preset);
+  const out: ConfigDiffEntry[] = [];
+  for (const key of Object.keys(a).sort()) {
+    if (sameValue(a[key], b[key])) continue;
+    const note = provenance[key] ?? provenance[key.split('.')[0]] ?? provenance.other;
+    out.push({ key, value: a[key], presetValue: b[key], provenance: provenanceText(note) });
+  }
+  return out;
+}
+
+/** The preset (of several) the config differs least from, and that diff. */
+export function nearestPreset(
+  config: unknown,
+  presets: { name: string; values: unknown; provenance: Record<string, unknown> }[],
+): { name: string; diff: ConfigDiffEntry[] } | null {
+  let best: { name: string; diff: ConfigDiffEntry[] } | null = null;
+  for (const p of presets) {
+    const diff = diffConfig(config, p.values, p.provenance);
+    if (!best || diff.length < best.diff.length) best = { name: p.name, diff };
+  }
+  return best;
+}
+
+// ---- filter / sort ---------------------------------------------------------------------------
+
+export interface RunFilter {
+  stage?: RunStage | '';
+  datasetId?: string;
+  text?: string;
+}
+
+export function filterRuns(rows: RunRow[], f: RunFilter): RunRow[] {
+  const text = (f.text ?? '').trim().toLowerCase();
+  return rows.filter((r) =>
+    (!f.stage || r.stage === f.stage) &&
+    (!f.datasetId || r.datasetId === f.datasetId) &&
+    (!text || [r.name, r.datasetName, r.stage, r.status, r.backend, r.preset ?? '', r.id].some((s) => s.toLowerCase().includes(text))));
+}
+
+export type RunSortKey = 'stage' | 'name' | 'dataset' | 'created' | 'status' | 'backend' | 'seed' | 'duration' | 'metric';
+
+export const RUN_SORT_KEYS: RunSortKey[] = ['stage', 'name', 'dataset', 'created', 'status', 'backend', 'seed', 'duration', 'metric'];
+
+function sortValue(r: RunRow, key: RunSortKey): string | number | null {
+  switch (key) {
+    case 'stage': return r.stage;
+    case 'name': return r.name.toLowerCase();
+    case 'dataset': return r.datasetName.toLowerCase();
+    case 'created': return r.createdAt;
+    case 'status': return r.status;
+    case 'backend': return r.backend;
+    case 'seed': return r.seed;
+    case 'duration': return r.durationSeconds;
+    case 'metric': return r.headline?.value ?? null;
+  }
+}
+
+/** A stable sort; missing values (null) always go last. */
+export function sortRuns(rows: RunRow[], key: RunSortKey, dir: 'asc' | 'desc' = 'asc'): RunRow[] {
+  const sign = dir === 'asc' ? 1 : -1;
+  return rows
+    .map((r, i) => ({ r, i, v: sortValue(r, key) }))
+    .sort((a, b) => {
+      if (a.v === null || b.v === null) return a.v === b.v ? a.i - b.i : a.v === null ? 1 : -1;
+      const c = a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
+      return c ? c * sign : a.i - b.i;
+    })
+    .map((x) => x.r);
+}
+
+// ---- export ----------------------------------------------------------------------------------
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : typeof v === 'string' ? v : JSON.stringify(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const CSV_COLUMNS = ['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value'] as const;
+
+/**
+ * Every metric of every run in long form: one line per final metric (kind 'final', no epoch) and
+ * per curve point (kind 'curve').
+ */
+export function buildMetricsCsv(rows: RunRow[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const r of rows) {
+    const head = [r.stage, r.id, r.name, r.datasetName, new Date(r.createdAt).toISOString(), r.status, r.backend, r.seed, r.preset];
+    for (const [m, v] of Object.entries(r.metrics)) lines.push([...head, 'final', '', m, v].map(csvCell).join(','));
+    for (const p of r.curves) {
+      for (const [m, v] of Object.entries(p)) if (m !== 'epoch') lines.push([...head, 'curve', p.epoch, m, v].map(csvCell).join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Parses what buildMetricsCsv writes (quoted cells, doubled quotes) into rows of cells. */
+export function parseCsv(text: string): string[][] {
+  const out: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(cell); cell = ''; }
+    else if (ch === '\n') { row.push(cell); out.push(row); row = []; cell = ''; }
+    else if (ch !== '\r') cell += ch;
+  }
+  if (cell || row.length) { row.push(cell); out.push(row); }
+  return out;
+}
+
+/** All runs with their config, diff, final metrics and curves, as one JSON document. */
+export function buildMetricsJson(rows: RunRow[], exportedAt = Date.now()): string {
+  return JSON.stringify({ exportedAt: new Date(exportedAt).toISOString(), runs: rows }, null, 2);
+}
+
+/** The metric names a set of runs has curves of (for the compare chart's picker), sorted. */
+export function curveMetrics(rows: RunRow[]): string[] {
+  const s = new Set<string>();
+  for (const r of rows) for (const p of r.curves) for (const k of Object.keys(p)) if (k !== 'epoch') s.add(k);
+  return [...s].sort((a, b) => (a === 'valid_ndcg@10' ? -1 : b === 'valid_ndcg@10' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+}

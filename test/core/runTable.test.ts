@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { buildMetricsCsv, buildMetricsJson, curveMetrics, diffConfig, filterRuns, nearestPreset, parseCsv, provenanceText, sortRuns, type RunRow } from '../../src/core/runs/runTable.ts';
+
+function row(p: Partial<RunRow>): RunRow {
+  return {
+    stage: 'joint', id: 'r', name: 'run', datasetId: 'd1', datasetName: 'toy', createdAt: 0, status: 'finished', backend: 'wasm',
+    seed: null, durationSeconds: null, headline: null, preset: 'quick', presetInferred: false, config: null, configDiff: [], metrics: {}, curves: [], ...p,
+  };
+}
+
+describe('run table', () => {
+  it('diffs a config against a preset with provenance (nested paths, arrays, fallbacks)', () => {
+    const preset = { epochs: 10, lr: 1e-3, layers: [512, 256], t5: { d_model: 128, heads: 4 } };
+    const prov = { epochs: '10 [O]', t5: { sources: ['paper'], note: 'T5 small' }, other: 'as the paper' };
+    const d = diffConfig({ epochs: 3, lr: 1e-3, layers: [64], t5: { d_model: 16, heads: 4 }, extra: true }, preset, prov);
+    expect(d).toEqual([
+      { key: 'epochs', value: 3, presetValue: 10, provenance: '10 [O]' },
+      { key: 'extra', value: true, presetValue: undefined, provenance: 'as the paper' },
+      { key: 'layers', value: [64], presetValue: [512, 256], provenance: 'as the paper' },
+      { key: 't5.d_model', value: 16, presetValue: 128, provenance: '[paper] T5 small' },
+    ]);
+    expect(diffConfig(preset, preset)).toEqual([]);
+    expect(provenanceText({ sources: ['official', 'fork'], note: 'x' })).toBe('[official, fork] x');
+    expect(nearestPreset({ a: 1, b: 2 }, [{ name: 'paper', values: { a: 5, b: 6 }, provenance: {} }, { name: 'quick', values: { a: 1, b: 3 }, provenance: {} }])?.name).toBe('quick');
+  });
+
+  it('filters by stage, dataset and text; sorts by any column with missing values last', () => {
+    const rows = [
+      row({ id: 'a', name: 'Alpha', stage: 'rqvae', createdAt: 3, headline: { name: 'collision rate', value: 0.2 }, seed: 1 }),
+      row({ id: 'b', name: 'beta', stage: 'joint', datasetId: 'd2', datasetName: 'big', createdAt: 1, headline: { name: 'ndcg', value: 0.1 } }),
+      row({ id: 'c', name: 'gamma', stage: 'joint', createdAt: 2, seed: 5 }),
+    ];
+    expect(filterRuns(rows, { stage: 'joint' }).map((r) => r.id)).toEqual(['b', 'c']);
+    expect(filterRuns(rows, { datasetId: 'd2' }).map((r) => r.id)).toEqual(['b']);
+    expect(filterRuns(rows, { text: 'ALP' }).map((r) => r.id)).toEqual(['a']);
+    expect(filterRuns(rows, { text: 'big' }).map((r) => r.id)).toEqual(['b']);
+    expect(sortRuns(rows, 'created').map((r) => r.id)).toEqual(['b', 'c', 'a']);
+    expect(sortRuns(rows, 'created', 'desc').map((r) => r.id)).toEqual(['a', 'c', 'b']);
+    expect(sortRuns(rows, 'metric', 'desc').map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(sortRuns(rows, 'seed', 'asc').map((r) => r.id)).toEqual(['a', 'c', 'b']);
+    expect(sortRuns(rows, 'name').map((r) => r.id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('builds a long-form CSV (quoted cells) that parses back, and a JSON export', () => {
+    const rows = [
+      row({ id: 'x', name: 'with, "comma"', metrics: { 'test_ndcg@10': 0.25 }, curves: [{ epoch: 1, loss: 2, 'valid_ndcg@10': 0.1 }], seed: 4 }),
+      row({ id: 'y', stage: 'rqvae', metrics: { collision_rate: 0.05 } }),
+    ];
+    const csv = buildMetricsCsv(rows);
+    const parsed = parseCsv(csv);
+    expect(parsed[0]).toEqual(['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value']);
+    expect(parsed).toHaveLength(5);
+    expect(parsed[1][2]).toBe('with, "comma"');
+    expect(parsed[1].slice(9)).toEqual(['final', '', 'test_ndcg@10', '0.25']);
+    expect(parsed[2].slice(9)).toEqual(['curve', '1', 'loss', '2']);
+    expect(parsed[4].slice(11)).toEqual(['collision_rate', '0.05']);
+    const json = JSON.parse(buildMetricsJson(rows, 0));
+    expect(json.runs).toHaveLength(2);
+    expect(json.exportedAt).toBe('1970-01-01T00:00:00.000Z');
+    expect(curveMetrics(rows)).toEqual(['valid_ndcg@10', 'loss']);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The runs page's worker methods in Node (fake-indexeddb): listAllRuns presents a trained RQ-VAE
+ * tokenizer, a SASRec table, a joint run and a GRPO record as uniform rows (headline metric,
+ * curves, config diff against the preset); deleteRun removes each with its artifacts/chunks.
+ */
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeNpy } from '../../src/core/io/npy.ts';
+import { JOINT_PRESETS } from '../../src/core/train/jointSchedule.ts';
+import { SASREC_PRESETS } from '../../src/core/models/sasrec.ts';
+import { openStudioDb, saveEmbeddingTable, saveJointRun } from '../../src/storage/index.ts';
+import { createStudioService, type StudioService } from '../../workers/studioService.ts';
+
+function reviews(users = 40, items = 24): string {
+  const lines: string[] = [];
+  for (let u = 0; u < users; u++) {
+    for (let k = 0; k < 5; k++) lines.push(JSON.stringify({ reviewerID: `U${u}`, asin: `I${(u * 3 + k) % items}`, unixReviewTime: 1_400_000_000 + u * 100 + k, overall: 4 }));
+  }
+  return lines.join('\n') + '\n';
+}
+
+const services: StudioService[] = [];
+afterEach(() => { while (services.length) services.pop()!.close(); });
+
+describe('runs (worker API in Node)', () => {
+  it('lists the runs of every stage uniformly and deletes them with their chunks', async () => {
+    const dbName = 'runs-1';
+    const svc = createStudioService({ dbName, chunkBytes: 4096, progressIntervalMs: 0 });
+    services.push(svc);
+    await svc.initBackend(['cpu']);
+    const r = await svc.importDataset({ files: [{ name: 'toy.json', data: new Blob([reviews()]) }], name: 'toy', format: 'auto', config: { kcore: 2, maxLen: 50 } }, 'imp', () => undefined);
+    if (!r.ok) throw new Error(r.error.message);
+    const ds = r.value.dataset;
+    const N = ds.stats.num_items;
+    const DIM = 8;
+    const data = Float32Array.from({ length: N * DIM }, (_, i) => Math.sin(i * 12.9898 + 78.233) * 2);
+    const e = await svc.importEmbedding(ds.id, new Blob([writeNpy(data, [N, DIM]) as Uint8Array<ArrayBuffer>]), 'emb.npy', 'collab');
+    if (!e.ok) throw new Error(e.error.message);
+    const p = await svc.getTokenizerPresets(DIM);
+    if (!p.ok) throw new Error(p.error.message);
+    const quick = p.value.find((x) => x.name === 'quick')!;
+    const t = await svc.trainTokenizer(ds.id, e.value.id, {
+      ...quick.config, layers: [16], e_dim: 4, num_emb_list: [4, 4, 4], epochs: 4, eval_step: 2, batch_size: 64, kmeans_iters: 5, warmup_epochs: 1,
+    }, 'tok', () => undefined);
+    if (!t.ok || !t.value.tokenizer) throw new Error(t.ok ? 'no tokenizer' : t.error.message);
+
+    const db = await openStudioDb(dbName);
+    const sas = await saveEmbeddingTable(db, ds.id, {
+      kind: 'collab', name: 'toy_sasrec_8', rows: N, cols: DIM, data, source: 'sasrec', createdAt: 1000,
+      meta: {
+        config: { ...SASREC_PRESETS.quick.config, epochs: 3 }, seed: 7, backend: 'cpu', seconds: 12.5,
+        metrics: { valid: { 'ndcg@10': 0.2 }, test: { 'ndcg@10': 0.25, 'recall@10': 0.4 } },
+        curves: [{ epoch: 1, trainLoss: 3 }, { epoch: 1, trainLoss: 3, validNdcg10: 0.1 }, { epoch: 2, trainLoss: 2.5, validNdcg10: 0.2 }],
+      },
+    });
+    const cfg = { ...JOINT_PRESETS.quick.values, epochs: 5, t5: { ...JOINT_PRESETS.quick.values.t5, d_model: 16 } };
+    await saveJointRun(db, {
+      id: 'joint-x', createdAt: 2000, name: 'toy_joint_quick', datasetId: ds.id, embeddingId: e.value.id, tokenizerId: t.value.tokenizer.id,
+      status: 'finished', updatedAt: 3000, backend: 'cpu', preset: 'quick', config: cfg,
+      history: [
+        { stage: 'joint', epoch: 0, phase: 'recommender', loss: { total: 2, code: 2 }, seconds: 1.5 },
+        { stage: 'joint', epoch: 1, phase: 'tokenizer', loss: { total: 1.5, code: 1.4 }, valid: { metrics: { 'ndcg@10': 0.12 }, invalidRate: 0, count: 8 }, seconds: 2.5 },
+      ],
+      progress: null, test: { metrics: { 'ndcg@10': 0.15, 'recall@10': 0.3 }, invalidRate: 0, count: 8 }, testBeforeFinetune: null,
+      error: null, source: 'train', meta: {},
+    }, new Uint8Array(10_000), 4096);
+    await db.put('runs', { id: 'grpo-x', createdAt: 4000, type: 'grpo', stage: 'grpo', name: 'toy_grpo', datasetId: ds.id, status: 'finished', backend: 'cpu', preset: 'quick', seed: 3, config: {}, history: [{ epoch: 0, loss: 0.5, seconds: 2 }], test: { metrics: { 'ndcg@10': 0.18 } } });
+    await db.put('chunks', new ArrayBuffer(8), ['grpo-x', 'bundle', 0]);
+
+    const list = await svc.listAllRuns();
+    if (!list.ok) throw new Error(list.error.message);
+    expect(list.value.map((x) => x.stage)).toEqual(['rqvae', 'grpo', 'joint', 'sasrec']);
+    const [rq, grpo, joint, sr] = list.value;
+    expect(rq.headline?.name).toBe('collision rate');
+    expect(rq.datasetName).toBe('toy');
+    expect(rq.preset).toBe('quick');
+    expect(rq.configDiff.map((d) => d.key)).toContain('epochs');
+    expect(rq.configDiff.find((d) => d.key === 'epochs')?.provenance).toMatch(/changed by us/);
+    expect(rq.curves.some((c) => c.collision_rate !== undefined)).toBe(true);
+    expect(joint.headline).toEqual({ name: 'test ndcg@10', value: 0.15 });
+    expect(joint.durationSeconds).toBe(4);
+    expect(joint.curves).toHaveLength(2);
+    expect(joint.curves[1]['valid_ndcg@10']).toBe(0.12);
+    expect(joint.configDiff.map((d) => d.key)).toEqual(['epochs', 't5.d_model']);
+    expect(joint.configDiff[0].presetValue).toBe(JOINT_PRESETS.quick.values.epochs);
+    expect(joint.configDiff[0].provenance.length).toBeGreaterThan(0);
+    expect(sr.headline).toEqual({ name: 'test ndcg@10', value: 0.25 });
+    expect(sr.seed).toBe(7);
+    expect(sr.curves).toEqual([{ epoch: 1, loss: 3, 'valid_ndcg@10': 0.1 }, { epoch: 2, loss: 2.5, 'valid_ndcg@10': 0.2 }]);
+    expect(sr.configDiff.map((d) => d.key)).toEqual(['epochs']);
+    expect(grpo.headline?.value).toBe(0.18);
+    expect(grpo.seed).toBe(3);
+
+    for (const row of list.value) {
+      const d = await svc.deleteRun(row.stage, row.id);
+      expect(d.ok).toBe(true);
+    }
+    const after = await svc.listAllRuns();
+    expect(after.ok && after.value).toEqual([]);
+    expect(await db.getAllKeys('chunks', IDBKeyRange.bound(['joint-x'], ['joint-x', []]))).toEqual([]);
+    expect(await db.getAllKeys('chunks', IDBKeyRange.bound(['grpo-x'], ['grpo-x', []]))).toEqual([]);
+    expect(await db.get('artifacts', sas.id)).toBeUndefined();
+    const again = await svc.deleteRun('grpo', 'grpo-x');
+    expect(!again.ok && again.error.code).toBe('not_found');
+    const bad = await svc.deleteRun('nope' as never, 'x');
+    expect(bad.ok).toBe(false);
+    db.close();
+  }, 120_000);
+});

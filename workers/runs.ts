@@ -1,0 +1,237 @@
+/**
+ * The runs page (issue 6): every recorded run of every stage as one uniform RunRow — joint runs
+ * (and GRPO runs when present) from the `runs` store; SASRec embedding tables and RQ-VAE tokenizers
+ * from `artifacts`, presented as runs of their stage from their stored config/metrics/curves —
+ * with the config diff against the run's preset (the nearest one where the preset is not stored).
+ */
+import { StudioError } from '../src/core/errors.ts';
+import { SASREC_PRESETS } from '../src/core/models/sasrec.ts';
+import { diffConfig, nearestPreset, type RunCurvePoint, type RunRow, type RunStage } from '../src/core/runs/runTable.ts';
+import { GRPO_PRESETS } from '../src/core/train/grpo.ts';
+import { JOINT_PRESETS, type JointPresetName } from '../src/core/train/jointSchedule.ts';
+import { RQVAE_PRESETS, rqvaeTrainConfig, type RqvaePresetName } from '../src/core/train/rqvae.ts';
+import { chunkRange, listDatasets, toStorageError, type StoredArtifact, type StoredRun, type StudioDb } from '../src/storage/index.ts';
+import type { Result } from './api.ts';
+import { asResult } from './jobs.ts';
+import type { JointRunSummary } from './jointApi.ts';
+import type { RunsWorkerApi } from './runsApi.ts';
+
+export interface RunsContext {
+  db: () => Promise<StudioDb>;
+  /** The stages' own methods (they know which runs are live and what to delete). */
+  listJointRuns: () => Promise<Result<JointRunSummary[]>>;
+  deleteJointRun: (id: string) => Promise<Result<void>>;
+  deleteTokenizer: (id: string) => Promise<Result<void>>;
+  deleteEmbedding: (id: string) => Promise<Result<void>>;
+}
+
+type Rec = Record<string, unknown>;
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function str(v: unknown, fallback = ''): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+function obj(v: unknown): Rec {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : {};
+}
+
+function flatMetrics(prefix: string, m: unknown, out: Record<string, number>): void {
+  for (const [k, v] of Object.entries(obj(m))) {
+    const n = num(v);
+    if (n !== null) out[`${prefix}${k}`] = n;
+  }
+}
+
+/** Curve points merged by epoch. */
+function mergePoints(points: RunCurvePoint[]): RunCurvePoint[] {
+  const by = new Map<number, RunCurvePoint>();
+  for (const p of points) by.set(p.epoch, { ...(by.get(p.epoch) ?? {}), ...p });
+  return [...by.values()].sort((a, b) => a.epoch - b.epoch);
+}
+
+function jointRow(r: JointRunSummary, names: Map<string, string>): RunRow {
+  const metrics: Record<string, number> = {};
+  if (r.test) { flatMetrics('test_', r.test.metrics, metrics); metrics.test_invalid_rate = r.test.invalidRate; }
+  if (r.testBeforeFinetune) flatMetrics('test_before_finetune_', r.testBeforeFinetune.metrics, metrics);
+  let bestValid: number | null = null;
+  const curves: RunCurvePoint[] = r.history.map((h, i) => {
+    const p: RunCurvePoint = { epoch: i + 1 };
+    if (num(h.loss?.total) !== null) p.loss = h.loss.total;
+    if (num(h.loss?.code) !== null) p.loss_code = h.loss.code;
+    const v = num(h.valid?.metrics?.['ndcg@10']);
+    if (v !== null) { p['valid_ndcg@10'] = v; bestValid = Math.max(bestValid ?? -Infinity, v); }
+    const rc = num(h.valid?.metrics?.['recall@10']);
+    if (rc !== null) p['valid_recall@10'] = rc;
+    if (h.codes) p.collision_rate = h.codes.collisionRate;
+    return p;
+  });
+  if (bestValid !== null) metrics['best_valid_ndcg@10'] = bestValid;
+  const t = num(r.test?.metrics?.['ndcg@10']);
+  const seconds = r.history.reduce((s, h) => s + (num(h.seconds) ?? 0), 0);
+  const preset = JOINT_PRESETS[r.preset as JointPresetName];
+  return {
+    stage: 'joint', id: r.id, name: r.name, datasetId: r.datasetId, datasetName: names.get(r.datasetId) ?? r.datasetId,
+    createdAt: r.createdAt, status: r.status, backend: r.backend, seed: num(r.config?.seed),
+    durationSeconds: r.history.length ? seconds : null,
+    headline: t !== null ? { name: 'test ndcg@10', value: t } : bestValid !== null ? { name: 'valid ndcg@10', value: bestValid } : null,
+    preset: preset ? r.preset : r.preset || null, presetInferred: false,
+    config: r.config as unknown as Rec,
+    configDiff: preset ? diffConfig(r.config, preset.values, preset.provenance) : [],
+    metrics, curves,
+  };
+}
+
+function sasrecRow(a: StoredArtifact, names: Map<string, string>): RunRow {
+  const meta = obj(a.meta);
+  const metrics: Record<string, number> = {};
+  const m = obj(meta.metrics);
+  flatMetrics('valid_', m.valid, metrics);
+  flatMetrics('test_', m.test, metrics);
+  const curves = mergePoints((Array.isArray(meta.curves) ? meta.curves : []).map((e: Rec) => {
+    const p: RunCurvePoint = { epoch: num(e.epoch) ?? 0 };
+    if (num(e.trainLoss) !== null) p.loss = e.trainLoss as number;
+    if (num(e.validNdcg10) !== null) p['valid_ndcg@10'] = e.validNdcg10 as number;
+    if (num(e.validRecall10) !== null) p['valid_recall@10'] = e.validRecall10 as number;
+    return p;
+  }));
+  const config = obj(meta.config);
+  const near = nearestPreset(config, Object.entries(SASREC_PRESETS).map(([name, p]) => ({ name, values: p.config, provenance: p.provenance })));
+  const t = metrics['test_ndcg@10'] ?? null;
+  const v = metrics['valid_ndcg@10'] ?? null;
+  return {
+    stage: 'sasrec', id: a.id, name: str(a.name, a.id), datasetId: a.ownerId, datasetName: names.get(a.ownerId) ?? a.ownerId,
+    createdAt: num(a.createdAt) ?? 0, status: meta.cancelled ? 'cancelled' : 'finished', backend: str(meta.backend, '—'),
+    seed: num(meta.seed), durationSeconds: num(meta.seconds),
+    headline: t !== null ? { name: 'test ndcg@10', value: t } : v !== null ? { name: 'valid ndcg@10', value: v } : null,
+    preset: near?.name ?? null, presetInferred: true, config, configDiff: near?.diff ?? [], metrics, curves,
+  };
+}
+
+function rqvaeRow(a: StoredArtifact, names: Map<string, string>): RunRow {
+  const meta = obj(a.meta);
+  const curvesRec = obj(meta.curves);
+  const pts: RunCurvePoint[] = [];
+  for (const e of (Array.isArray(curvesRec.epochs) ? curvesRec.epochs : []) as Rec[]) {
+    const p: RunCurvePoint = { epoch: (num(e.epoch) ?? 0) + 1 };
+    if (num(e.loss) !== null) p.loss = e.loss as number;
+    if (num(e.reconLoss) !== null) p.loss_recon = e.reconLoss as number;
+    pts.push(p);
+  }
+  for (const e of (Array.isArray(curvesRec.evals) ? curvesRec.evals : []) as Rec[]) {
+    const p: RunCurvePoint = { epoch: (num(e.epoch) ?? 0) + 1 };
+    if (num(e.collisionRate) !== null) p.collision_rate = e.collisionRate as number;
+    if (num(e.giniMean) !== null) p.gini = e.giniMean as number;
+    pts.push(p);
+  }
+  const config = Object.keys(obj(meta.config)).length ? obj(meta.config) : obj(a.config);
+  const inDim = num(config.in_dim) ?? num(obj(a.config).in_dim) ?? 0;
+  const near = meta.config
+    ? nearestPreset(config, (Object.keys(RQVAE_PRESETS) as RqvaePresetName[]).map((name) => ({
+      name, values: rqvaeTrainConfig(name, inDim), provenance: RQVAE_PRESETS[name].provenance,
+    })))
+    : null;
+  const metrics: Record<string, number> = {};
+  for (const k of ['collisionRate', 'giniMean', 'maxSuffix'] as const) {
+    const v = num(a[k]);
+    if (v !== null) metrics[k === 'collisionRate' ? 'collision_rate' : k === 'giniMean' ? 'gini_mean' : 'max_suffix'] = v;
+  }
+  const cr = num(a.collisionRate);
+  return {
+    stage: 'rqvae', id: a.id, name: str(a.name, a.id), datasetId: a.ownerId, datasetName: names.get(a.ownerId) ?? a.ownerId,
+    createdAt: num(a.createdAt) ?? 0, status: meta.cancelled ? 'cancelled' : str(a.source).startsWith('import') ? 'imported' : 'finished',
+    backend: str(meta.backend, '—'), seed: num(meta.seed), durationSeconds: num(meta.seconds),
+    headline: cr !== null ? { name: 'collision rate', value: cr } : null,
+    preset: near?.name ?? null, presetInferred: true, config, configDiff: near?.diff ?? [], metrics, curves: mergePoints(pts),
+  };
+}
+
+/** A GRPO run record (issue 7's shape is not fixed here: read what is there, tolerate the rest). */
+function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
+  const rec = r as Rec;
+  const datasetId = str(rec.datasetId);
+  const metrics: Record<string, number> = {};
+  flatMetrics('test_', obj(rec.test).metrics ?? rec.test, metrics);
+  const history = (Array.isArray(rec.history) ? rec.history : []) as Rec[];
+  const curves: RunCurvePoint[] = history.map((h, i) => {
+    const p: RunCurvePoint = { epoch: num(h.epoch) !== null ? (h.epoch as number) + 1 : i + 1 };
+    const loss = num(h.loss) ?? num(obj(h.loss).total);
+    if (loss !== null) p.loss = loss;
+    const v = num(obj(obj(h.valid).metrics)['ndcg@10']) ?? num(obj(h.valid)['ndcg@10']);
+    if (v !== null) p['valid_ndcg@10'] = v;
+    const rw = num(h.reward) ?? num(h.meanReward);
+    if (rw !== null) p.reward = rw;
+    return p;
+  });
+  const presetName = str(rec.preset);
+  const preset = (GRPO_PRESETS as Record<string, { values: unknown; provenance: Record<string, unknown> }>)[presetName];
+  const t = metrics['test_ndcg@10'] ?? null;
+  const seconds = history.reduce((s, h) => s + (num(h.seconds) ?? 0), 0);
+  return {
+    stage: 'grpo', id: r.id, name: str(rec.name, r.id), datasetId, datasetName: names.get(datasetId) ?? datasetId,
+    createdAt: r.createdAt, status: str(rec.status, 'unknown'), backend: str(rec.backend, '—'), seed: num(rec.seed) ?? num(obj(rec.config).seed),
+    durationSeconds: history.length ? seconds : null,
+    headline: t !== null ? { name: 'test ndcg@10', value: t } : null,
+    preset: presetName || null, presetInferred: false, config: obj(rec.config),
+    configDiff: preset ? diffConfig(rec.config, preset.values, preset.provenance) : [], metrics, curves,
+  };
+}
+
+export function createRunsMethods(ctx: RunsContext): RunsWorkerApi {
+  return {
+    listAllRuns: () =>
+      asResult(async () => {
+        const db = await ctx.db();
+        const names = new Map((await listDatasets(db)).map((d) => [d.id, d.name]));
+        let artifacts: StoredArtifact[];
+        let runs: StoredRun[];
+        try {
+          [artifacts, runs] = await Promise.all([db.getAll('artifacts'), db.getAll('runs')]);
+        } catch (err) {
+          throw toStorageError(err, undefined, 'list the runs', false);
+        }
+        const joint = await ctx.listJointRuns();
+        if (!joint.ok) throw new StudioError(joint.error);
+        const rows: RunRow[] = joint.value.map((r) => jointRow(r, names));
+        for (const a of artifacts) {
+          if (a.type === 'tokenizer') rows.push(rqvaeRow(a, names));
+          else if (a.type === 'embedding' && a.source === 'sasrec') rows.push(sasrecRow(a, names));
+        }
+        for (const r of runs) if (r.type === 'grpo' || r.stage === 'grpo') rows.push(grpoRow(r, names));
+        return rows.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
+      }),
+
+    async deleteRun(stage: RunStage, id: string): Promise<Result<void>> {
+      if (stage === 'joint') return ctx.deleteJointRun(id);
+      if (stage === 'rqvae') return ctx.deleteTokenizer(id);
+      if (stage === 'sasrec') return ctx.deleteEmbedding(id);
+      if (stage === 'grpo') {
+        return asResult(async () => {
+          const db = await ctx.db();
+          const tx = db.transaction(['runs', 'chunks'], 'readwrite');
+          const done = tx.done;
+          done.catch(() => undefined);
+          let found: boolean;
+          try {
+            const rec = await tx.objectStore('runs').get(id);
+            found = !!rec && (rec.type === 'grpo' || rec.stage === 'grpo');
+            if (found) {
+              await tx.objectStore('runs').delete(id);
+              await tx.objectStore('chunks').delete(chunkRange(id));
+            }
+            await done;
+          } catch (err) {
+            try { tx.abort(); } catch { /* finished */ }
+            await done.catch(() => undefined);
+            throw toStorageError(err, tx.error, 'delete the GRPO run');
+          }
+          if (!found) throw new StudioError({ code: 'not_found', message: `No stored GRPO run with id "${id}" (it may have been deleted).` });
+        });
+      }
+      return { ok: false, error: { code: 'bad_option', field: 'stage', message: `Unknown run stage "${String(stage)}"`, expected: 'sasrec | rqvae | joint | grpo', found: String(stage) } };
+    },
+  };
+}
