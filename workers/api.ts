@@ -32,6 +32,8 @@ import type { TokenizerWorkerApi } from './tokenizerApi.ts';
 export type * from './jointApi.ts';
 import type { JointWorkerApi } from './jointApi.ts';
 import type { RunsWorkerApi } from './runsApi.ts';
+export type * from './grpoApi.ts';
+import type { GrpoWorkerApi } from './grpoApi.ts';
 
 /** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
@@ -185,7 +187,7 @@ export interface TextEmbeddingOptions {
   seed?: number;
 }
 
-export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, JointWorkerApi {
+export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, JointWorkerApi, GrpoWorkerApi {
   /** Picks the backend (webgpu → webgl → wasm → cpu unless a preference is given) and reports why. */
   initBackend(preference?: BackendName[]): Promise<BackendReport>;
   importDataset(request: ImportRequest, jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;

@@ -63,6 +63,11 @@ const api: StudioWorkerApi = {
   importJointBundle: (ds, f, n) => service.importJointBundle(ds, f, n),
   listAllRuns: () => service.listAllRuns(),
   deleteRun: (stage, id) => service.deleteRun(stage, id),
+  getGrpoPresets: () => service.getGrpoPresets(),
+  startGrpo: (r, id, cb) => service.startGrpo(r, id, cb),
+  listGrpoRuns: (ds) => service.listGrpoRuns(ds),
+  deleteGrpoRun: (id) => service.deleteGrpoRun(id),
+  exportGrpoBundle: (run) => service.exportGrpoBundle(run),
 };
 
 Comlink.expose(api);

@@ -12,6 +12,7 @@ import type { ProgressSink } from '../src/core/events.ts';
 import {
   deleteDatasetWithArtifacts,
   deleteJointRun,
+  deleteGrpoRun,
   listDatasets,
   loadDataset,
   openStudioDb,
@@ -34,6 +35,7 @@ import { createEmbeddingMethods } from './embeddings.ts';
 import { createTokenizerMethods } from './tokenizer.ts';
 import { createJointMethods } from './joint.ts';
 import { createRunsMethods } from './runs.ts';
+import { createGrpoMethods } from './grpo.ts';
 import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
 import { fetchSample, type FetchLike } from './sample.ts';
 
@@ -152,12 +154,14 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
     db, listJointRuns: () => joint.listJointRuns(), deleteJointRun: joint.deleteJointRun,
     deleteTokenizer: tokenizers.deleteTokenizer, deleteEmbedding: embeddings.deleteEmbedding,
   });
+  const grpo = createGrpoMethods(stageDeps);
 
   return {
     ...embeddings,
     ...tokenizers,
     ...joint,
     ...runs,
+    ...grpo,
 
     async initBackend(preference?: BackendName[]): Promise<BackendReport> {
       try {
@@ -205,6 +209,8 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
         // Its joint-training runs (records + checkpoints) go too; a run still training is left to finish.
         const live = await joint.listJointRuns(id);
         if (live.ok) for (const r of live.value) if (!r.active) await deleteJointRun(await db(), r.id);
+        const liveGrpo = await grpo.listGrpoRuns(id);
+        if (liveGrpo.ok) for (const r of liveGrpo.value) if (!r.active) await deleteGrpoRun(await db(), r.id);
         if (view?.id === id) view = null;
       }),
 

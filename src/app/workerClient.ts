@@ -32,6 +32,7 @@ import type {
 import type { TokenizerConfig, TokenizerTrainResult, TokenizerWorkerApi } from '../../workers/tokenizerApi.ts';
 import type { JointStartRequest, JointTrainResult, JointWorkerApi } from '../../workers/jointApi.ts';
 import type { RunsWorkerApi } from '../../workers/runsApi.ts';
+import type { GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from '../../workers/grpoApi.ts';
 
 export interface Job<T> {
   id: string;
@@ -85,6 +86,12 @@ export interface StudioClient {
   // Every stage's runs (the Runs page).
   listAllRuns: RunsWorkerApi['listAllRuns'];
   deleteRun: RunsWorkerApi['deleteRun'];
+  // GRPO fine-tuning (spec §6).
+  getGrpoPresets: GrpoWorkerApi['getGrpoPresets'];
+  startGrpo(request: GrpoStartRequest, onEvent: (e: ProgressEvent) => void): Job<GrpoTrainResult>;
+  listGrpoRuns: GrpoWorkerApi['listGrpoRuns'];
+  deleteGrpoRun: GrpoWorkerApi['deleteGrpoRun'];
+  exportGrpoBundle: GrpoWorkerApi['exportGrpoBundle'];
 }
 
 let worker: Worker | null = null;
@@ -152,6 +159,11 @@ export function getStudioClient(): StudioClient {
     importJointBundle: (datasetId, files, name) => api.importJointBundle(datasetId, files, name),
     listAllRuns: () => api.listAllRuns(),
     deleteRun: (stage, id) => api.deleteRun(stage, id),
+    getGrpoPresets: () => api.getGrpoPresets(),
+    startGrpo: (request, onEvent) => startJob(api, onEvent, (id, cb) => api.startGrpo(request, id, cb)),
+    listGrpoRuns: (datasetId) => api.listGrpoRuns(datasetId),
+    deleteGrpoRun: (id) => api.deleteGrpoRun(id),
+    exportGrpoBundle: (runId) => api.exportGrpoBundle(runId),
   };
   return client;
 }
