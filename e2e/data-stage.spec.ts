@@ -19,8 +19,9 @@ test('the backend panel names the backend in use and the adapter', async ({ page
   await panel.getByText('details').click();
   await expect(panel.getByTestId('adapter-is-fallback')).toHaveText('true');
   await expect(panel.getByTestId('backend-attempts').locator('li').first()).toContainText('webgpu');
-  // Later stages are listed but not built.
-  await expect(page.getByTestId('stage-grpo')).toContainText('not yet built');
+  // Every stage is built, GRPO included.
+  await expect(page.getByTestId('stage-grpo')).not.toContainText('not yet built');
+  await expect(page.getByTestId('stage-grpo')).toHaveAttribute('href', /#\/grpo/);
   await expect(page.getByTestId('stage-joint')).not.toContainText('not yet built');
 });
 

@@ -4,7 +4,7 @@ import { BackendPanel } from './components/BackendPanel.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
-import { embeddingsHref, jointHref, tokenizerHref, useRoute, type Route } from './route.ts';
+import { embeddingsHref, grpoHref, jointHref, tokenizerHref, useRoute, type Route } from './route.ts';
 import { STAGES } from './stages.ts';
 
 // The dataset page carries the charts (recharts): load it when a dataset is first opened.
@@ -12,11 +12,13 @@ const DatasetPage = lazy(() => import('./pages/DatasetPage.tsx').then((m) => ({ 
 const EmbeddingsPage = lazy(() => import('./pages/EmbeddingsPage.tsx').then((m) => ({ default: m.EmbeddingsPage })));
 const TokenizerPage = lazy(() => import('./pages/TokenizerPage.tsx').then((m) => ({ default: m.TokenizerPage })));
 const JointPage = lazy(() => import('./pages/JointPage.tsx').then((m) => ({ default: m.JointPage })));
+const GrpoPage = lazy(() => import('./pages/GrpoPage.tsx').then((m) => ({ default: m.GrpoPage })));
 
 /** Stage of a route, and where each built stage's nav link goes (keeping the open dataset). */
 function stageOf(route: Route): string {
   if (route.page === 'tokenizer') return 'tokenizer';
   if (route.page === 'joint') return 'joint';
+  if (route.page === 'grpo') return 'grpo';
   return route.page === 'embeddings' ? 'embeddings' : 'data';
 }
 
@@ -25,6 +27,7 @@ function stageHref(id: string, route: Route): string {
   if (id === 'embeddings') return embeddingsHref(datasetId);
   if (id === 'tokenizer') return tokenizerHref(datasetId);
   if (id === 'joint') return jointHref(datasetId);
+  if (id === 'grpo') return grpoHref(datasetId);
   return datasetId ? `#/data/${encodeURIComponent(datasetId)}` : '#/data';
 }
 
@@ -73,6 +76,10 @@ export function App() {
         {route.page === 'dataset' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <DatasetPage datasetId={route.datasetId} />
+          </Suspense>
+        ) : route.page === 'grpo' ? (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <GrpoPage datasetId={route.datasetId} />
           </Suspense>
         ) : route.page === 'joint' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>

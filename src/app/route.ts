@@ -10,7 +10,8 @@ export type Route =
   | { page: 'dataset'; datasetId: string }
   | { page: 'embeddings'; datasetId: string | null }
   | { page: 'tokenizer'; datasetId: string | null }
-  | { page: 'joint'; datasetId: string | null };
+  | { page: 'joint'; datasetId: string | null }
+  | { page: 'grpo'; datasetId: string | null };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/data\/(.+)$/.exec(hash);
@@ -21,11 +22,17 @@ export function parseRoute(hash: string): Route {
   if (t) return { page: 'tokenizer', datasetId: t[1] ? decodeURIComponent(t[1]) : null };
   const j = /^#\/joint(?:\/(.+))?$/.exec(hash);
   if (j) return { page: 'joint', datasetId: j[1] ? decodeURIComponent(j[1]) : null };
+  const g = /^#\/grpo(?:\/(.+))?$/.exec(hash);
+  if (g) return { page: 'grpo', datasetId: g[1] ? decodeURIComponent(g[1]) : null };
   return { page: 'datasets' };
 }
 
 export function jointHref(datasetId?: string | null): string {
   return datasetId ? `#/joint/${encodeURIComponent(datasetId)}` : '#/joint';
+}
+
+export function grpoHref(datasetId?: string | null): string {
+  return datasetId ? `#/grpo/${encodeURIComponent(datasetId)}` : '#/grpo';
 }
 
 export function embeddingsHref(datasetId?: string | null): string {

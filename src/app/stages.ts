@@ -12,7 +12,7 @@ export const STAGES: StageInfo[] = [
   { id: 'embeddings', label: '2 · Item embeddings', built: true },
   { id: 'tokenizer', label: '3 · Tokenizer (RQ-VAE)', built: true },
   { id: 'joint', label: '4 · Joint training', built: true },
-  { id: 'grpo', label: '5 · Fine-tuning (GRPO)', built: false },
+  { id: 'grpo', label: '5 · Fine-tuning (GRPO)', built: true },
 ];
 
 /** One line per interaction format, shown next to the format select. */

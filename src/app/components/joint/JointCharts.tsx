@@ -1,4 +1,4 @@
-/** Live joint-training curves (recharts): losses per phase, learning rates, validation, code-table changes. */
+/** Live joint-training curves (recharts; Chart is shared with the GRPO page): losses per phase, learning rates, validation, code-table changes. */
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { JointPoint } from '../../stores/joint.ts';
 
@@ -6,7 +6,7 @@ const COLORS = ['#4f7cff', '#d9822b', '#2a9d8f', '#c0392b', '#8e44ad', '#7f8c8d'
 
 interface Series { key: string; name: string }
 
-function Chart({ title, testId, points, series, percent, domain0 }: { title: string; testId: string; points: JointPoint[]; series: Series[]; percent?: boolean; domain0?: boolean }) {
+export function Chart({ title, testId, points, series, percent, domain0 }: { title: string; testId: string; points: JointPoint[]; series: Series[]; percent?: boolean; domain0?: boolean }) {
   const data = points.filter((p) => series.some((s) => p[s.key] !== undefined));
   const fmt = (v: number) => (percent ? `${(v * 100).toFixed(1)}%` : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) < 0.01 && v !== 0 ? v.toExponential(1) : v.toFixed(3));
   const shown = series.filter((s) => data.some((p) => p[s.key] !== undefined));

@@ -1,0 +1,94 @@
+/** The starting joint run, preset with provenance, the main overrides, Start / Cancel, progress with ETA. */
+import { useEffect, useState } from 'react';
+import type { JointRunSummary, ProvenanceNote } from '../../../../workers/jointApi.ts';
+import { GRPO_FIELDS, useGrpoStore } from '../../stores/grpo.ts';
+import { ErrorBox } from '../ErrorBox.tsx';
+import { ProgressLine } from '../embeddings/ProgressLine.tsx';
+
+function Provenance({ note }: { note: ProvenanceNote | undefined }) {
+  if (!note) return null;
+  return (
+    <span className="small">
+      {note.sources.map((s) => <span key={s} className={`badge${s === 'ours' ? ' badge-warn' : ''}`} data-testid="grpo-prov-source">{s}</span>)}{' '}
+      <span className="muted">{note.note}</span>
+    </span>
+  );
+}
+
+export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; jointRuns: JointRunSummary[] }) {
+  const presets = useGrpoStore((s) => s.presets);
+  const presetsError = useGrpoStore((s) => s.presetsError);
+  const preset = useGrpoStore((s) => s.preset);
+  const values = useGrpoStore((s) => s.values);
+  const train = useGrpoStore((s) => s.train);
+  const { loadPresets, setPreset, setValue, start, cancel } = useGrpoStore.getState();
+  const [jointRunId, setJointRunId] = useState('');
+  const [name, setName] = useState('');
+
+  useEffect(() => { void loadPresets(); }, [loadPresets]);
+
+  const finished = jointRuns.filter((r) => r.status === 'finished');
+  const joint = finished.find((r) => r.id === jointRunId) ?? finished[0];
+  const info = presets?.find((p) => p.name === preset);
+  const mine = train.datasetId === datasetId;
+
+  return (
+    <section className="card" data-testid="grpo-config">
+      <h3>New GRPO fine-tuning</h3>
+      {presetsError && <ErrorBox error={presetsError} title="Could not read the presets" />}
+      <div className="row tok-controls">
+        <label>Joint run (SFT policy){' '}
+          <select data-testid="grpo-joint-run" value={joint?.id ?? ''} onChange={(e) => setJointRunId(e.target.value)}>
+            {finished.length === 0 && <option value="">none finished — train one in stage 4</option>}
+            {finished.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name}{r.test ? ` (test ndcg@10 ${(r.test.metrics['ndcg@10'] ?? 0).toFixed(4)})` : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>Preset{' '}
+          <select data-testid="grpo-preset" value={preset} onChange={(e) => setPreset(e.target.value as 'quick' | 'paper')}>
+            {(presets ?? []).map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
+          </select>
+        </label>
+        <label>Run name{' '}
+          <input data-testid="grpo-name" value={name} placeholder="auto" onChange={(e) => setName(e.target.value)} />
+        </label>
+      </div>
+      {info && <p className="small muted" data-testid="grpo-preset-description">{info.description}</p>}
+      <table className="compact" data-testid="grpo-fields">
+        <tbody>
+          {GRPO_FIELDS.map((f) => (
+            <tr key={f.key}>
+              <th><label htmlFor={`grpo-field-${f.key}`}>{f.label}</label></th>
+              <td>
+                <input id={`grpo-field-${f.key}`} data-testid={`grpo-field-${f.key}`} value={values[f.key] ?? ''} size={10} onChange={(e) => setValue(f.key, e.target.value)} />
+              </td>
+              <td><Provenance note={info?.provenance[f.key]} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="row tok-controls">
+        <button type="button" className="primary" data-testid="grpo-start" disabled={train.running || !joint || !presets}
+          onClick={() => joint && void start(datasetId, joint.id, name.trim())}>
+          Start GRPO
+        </button>
+        {train.running && (
+          <button type="button" data-testid="grpo-cancel" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
+            {train.cancelling ? 'Cancelling…' : 'Cancel'}
+          </button>
+        )}
+      </div>
+      {mine && train.running && <ProgressLine progress={train.progress} startedAt={train.startedAt} testId="grpo-progress" />}
+      {mine && train.result && <p className="small" data-testid="grpo-note">{train.result.note}</p>}
+      {mine && train.error && <ErrorBox error={train.error} title="GRPO failed" />}
+      {mine && train.log.length > 0 && (
+        <details className="small"><summary>log ({train.log.length})</summary>
+          <ul data-testid="grpo-log">{train.log.map((l, i) => <li key={i} className={l.level === 'warn' ? 'warn-list' : ''}>{l.message}</li>)}</ul>
+        </details>
+      )}
+    </section>
+  );
+}

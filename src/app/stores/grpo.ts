@@ -1,0 +1,259 @@
+/**
+ * GRPO store (spec §6): presets and the edited values, the running job with its live curves (one
+ * point per epoch; x = 1-based epoch, x = 0 holds the pre-GRPO validation), the dataset's finished
+ * joint runs (the starting points) and its GRPO runs.
+ */
+import { create } from 'zustand';
+import type { ExportedFile, Result } from '../../../workers/api.ts';
+import type { GrpoEpochRecord, GrpoOverrides, GrpoPresetInfo, GrpoPresetName, GrpoRunSummary, GrpoTrainResult } from '../../../workers/grpoApi.ts';
+import type { JointRunSummary } from '../../../workers/jointApi.ts';
+import type { StudioErrorInfo } from '../../core/errors.ts';
+import type { ProgressEvent } from '../../core/events.ts';
+import { getStudioClient } from '../workerClient.ts';
+import type { JobProgress } from './job.ts';
+
+export interface GrpoPoint {
+  x: number;
+  [metric: string]: number;
+}
+
+export interface GrpoFieldSpec { key: keyof GrpoOverrides; label: string; kind: 'int' | 'float' }
+
+/** The values the page edits (every other value stays the preset's). */
+export const GRPO_FIELDS: GrpoFieldSpec[] = [
+  { key: 'group_size', label: 'group size G', kind: 'int' },
+  { key: 'kl_coeff', label: 'β (KL weight)', kind: 'float' },
+  { key: 'temperature', label: 'temperature', kind: 'float' },
+  { key: 'top_k', label: 'top-k', kind: 'int' },
+  { key: 'reward_alpha', label: 'α (reward cosine weight)', kind: 'float' },
+  { key: 'clip_range', label: 'clip range ε', kind: 'float' },
+  { key: 'lr', label: 'lr', kind: 'float' },
+  { key: 'epochs', label: 'epochs', kind: 'int' },
+  { key: 'batch_size', label: 'batch size', kind: 'int' },
+  { key: 'early_stop', label: 'early_stop (evaluations)', kind: 'int' },
+  { key: 'num_beams', label: 'num_beams', kind: 'int' },
+  { key: 'return_beams', label: 'return_beams', kind: 'int' },
+  { key: 'eval_batch_size', label: 'eval batch size', kind: 'int' },
+  { key: 'valid_limit', label: 'valid_limit (empty = all)', kind: 'int' },
+  { key: 'test_limit', label: 'test_limit (empty = all)', kind: 'int' },
+  { key: 'seed', label: 'seed', kind: 'int' },
+];
+
+export function grpoValuesOf(c: GrpoPresetInfo['config']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of GRPO_FIELDS) out[f.key] = c[f.key] === null ? '' : String(c[f.key]);
+  return out;
+}
+
+export function grpoOverridesOf(values: Record<string, string>): GrpoOverrides {
+  const o: Record<string, number | null> = {};
+  for (const f of GRPO_FIELDS) {
+    const raw = values[f.key];
+    if (raw === undefined) continue;
+    o[f.key] = raw.trim() === '' && (f.key === 'valid_limit' || f.key === 'test_limit') ? null : Number(raw);
+  }
+  return o as GrpoOverrides;
+}
+
+/** The trainer's metric names from stored epoch records (charts of a stored run). */
+export function grpoPointsFromRun(run: GrpoRunSummary): GrpoPoint[] {
+  const pts: GrpoPoint[] = [];
+  if (run.validBefore) pts.push({ x: 0, 'valid/ndcg@10': run.validBefore.metrics['ndcg@10'] ?? 0 });
+  for (const r of run.history as GrpoEpochRecord[]) {
+    const p: GrpoPoint = { x: r.epoch + 1, reward_mean: r.rewardMean, hit_rate: r.hitRate, invalid_rate: r.invalidRate, kl: r.kl, policy_loss: r.policyLoss, lr: r.lr };
+    if (r.valid) p['valid/ndcg@10'] = r.valid.metrics['ndcg@10'] ?? 0;
+    pts.push(p);
+  }
+  return pts;
+}
+
+export interface GrpoTrainView {
+  running: boolean;
+  cancelling: boolean;
+  datasetId: string | null;
+  startedAt: number;
+  progress: JobProgress | null;
+  error: StudioErrorInfo | null;
+  cancelFn: (() => Promise<void>) | null;
+  points: GrpoPoint[];
+  log: { level: 'info' | 'warn'; message: string }[];
+  result: GrpoTrainResult | null;
+}
+
+const IDLE: GrpoTrainView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null, points: [], log: [], result: null };
+
+interface GrpoState {
+  presets: GrpoPresetInfo[] | null;
+  presetsError: StudioErrorInfo | null;
+  preset: GrpoPresetName;
+  values: Record<string, string>;
+  train: GrpoTrainView;
+  jointRuns: Record<string, JointRunSummary[] | undefined>;
+  runs: Record<string, GrpoRunSummary[] | undefined>;
+  listError: StudioErrorInfo | null;
+  loadPresets(): Promise<void>;
+  setPreset(name: GrpoPresetName): void;
+  setValue(key: string, value: string): void;
+  refresh(datasetId: string): Promise<void>;
+  start(datasetId: string, jointRunId: string, name: string): Promise<void>;
+  cancel(): Promise<void>;
+  remove(datasetId: string, id: string): Promise<Result<void>>;
+  exportBundle(id: string): Promise<Result<ExportedFile>>;
+}
+
+const FLUSH_MS = 250;
+
+function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
+  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+}
+
+function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
+  if (e.type === 'progress') {
+    return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
+  }
+  return prev;
+}
+
+/** Per-epoch metrics (step = epoch) → x = epoch + 1; the pre-GRPO validation → x = 0; batch losses are skipped. */
+function pointX(name: string, step: number): number | null {
+  if (name === 'loss' || name.startsWith('test/')) return null;
+  if (name.startsWith('valid_before/')) return 0;
+  return step + 1;
+}
+
+export const useGrpoStore = create<GrpoState>()((set, get) => {
+  let pending: ProgressEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  function schedule(): void {
+    timer ??= setTimeout(() => {
+      timer = null;
+      flush();
+    }, FLUSH_MS);
+  }
+
+  function flush(): void {
+    if (!pending.length) return;
+    const events = pending;
+    pending = [];
+    set((s) => {
+      const t = s.train;
+      let progress = t.progress;
+      let log = t.log;
+      const points = [...t.points];
+      const index = new Map<number, number>();
+      points.forEach((p, i) => index.set(p.x, i));
+      for (const e of events) {
+        progress = progressFrom(progress, e);
+        if (e.type === 'log') log = [...log.slice(-49), { level: e.level, message: e.message }];
+        if (e.type !== 'metric') continue;
+        const x = pointX(e.name, e.step);
+        if (x === null) continue;
+        const name = e.name.startsWith('valid_before/') ? `valid/${e.name.slice('valid_before/'.length)}` : e.name;
+        const at = index.get(x);
+        if (at !== undefined) points[at] = { ...points[at], [name]: e.value };
+        else {
+          index.set(x, points.length);
+          points.push({ x, [name]: e.value });
+        }
+      }
+      points.sort((a, b) => a.x - b.x);
+      return { train: { ...t, progress, log, points } };
+    });
+  }
+
+  return {
+    presets: null,
+    presetsError: null,
+    preset: 'quick',
+    values: {},
+    train: IDLE,
+    jointRuns: {},
+    runs: {},
+    listError: null,
+
+    async loadPresets() {
+      if (get().presets) return;
+      let r: Result<GrpoPresetInfo[]>;
+      try {
+        r = await getStudioClient().getGrpoPresets();
+      } catch (err) {
+        r = internal(err);
+      }
+      if (!r.ok) {
+        set({ presetsError: r.error });
+        return;
+      }
+      const info = r.value.find((p) => p.name === get().preset) ?? r.value[0];
+      set({ presets: r.value, presetsError: null, preset: info.name, values: grpoValuesOf(info.config) });
+    },
+
+    setPreset(name) {
+      const info = get().presets?.find((p) => p.name === name);
+      if (info) set({ preset: name, values: grpoValuesOf(info.config) });
+    },
+
+    setValue(key, value) {
+      set((s) => ({ values: { ...s.values, [key]: value } }));
+    },
+
+    async refresh(datasetId) {
+      const client = getStudioClient();
+      try {
+        const [j, g] = await Promise.all([client.listJointRuns(datasetId), client.listGrpoRuns(datasetId)]);
+        set((s) => ({
+          jointRuns: j.ok ? { ...s.jointRuns, [datasetId]: j.value } : s.jointRuns,
+          runs: g.ok ? { ...s.runs, [datasetId]: g.value } : s.runs,
+          listError: !j.ok ? j.error : !g.ok ? g.error : null,
+        }));
+      } catch (err) {
+        set({ listError: internal(err).error });
+      }
+    },
+
+    async start(datasetId, jointRunId, name) {
+      if (get().train.running) return;
+      const { preset, values } = get();
+      pending = [];
+      set({ train: { ...IDLE, running: true, datasetId, startedAt: Date.now() } });
+      let res: Result<GrpoTrainResult>;
+      try {
+        const job = getStudioClient().startGrpo({ jointRunId, preset, overrides: grpoOverridesOf(values), ...(name ? { name } : {}) }, (e) => { pending.push(e); schedule(); });
+        set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+        res = await job.result;
+      } catch (err) {
+        res = internal(err);
+      }
+      flush();
+      set((s) => ({ train: { ...s.train, running: false, cancelling: false, cancelFn: null, result: res.ok ? res.value : null, error: res.ok ? null : res.error } }));
+      await get().refresh(datasetId);
+    },
+
+    async cancel() {
+      const fn = get().train.cancelFn;
+      if (!fn) return;
+      set((s) => ({ train: { ...s.train, cancelling: true } }));
+      await fn();
+    },
+
+    async remove(datasetId, id) {
+      let r: Result<void>;
+      try {
+        r = await getStudioClient().deleteGrpoRun(id);
+      } catch (err) {
+        r = internal(err);
+      }
+      await get().refresh(datasetId);
+      return r;
+    },
+
+    async exportBundle(id) {
+      try {
+        return await getStudioClient().exportGrpoBundle(id);
+      } catch (err) {
+        return internal(err);
+      }
+    },
+  };
+});
