@@ -6,12 +6,14 @@ import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
 import { embeddingsHref, grpoHref, jointHref, tokenizerHref, useRoute, type Route } from './route.ts';
 import { STAGES } from './stages.ts';
+import { HiddenTabBanner, ShortcutsHelp, ThemeToggle, useStageShortcuts } from './components/Shell.tsx';
 
 // The dataset page carries the charts (recharts): load it when a dataset is first opened.
 const DatasetPage = lazy(() => import('./pages/DatasetPage.tsx').then((m) => ({ default: m.DatasetPage })));
 const EmbeddingsPage = lazy(() => import('./pages/EmbeddingsPage.tsx').then((m) => ({ default: m.EmbeddingsPage })));
 const TokenizerPage = lazy(() => import('./pages/TokenizerPage.tsx').then((m) => ({ default: m.TokenizerPage })));
 const JointPage = lazy(() => import('./pages/JointPage.tsx').then((m) => ({ default: m.JointPage })));
+const RunsPage = lazy(() => import('./pages/RunsPage.tsx').then((m) => ({ default: m.RunsPage })));
 const GrpoPage = lazy(() => import('./pages/GrpoPage.tsx').then((m) => ({ default: m.GrpoPage })));
 
 /** Stage of a route, and where each built stage's nav link goes (keeping the open dataset). */
@@ -23,7 +25,7 @@ function stageOf(route: Route): string {
 }
 
 function stageHref(id: string, route: Route): string {
-  const datasetId = route.page === 'datasets' ? null : route.datasetId;
+  const datasetId = route.page === 'datasets' || route.page === 'runs' ? null : route.datasetId;
   if (id === 'embeddings') return embeddingsHref(datasetId);
   if (id === 'tokenizer') return tokenizerHref(datasetId);
   if (id === 'joint') return jointHref(datasetId);
@@ -33,6 +35,7 @@ function stageHref(id: string, route: Route): string {
 
 export function App() {
   const route = useRoute();
+  useStageShortcuts();
 
   useEffect(() => {
     void useBackendStore.getState().init();
@@ -46,6 +49,7 @@ export function App() {
           <a href="#/data">ETEGRec Studio</a>
         </h1>
         <BackendPanel />
+        <div className="shell-tools"><ShortcutsHelp /><ThemeToggle /></div>
       </header>
       <nav className="stages" aria-label="Pipeline stages">
         <ol>
@@ -70,10 +74,20 @@ export function App() {
               </li>
             ),
           )}
+          <li>
+            <a href="#/runs" className={`stage${route.page === 'runs' ? ' active' : ''}`} aria-current={route.page === 'runs' ? 'page' : undefined} data-testid="stage-runs">
+              Runs
+            </a>
+          </li>
         </ol>
       </nav>
       <main className="app-main">
-        {route.page === 'dataset' ? (
+        <HiddenTabBanner />
+        {route.page === 'runs' ? (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <RunsPage />
+          </Suspense>
+        ) : route.page === 'dataset' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <DatasetPage datasetId={route.datasetId} />
           </Suspense>

@@ -7,6 +7,7 @@ import { useSyncExternalStore } from 'react';
 
 export type Route =
   | { page: 'datasets' }
+  | { page: 'runs' }
   | { page: 'dataset'; datasetId: string }
   | { page: 'embeddings'; datasetId: string | null }
   | { page: 'tokenizer'; datasetId: string | null }
@@ -20,7 +21,9 @@ export function parseRoute(hash: string): Route {
   if (e) return { page: 'embeddings', datasetId: e[1] ? decodeURIComponent(e[1]) : null };
   const t = /^#\/tokenizer(?:\/(.+))?$/.exec(hash);
   if (t) return { page: 'tokenizer', datasetId: t[1] ? decodeURIComponent(t[1]) : null };
-  const j = /^#\/joint(?:\/(.+))?$/.exec(hash);
+  if (/^#\/runs(?:\?.*)?$/.test(hash)) return { page: 'runs' };
+  // A shared experiment rides along as `?cfg=…` (src/app/shareConfig.ts).
+  const j = /^#\/joint(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
   if (j) return { page: 'joint', datasetId: j[1] ? decodeURIComponent(j[1]) : null };
   const g = /^#\/grpo(?:\/(.+))?$/.exec(hash);
   if (g) return { page: 'grpo', datasetId: g[1] ? decodeURIComponent(g[1]) : null };

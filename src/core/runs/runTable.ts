@@ -210,7 +210,7 @@ export function parseCsv(text: string): string[][] {
   return out;
 }
 
-/** All runs with their config, diff, final metrics and curves, as one JSON document. */
+/** All runs with their config, diff, final metrics and curves, as one JSON text. */
 export function buildMetricsJson(rows: RunRow[], exportedAt = Date.now()): string {
   return JSON.stringify({ exportedAt: new Date(exportedAt).toISOString(), runs: rows }, null, 2);
 }

@@ -258,6 +258,7 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
               type="button"
               className="primary"
               data-testid="sasrec-train"
+              data-shortcut="start"
               disabled={train.running}
               onClick={() => {
                 setDismissed(false);
@@ -267,7 +268,7 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
               Train SASRec
             </button>
             {train.running && mine && (
-              <button type="button" className="danger" data-testid="sasrec-cancel" disabled={train.cancelling} onClick={() => void cancelTraining()}>
+              <button type="button" className="danger" data-testid="sasrec-cancel" data-shortcut="cancel" disabled={train.cancelling} onClick={() => void cancelTraining()}>
                 {train.cancelling ? 'Cancelling…' : 'Cancel (keeps the best table)'}
               </button>
             )}

@@ -1,6 +1,7 @@
 /** Inputs, preset with provenance, the main overrides, Start / Cancel, progress and the outcome. */
-import { useEffect, useState } from 'react';
-import type { JointInputs, ProvenanceNote } from '../../../../workers/jointApi.ts';
+import { useEffect, useRef, useState } from 'react';
+import type { JointInputs, JointPresetName, ProvenanceNote } from '../../../../workers/jointApi.ts';
+import { jointShareHash, sharedConfigOf } from '../../shareConfig.ts';
 import { JOINT_FIELDS, useJointStore } from '../../stores/joint.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
@@ -28,11 +29,49 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
 
   useEffect(() => { void loadPresets(); }, [loadPresets]);
 
+  // A shared link (#/joint/<dataset>?cfg=…) restores the whole experiment once the presets are known.
+  const [shareNote, setShareNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [shareUrl, setShareUrl] = useState('');
+  const restored = useRef(false);
+  useEffect(() => {
+    if (restored.current || !presets) return;
+    restored.current = true;
+    const d = sharedConfigOf(location.hash);
+    if (!d) return;
+    if (!d.ok) { setShareNote({ ok: false, text: d.message }); return; }
+    const c = d.value;
+    if (!presets.some((p) => p.name === c.preset)) {
+      setShareNote({ ok: false, text: `The shared configuration names an unknown preset "${c.preset}"; it was ignored.` });
+      return;
+    }
+    setPreset(c.preset as JointPresetName);
+    for (const [k, v] of Object.entries(c.values)) if (JOINT_FIELDS.some((f) => f.key === k)) setValue(k, v);
+    if (c.embeddingId) setEmbeddingId(c.embeddingId);
+    if (c.tokenizerId) setTokenizerId(c.tokenizerId);
+    if (c.name) setName(c.name);
+    setShareNote({ ok: true, text: 'Configuration restored from the shared link.' });
+  }, [presets, setPreset, setValue]);
+
   const emb = inputs.embeddings.find((e) => e.id === embeddingId) ?? inputs.embeddings[0];
   const fitting = inputs.tokenizers.filter((t) => emb && t.inDim === emb.cols);
   const tok = fitting.find((t) => t.id === tokenizerId) ?? fitting.find((t) => t.embeddingId === emb?.id) ?? fitting[0];
   const info = presets?.find((p) => p.name === preset);
   const mine = train.datasetId === datasetId;
+  async function copyShareLink(): Promise<void> {
+    const hash = jointShareHash(datasetId, {
+      v: 1, preset, values,
+      ...(emb ? { embeddingId: emb.id } : {}), ...(tok ? { tokenizerId: tok.id } : {}), ...(name.trim() ? { name: name.trim() } : {}),
+    });
+    const url = `${location.origin}${location.pathname}${location.search}${hash}`;
+    history.replaceState(null, '', hash);
+    setShareUrl(url);
+    try {
+      await navigator.clipboard.writeText(url);
+      setShareNote({ ok: true, text: 'Share link copied to the clipboard.' });
+    } catch {
+      setShareNote({ ok: true, text: 'The clipboard is not available here: copy the link below.' });
+    }
+  }
   const provOf = (key: string): ProvenanceNote | undefined =>
     info?.provenance[key] ?? info?.provenance[key.split('.')[0]] ?? (preset === 'quick' ? info?.provenance.other : undefined);
 
@@ -89,16 +128,21 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
         </tbody>
       </table>
       <div className="row tok-controls">
-        <button type="button" className="primary" data-testid="joint-start" disabled={train.running || !emb || !tok || !presets}
+        <button type="button" className="primary" data-testid="joint-start" data-shortcut="start" disabled={train.running || !emb || !tok || !presets}
           onClick={() => emb && tok && void start(datasetId, emb.id, tok.id, name.trim())}>
           Start joint training
         </button>
+        <button type="button" data-testid="joint-share" title="A link that opens this page with this preset, these values and inputs" disabled={!presets} onClick={() => void copyShareLink()}>
+          Copy share link
+        </button>
         {train.running && (
-          <button type="button" data-testid="joint-cancel" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
+          <button type="button" data-testid="joint-cancel" data-shortcut="cancel pause" title="Stops after keeping the last finished epoch (Alt+X / Alt+P); Resume continues" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
             {train.cancelling ? 'Cancelling…' : 'Cancel'}
           </button>
         )}
       </div>
+      {shareNote && <p className={`small${shareNote.ok ? ' muted' : ' error-text'}`} data-testid="joint-share-note">{shareNote.text}</p>}
+      {shareUrl && <input className="mono small" readOnly data-testid="joint-share-url" value={shareUrl} size={60} onFocus={(e) => e.target.select()} />}
       {mine && train.running && (
         <>
           <p className="small" data-testid="joint-running-name">Training {train.runName ?? ''}</p>

@@ -174,11 +174,11 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
             </details>
           )}
           <div className="row">
-            <button className="primary" data-testid="tok-train" disabled={train.running || !draft || !emb} onClick={() => void startTraining(datasetId, embeddingId)}>
+            <button className="primary" data-testid="tok-train" data-shortcut="start" disabled={train.running || !draft || !emb} onClick={() => void startTraining(datasetId, embeddingId)}>
               Train tokenizer
             </button>
             {train.running && (
-              <button className="danger" data-testid="tok-cancel" disabled={train.cancelling} onClick={() => void cancelTraining()}>
+              <button className="danger" data-testid="tok-cancel" data-shortcut="cancel" disabled={train.cancelling} onClick={() => void cancelTraining()}>
                 {train.cancelling ? 'Cancelling…' : 'Cancel (keeps the best snapshot)'}
               </button>
             )}

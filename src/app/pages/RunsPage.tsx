@@ -1,0 +1,224 @@
+/**
+ * Every recorded run of every stage in one table (issue 6): SASRec embedding tables, RQ-VAE
+ * tokenizers, joint runs and GRPO runs. Filter by stage/dataset/text, sort by any column, compare
+ * the curves of 2+ runs, the config diff against the run's preset (with provenance), delete, and
+ * export all metrics as one CSV and one JSON file.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { RunRow, RunStage } from '../../../workers/runsApi.ts';
+import type { StudioErrorInfo } from '../../core/errors.ts';
+import {
+  buildMetricsCsv, buildMetricsJson, curveMetrics, filterRuns, RUN_STAGE_LABELS, sortRuns, type RunSortKey,
+} from '../../core/runs/runTable.ts';
+import { ErrorBox } from '../components/ErrorBox.tsx';
+import { downloadBytes } from '../download.ts';
+import { getStudioClient } from '../workerClient.ts';
+
+const COLORS = ['#4f7cff', '#d9822b', '#2a9d8f', '#c0392b', '#8e44ad', '#7f8c8d', '#e84393', '#00a8a8'];
+
+const COLUMNS: { key: RunSortKey; label: string }[] = [
+  { key: 'stage', label: 'stage' }, { key: 'name', label: 'name' }, { key: 'dataset', label: 'dataset' },
+  { key: 'created', label: 'created' }, { key: 'status', label: 'status' }, { key: 'backend', label: 'backend' },
+  { key: 'seed', label: 'seed' }, { key: 'duration', label: 'duration' }, { key: 'metric', label: 'headline metric' },
+];
+
+function fmtDuration(s: number | null): string {
+  if (s === null) return '—';
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+function fmtValue(v: unknown): string {
+  if (v === undefined) return '—';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : String(+v.toPrecision(4));
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function fmtHeadline(h: RunRow['headline']): string {
+  if (!h) return '—';
+  return /collision/.test(h.name) ? `${h.name} ${(h.value * 100).toFixed(2)} %` : `${h.name} ${h.value.toFixed(4)}`;
+}
+
+const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+
+export function RunsPage() {
+  const [rows, setRows] = useState<RunRow[] | null>(null);
+  const [error, setError] = useState<StudioErrorInfo | null>(null);
+  const [stage, setStage] = useState<RunStage | ''>('');
+  const [datasetId, setDatasetId] = useState('');
+  const [text, setText] = useState('');
+  const [sort, setSort] = useState<{ key: RunSortKey; dir: 'asc' | 'desc' }>({ key: 'created', dir: 'desc' });
+  const [selected, setSelected] = useState<string[]>([]);
+  const [metric, setMetric] = useState('');
+  const [diffOf, setDiffOf] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const r = await getStudioClient().listAllRuns();
+      if (r.ok) { setRows(r.value); setError(null); } else setError(r.error);
+    } catch (err) {
+      setError({ code: 'internal', message: err instanceof Error ? err.message : String(err) });
+    }
+  }, []);
+  useEffect(() => { void refresh(); }, [refresh]);
+
+  const keyOf = (r: RunRow) => `${r.stage}:${r.id}`;
+  const datasets = useMemo(() => [...new Map((rows ?? []).map((r) => [r.datasetId, r.datasetName])).entries()], [rows]);
+  const shown = useMemo(() => sortRuns(filterRuns(rows ?? [], { stage, datasetId, text }), sort.key, sort.dir), [rows, stage, datasetId, text, sort]);
+  const chosen = useMemo(() => (rows ?? []).filter((r) => selected.includes(keyOf(r))), [rows, selected]);
+  const metrics = useMemo(() => curveMetrics(chosen), [chosen]);
+  const activeMetric = metrics.includes(metric) ? metric : metrics[0] ?? '';
+  const chart = useMemo(() => {
+    const by = new Map<number, Record<string, number>>();
+    chosen.forEach((r, i) => {
+      for (const p of r.curves) {
+        const v = p[activeMetric];
+        if (v === undefined) continue;
+        const pt = by.get(p.epoch) ?? { epoch: p.epoch };
+        pt[`s${i}`] = v;
+        by.set(p.epoch, pt);
+      }
+    });
+    return [...by.values()].sort((a, b) => a.epoch - b.epoch);
+  }, [chosen, activeMetric]);
+  const diffRun = (rows ?? []).find((r) => keyOf(r) === diffOf) ?? null;
+
+  const toggleSort = (key: RunSortKey) => setSort((s) => ({ key, dir: s.key === key && s.dir === 'asc' ? 'desc' : 'asc' }));
+  const toggleSel = (k: string) => setSelected((s) => (s.includes(k) ? s.filter((x) => x !== k) : [...s, k]));
+  const enc = (s: string) => new TextEncoder().encode(s);
+
+  async function remove(r: RunRow) {
+    if (!confirm(`Delete the ${RUN_STAGE_LABELS[r.stage]} run "${r.name}" and its stored data?`)) return;
+    const res = await getStudioClient().deleteRun(r.stage, r.id);
+    if (!res.ok) setError(res.error);
+    setSelected((s) => s.filter((x) => x !== keyOf(r)));
+    await refresh();
+  }
+
+  return (
+    <div className="page" data-testid="runs-page">
+      <div className="page-head">
+        <div>
+          <h2>Runs</h2>
+          <p className="muted">Every recorded run of every stage: SASRec embedding tables, RQ-VAE tokenizers, joint and GRPO runs. Tick two or more to compare their curves.</p>
+        </div>
+        <div className="row">
+          <button type="button" data-testid="runs-refresh" onClick={() => void refresh()}>Refresh</button>
+          <button type="button" data-testid="runs-export-csv" disabled={!rows?.length}
+            onClick={() => rows && downloadBytes(`etegrec-runs-${stamp()}.csv`, enc(buildMetricsCsv(rows)), 'text/csv')}>Export CSV</button>
+          <button type="button" data-testid="runs-export-json" disabled={!rows?.length}
+            onClick={() => rows && downloadBytes(`etegrec-runs-${stamp()}.json`, enc(buildMetricsJson(rows)), 'application/json')}>Export JSON</button>
+        </div>
+      </div>
+      {error && <ErrorBox error={error} title="Runs" />}
+      <div className="runs-filters">
+        <label>Stage{' '}
+          <select data-testid="runs-filter-stage" value={stage} onChange={(e) => setStage(e.target.value as RunStage | '')}>
+            <option value="">all</option>
+            {(Object.keys(RUN_STAGE_LABELS) as RunStage[]).map((s) => <option key={s} value={s}>{RUN_STAGE_LABELS[s]}</option>)}
+          </select>
+        </label>
+        <label>Dataset{' '}
+          <select data-testid="runs-filter-dataset" value={datasetId} onChange={(e) => setDatasetId(e.target.value)}>
+            <option value="">all</option>
+            {datasets.map(([id, name]) => <option key={id} value={id}>{name}</option>)}
+          </select>
+        </label>
+        <label>Search{' '}
+          <input data-testid="runs-filter-text" value={text} placeholder="name, status, backend…" onChange={(e) => setText(e.target.value)} />
+        </label>
+        <span className="small muted" data-testid="runs-count">{rows === null ? 'Loading…' : `${shown.length} of ${rows.length} run(s)`}</span>
+      </div>
+      <div className="runs-table-wrap">
+        <table className="runs-table" data-testid="runs-table">
+          <thead>
+            <tr>
+              <th><span className="sr-only">compare</span></th>
+              {COLUMNS.map((c) => (
+                <th key={c.key} aria-sort={sort.key === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                  <button type="button" data-testid={`runs-sort-${c.key}`} onClick={() => toggleSort(c.key)}>
+                    {c.label}{sort.key === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                  </button>
+                </th>
+              ))}
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((r) => (
+              <tr key={keyOf(r)} data-testid="runs-row" data-stage={r.stage} data-id={r.id}>
+                <td><input type="checkbox" data-testid="runs-select" aria-label={`compare ${r.name}`} checked={selected.includes(keyOf(r))} onChange={() => toggleSel(keyOf(r))} /></td>
+                <td>{RUN_STAGE_LABELS[r.stage]}</td>
+                <td data-testid="runs-name">{r.name}</td>
+                <td>{r.datasetName}</td>
+                <td>{new Date(r.createdAt).toLocaleString()}</td>
+                <td>{r.status}</td>
+                <td>{r.backend}</td>
+                <td>{r.seed ?? '—'}</td>
+                <td>{fmtDuration(r.durationSeconds)}</td>
+                <td data-testid="runs-metric">{fmtHeadline(r.headline)}</td>
+                <td className="row">
+                  <button type="button" data-testid="runs-diff" onClick={() => setDiffOf(diffOf === keyOf(r) ? null : keyOf(r))}>
+                    Diff vs preset ({r.configDiff.length})
+                  </button>
+                  <button type="button" className="danger" data-testid="runs-delete" onClick={() => void remove(r)}>Delete</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {rows !== null && rows.length === 0 && <p className="muted" data-testid="runs-empty">No runs yet: train something in a stage.</p>}
+      </div>
+      {diffRun && (
+        <section className="card" data-testid="runs-diff-panel">
+          <h3>{diffRun.name}: config vs the {diffRun.preset ?? '?'} preset{diffRun.presetInferred ? ' (the nearest; the preset name is not stored for this stage)' : ''}</h3>
+          {diffRun.configDiff.length === 0 ? <p className="muted">Every value is the preset's.</p> : (
+            <table className="runs-table">
+              <thead><tr><th>value</th><th>this run</th><th>preset</th><th>provenance of the preset value</th></tr></thead>
+              <tbody>
+                {diffRun.configDiff.map((d) => (
+                  <tr key={d.key} data-testid="runs-diff-row">
+                    <td className="mono">{d.key}</td><td>{fmtValue(d.value)}</td><td>{fmtValue(d.presetValue)}</td>
+                    <td className="small muted" style={{ whiteSpace: 'normal' }}>{d.provenance || '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
+      <section className="card" data-testid="runs-compare">
+        <h3>Compare</h3>
+        {chosen.length < 2 ? (
+          <p className="muted" data-testid="runs-compare-hint">Tick two or more runs to overlay their curves.</p>
+        ) : (
+          <>
+            <label>Metric{' '}
+              <select data-testid="runs-compare-metric" value={activeMetric} onChange={(e) => setMetric(e.target.value)}>
+                {metrics.map((m) => <option key={m} value={m}>{m}</option>)}
+              </select>
+            </label>
+            <div data-testid="runs-compare-chart" data-series={chosen.length} data-points={chart.length}>
+              {chart.length === 0 ? <p className="muted">These runs share no curve of this metric.</p> : (
+                <ResponsiveContainer width="100%" height={260}>
+                  <LineChart data={chart} margin={{ top: 8, right: 12, bottom: 8, left: 0 }}>
+                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                    <XAxis dataKey="epoch" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} tickLine={false} />
+                    <YAxis width={64} domain={['auto', 'auto']} tickFormatter={(v: number) => fmtValue(v)} />
+                    <Tooltip formatter={(v, name) => [fmtValue(Number(v)), String(name)]} labelFormatter={(l) => `epoch ${l}`} />
+                    <Legend />
+                    {chosen.map((r, i) => (
+                      <Line key={keyOf(r)} type="monotone" dataKey={`s${i}`} name={`${r.name} (${r.stage})`} stroke={COLORS[i % COLORS.length]} dot connectNulls isAnimationActive={false} />
+                    ))}
+                  </LineChart>
+                </ResponsiveContainer>
+              )}
+            </div>
+          </>
+        )}
+      </section>
+    </div>
+  );
+}
