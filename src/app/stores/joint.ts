@@ -275,6 +275,8 @@ export const useJointStore = create<JointState>()((set, get) => {
         set({ presetsError: r.error });
         return;
       }
+      // A second, concurrent load (StrictMode runs effects twice) must not reset edited values.
+      if (get().presets) return;
       const info = r.value.find((p) => p.name === get().preset) ?? r.value[0];
       set({ presets: r.value, presetsError: null, preset: info.name, values: valuesOf(info.config, r.value) });
     },
