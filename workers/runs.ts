@@ -155,6 +155,8 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
   const datasetId = str(rec.datasetId);
   const metrics: Record<string, number> = {};
   flatMetrics('test_', obj(rec.test).metrics ?? rec.test, metrics);
+  flatMetrics('valid_before_', obj(rec.validBefore).metrics, metrics);
+  flatMetrics('valid_after_', obj(rec.validAfter).metrics, metrics);
   const history = (Array.isArray(rec.history) ? rec.history : []) as Rec[];
   const curves: RunCurvePoint[] = history.map((h, i) => {
     const p: RunCurvePoint = { epoch: num(h.epoch) !== null ? (h.epoch as number) + 1 : i + 1 };
@@ -162,8 +164,10 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
     if (loss !== null) p.loss = loss;
     const v = num(obj(obj(h.valid).metrics)['ndcg@10']) ?? num(obj(h.valid)['ndcg@10']);
     if (v !== null) p['valid_ndcg@10'] = v;
-    const rw = num(h.reward) ?? num(h.meanReward);
+    const rw = num(h.rewardMean) ?? num(h.reward);
     if (rw !== null) p.reward = rw;
+    const kl = num(h.kl);
+    if (kl !== null) p.kl = kl;
     return p;
   });
   const presetName = str(rec.preset);
@@ -173,7 +177,7 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
   return {
     stage: 'grpo', id: r.id, name: str(rec.name, r.id), datasetId, datasetName: names.get(datasetId) ?? datasetId,
     createdAt: r.createdAt, status: str(rec.status, 'unknown'), backend: str(rec.backend, '—'), seed: num(rec.seed) ?? num(obj(rec.config).seed),
-    durationSeconds: history.length ? seconds : null,
+    durationSeconds: history.length ? seconds : Object.values(obj(rec.timings)).reduce<number | null>((s, v) => (num(v) !== null ? (s ?? 0) + (v as number) : s), null),
     headline: t !== null ? { name: 'test ndcg@10', value: t } : null,
     preset: presetName || null, presetInferred: false, config: obj(rec.config),
     configDiff: preset ? diffConfig(rec.config, preset.values, preset.provenance) : [], metrics, curves,
