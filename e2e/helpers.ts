@@ -169,3 +169,23 @@ export async function trainTinyTokenizer(page: Page, epochs = 10, codes = 16): P
   await page.getByTestId('tok-train').click();
   await expect(page.getByTestId('tok-note')).toContainText('Stored', { timeout: 180_000 });
 }
+
+/**
+ * A finished tiny joint run on the seeded table + tokenizer (prepareTable + trainTinyTokenizer
+ * first): tiny T5, 1 alternating epoch + 1 finetune epoch, big batches, 4 beams, 16 valid users.
+ */
+export async function finishTinyJointRun(page: Page, name: string): Promise<void> {
+  const fields: Record<string, string> = {
+    epochs: '1', 'finetune.epochs': '1', batch_size: '512', micro_batch_size: '512', cycle: '2', warm_epoch: '0', eval_step: '1',
+    warmup_steps: '2', num_beams: '4', return_beams: '4', eval_batch_size: '128', eval_limit: '16',
+    't5.d_model': '16', 't5.num_layers': '1', 't5.num_decoder_layers': '1', 't5.num_heads': '2', 't5.d_kv': '8', 't5.d_ff': '24',
+  };
+  await page.getByTestId('stage-joint').click();
+  await expect(page.getByTestId('joint-page')).toBeVisible();
+  await expect(page.getByTestId('joint-start')).toBeEnabled();
+  await page.getByTestId('joint-preset').selectOption('quick');
+  for (const [k, v] of Object.entries(fields)) await page.getByTestId(`joint-field-${k}`).fill(v);
+  await page.getByTestId('joint-name').fill(name);
+  await page.getByTestId('joint-start').click();
+  await expect(page.getByTestId('joint-note')).toContainText('Finished', { timeout: 240_000 });
+}

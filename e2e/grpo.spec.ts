@@ -1,0 +1,78 @@
+/**
+ * GRPO end to end in Chromium on wasm (?backend=wasm, as the joint spec): the sample + a seeded
+ * table + a tiny tokenizer + a finished tiny joint run, then one GRPO epoch (G 2, big batches,
+ * 4 beams, 16 valid/test users) with live chart points, the valid_before / valid_after / test
+ * table, the run list, the export bundle (read in Node) and delete.
+ */
+import { readFile } from 'node:fs/promises';
+import { strFromU8, unzipSync } from 'fflate';
+import { expect, test } from '@playwright/test';
+import { finishTinyJointRun, prepareTable, safetensorsNames, trainTinyTokenizer } from './helpers.ts';
+
+const GRPO_FIELDS: Record<string, string> = {
+  group_size: '2', epochs: '1', batch_size: '1024', top_k: '8', lr: '0.001', num_beams: '4', return_beams: '4',
+  eval_batch_size: '128', valid_limit: '16', test_limit: '16',
+};
+
+test('GRPO: from a finished joint run, live charts, results table, export and delete', async ({ page }) => {
+  test.setTimeout(300_000);
+  const t0 = Date.now();
+  const lap = (what: string) => console.log(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await prepareTable(page, 'wasm');
+  await trainTinyTokenizer(page, 5, 32);
+  lap('table + tokenizer');
+  await finishTinyJointRun(page, 'sft-run');
+  lap('joint run');
+
+  await page.getByTestId('stage-grpo').click();
+  await expect(page).toHaveURL(/#\/grpo\/.+/);
+  await expect(page.getByTestId('grpo-page')).toBeVisible();
+  await expect(page.getByTestId('grpo-none')).toBeVisible();
+  await expect(page.getByTestId('grpo-joint-run')).toContainText('sft-run');
+  await page.getByTestId('grpo-preset').selectOption('paper');
+  await expect(page.getByTestId('grpo-field-kl_coeff')).toHaveValue('0.05');
+  await expect(page.getByTestId('grpo-fields')).toContainText('fork');
+  await page.getByTestId('grpo-preset').selectOption('quick');
+  await expect(page.getByTestId('grpo-fields')).toContainText('ours');
+  for (const [k, v] of Object.entries(GRPO_FIELDS)) await page.getByTestId(`grpo-field-${k}`).fill(v);
+  await page.getByTestId('grpo-name').fill('e2e-grpo');
+  await page.getByTestId('grpo-start').click();
+  await expect(page.getByTestId('grpo-progress')).toBeVisible();
+  await expect(page.getByTestId('grpo-cancel')).toBeVisible();
+  // The pre-GRPO validation is the first live point.
+  await expect(page.getByTestId('grpo-valid-chart')).toHaveAttribute('data-points', /^[1-9]/, { timeout: 120_000 });
+  await expect(page.getByTestId('grpo-note')).toContainText('Finished', { timeout: 180_000 });
+  lap('GRPO finished');
+  await expect(page.getByTestId('grpo-reward-chart')).toHaveAttribute('data-points', '1');
+  await expect(page.getByTestId('grpo-kl-chart')).toHaveAttribute('data-points', '1');
+  await expect(page.getByTestId('grpo-policy-chart')).toHaveAttribute('data-points', '1');
+  await expect(page.getByTestId('grpo-valid-chart')).toHaveAttribute('data-points', '2');
+
+  const table = page.getByTestId('grpo-results-table');
+  for (const key of ['valid_before', 'valid_after', 'test']) await expect(table.getByTestId(`grpo-result-${key}`)).toContainText(/\d\.\d{4}/);
+  const row = page.getByTestId('grpo-row').filter({ hasText: 'e2e-grpo' });
+  await expect(row).toHaveCount(1);
+  await expect(row.getByTestId('grpo-row-status')).toHaveText('finished');
+  await expect(row).toContainText('sft-run');
+  await page.screenshot({ path: 'test-results/screens/grpo-page.png', fullPage: true });
+
+  // Export: GRPO recommender + SFT tokenizer + code.json + metrics.json {valid_before, valid_after, test}.
+  const dl = page.waitForEvent('download');
+  await row.getByTestId('grpo-export').click();
+  const bundle = await dl;
+  expect(bundle.suggestedFilename()).toBe('e2e-grpo.bundle.zip');
+  const files = unzipSync(new Uint8Array(await readFile(await bundle.path())));
+  expect(Object.keys(files)).toEqual(expect.arrayContaining(['recommender.safetensors', 'tokenizer.safetensors', 'code.json', 'metrics.json']));
+  expect(safetensorsNames(files['recommender.safetensors'])).toContain('semantic_embedding.weight');
+  const metrics = JSON.parse(strFromU8(files['metrics.json'])) as Record<string, Record<string, number>>;
+  for (const k of ['valid_before', 'valid_after', 'test']) expect(metrics[k]['ndcg@10']).toBeGreaterThanOrEqual(0);
+
+  // Reload: the stored run and its table come back; then delete it.
+  await page.reload();
+  await expect(page.getByTestId('grpo-row')).toHaveCount(1);
+  await expect(page.getByTestId('grpo-results-table')).toBeVisible();
+  await expect(page.getByTestId('grpo-reward-chart')).toHaveAttribute('data-points', '1');
+  await page.getByTestId('grpo-delete').click();
+  await expect(page.getByTestId('grpo-none')).toBeVisible();
+  lap('GRPO e2e total');
+});
