@@ -22,6 +22,8 @@ export interface GenerativeEvalOptions {
   /** Evaluate only the first `limit` samples. */
   limit?: number;
   signal?: AbortSignal;
+  /** Awaited before each batch (a pause point). */
+  beforeBatch?: () => Promise<void>;
   /** Called after each batch with samples done and the total. */
   onBatch?: (done: number, total: number) => void;
   /** Called per batch with the generated codes [b × R × 4] and the hit ranks (recommendations view). */
@@ -86,6 +88,7 @@ export async function evaluateGenerative(
   // (the metrics are sums over samples, so the order does not change them).
   const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => samples.lens[a] - samples.lens[b] || a - b);
   for (let start = 0; start < total; start += opts.batchSize) {
+    if (opts.beforeBatch) await opts.beforeBatch();
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
     const rows = order.slice(start, Math.min(total, start + opts.batchSize));
     const { codes, width } = historyCodes(samples, rows, codeTable, C, bucket);

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluateGenerative, historyCodes } from '../eval/evaluateGenerative.ts';
 import { CodeIndex, VALID_METRIC, type GenerativeResult } from '../eval/generative.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
+import { pausePoint, type PauseGate } from '../pause.ts';
 import { EtegrecRecommender, type RecommenderConfig } from '../models/recommender.ts';
 import type { RunOptions } from '../models/t5.ts';
 import { oneHotF32 } from '../nn/layers.ts';
@@ -458,6 +459,8 @@ export interface GrpoInput {
 
 export interface GrpoOptions {
   signal?: AbortSignal;
+  /** Pauses between batches (training and evaluation) while paused (results are unchanged). */
+  pause?: PauseGate;
   onEvent?: ProgressSink;
   onEpoch?: (record: GrpoEpochRecord) => void;
 }
@@ -504,19 +507,25 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
     optimizer = new AdamW(vars, { lr: config.lr, weightDecay: config.weight_decay });
     const index = new CodeIndex(codeTable);
 
+    const pausedMs = () => opts.pause?.pausedMs() ?? 0;
+    const pauseAt = (phase: string) => pausePoint(opts.pause, opts.signal,
+      () => emit({ type: 'phase', stage: 'grpo', phase: 'paused', message: phase }),
+      () => emit({ type: 'phase', stage: 'grpo', phase }));
     const evalSplit = async (split: 'valid' | 'test', phase: string) => {
       const samples = data[split];
       const limit = split === 'valid' ? config.valid_limit : config.test_limit;
       const total = Math.min(samples.count, limit ?? samples.count);
       emit({ type: 'phase', stage: 'grpo', phase, message: `${total} ${split} samples, ${config.num_beams} beams` });
       const te = Date.now();
+      const p0 = pausedMs();
       return evaluateGenerative(policy, codeTable, samples, {
         beams: config.num_beams,
         returnCount: config.return_beams,
         batchSize: config.eval_batch_size,
         limit: limit ?? undefined,
         signal: opts.signal,
-        onBatch: (done, tot) => emit({ type: 'progress', stage: 'grpo', phase, done, total: tot, unit: 'samples', etaSeconds: estimateEta(te, Date.now(), done, tot) }),
+        beforeBatch: () => pauseAt(phase),
+        onBatch: (done, tot) => emit({ type: 'progress', stage: 'grpo', phase, done, total: tot, unit: 'samples', etaSeconds: estimateEta(te + pausedMs() - p0, Date.now(), done, tot) }),
       });
     };
 
@@ -535,6 +544,7 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
     let bestValid: GenerativeResult | null = null;
     const history: GrpoEpochRecord[] = [];
     const trainStart = Date.now();
+    const trainPaused0 = pausedMs();
     let step = 0;
     const plannedBatches = S * config.epochs;
     const microSamples = Math.max(1, Math.floor(config.micro_batch_size / G));
@@ -545,6 +555,7 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
       const perm = permutation(train.count, shuffleRng);
       const sums = { reward: 0, hit: 0, invalid: 0, kl: 0, policy: 0, loss: 0, norm: 0, rows: 0 };
       for (let b = 0; b < S; b++) {
+        await pauseAt('train');
         if (opts.signal?.aborted) cancelled(opts.signal);
         const rows = perm.subarray(b * config.batch_size, Math.min(train.count, (b + 1) * config.batch_size));
         const Bn = rows.length;
@@ -627,7 +638,7 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
           done: step,
           total: plannedBatches,
           unit: 'batches',
-          etaSeconds: estimateEta(trainStart, Date.now(), step, plannedBatches),
+          etaSeconds: estimateEta(trainStart + pausedMs() - trainPaused0, Date.now(), step, plannedBatches),
         });
         // Let a Worker's message loop deliver a cancel between batches.
         await new Promise<void>((res) => setTimeout(res, 0));

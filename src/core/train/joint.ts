@@ -24,6 +24,7 @@ import { codebookStats } from '../eval/codebook.ts';
 import { evaluateGenerative, historyCodes, targetCodes } from '../eval/evaluateGenerative.ts';
 import type { GenerativeResult } from '../eval/generative.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
+import { pausePoint, type PauseGate } from '../pause.ts';
 import { psaInfoNceLoss, selectRows, siaKlLoss, uniqueFirstIndex } from '../losses/alignment.ts';
 import { EtegrecRecommender, SEMANTIC, type RecommenderConfig } from '../models/recommender.ts';
 import { Rqvae, type RqvaeConfig } from '../models/rqvae.ts';
@@ -57,6 +58,8 @@ import type {
 
 export interface JointTrainOptions {
   signal?: AbortSignal;
+  /** Pauses between batches (training and evaluation) while paused (results are unchanged). */
+  pause?: PauseGate;
   onEvent?: ProgressSink;
   onEpoch?: (record: JointEpochRecord) => void;
   /** Awaited after every finished epoch and at stage boundaries with a resumable checkpoint. */
@@ -535,6 +538,7 @@ class JointRun {
     const cfg = this.cfg;
     const plan = this.planOf(epoch);
     const t0 = Date.now();
+    const p0 = this.pausedMs();
     const train = this.data.train;
     const order = permutation(train.count, this.shuffleRng);
     const total = Math.ceil(train.count / cfg.batch_size);
@@ -553,6 +557,7 @@ class JointRun {
     let batches = 0;
     try {
       for (let start = 0; start < train.count; start += cfg.batch_size) {
+        await this.pausePoint(phaseName);
         if (cancelled(this.opts.signal)) throw cancelError();
         const rows = Array.from(order.subarray(start, Math.min(train.count, start + cfg.batch_size)));
         let res;
@@ -570,7 +575,7 @@ class JointRun {
         recNormSum = accumulate(recNormSum, res.recNorm);
         tokNormSum = accumulate(tokNormSum, res.tokNorm);
         batches++;
-        this.emit({ type: 'progress', stage: 'joint', phase: phaseName, done: batches, total, unit: 'batches', etaSeconds: estimateEta(t0, Date.now(), batches, total) });
+        this.emit({ type: 'progress', stage: 'joint', phase: phaseName, done: batches, total, unit: 'batches', etaSeconds: estimateEta(t0 + this.pausedMs() - p0, Date.now(), batches, total) });
         await yieldToLoop();
       }
       const loss = zeroLoss();
@@ -604,9 +609,22 @@ class JointRun {
     }
   }
 
+  /** Waits while the run is paused, reporting the pause and then the phase it resumes. */
+  private pausePoint(phase: string): Promise<void> {
+    return pausePoint(this.opts.pause, this.opts.signal,
+      () => this.emit({ type: 'phase', stage: 'joint', phase: 'paused', message: phase }),
+      () => this.emit({ type: 'phase', stage: 'joint', phase }));
+  }
+
+  /** Total milliseconds paused so far (0 without a pause gate). */
+  private pausedMs(): number {
+    return this.opts.pause?.pausedMs() ?? 0;
+  }
+
   async evaluate(samples: JointSamples, split: 'valid' | 'test', limit = 0): Promise<GenerativeResult> {
     const cfg = this.cfg;
     const t0 = Date.now();
+    const p0 = this.pausedMs();
     const phase = `${this.stage}: ${split} beam search`;
     this.emit({ type: 'phase', stage: 'joint', phase });
     return evaluateGenerative(this.rec, this.codes, samples, {
@@ -617,8 +635,9 @@ class JointRun {
       lengthBucket: cfg.length_bucket,
       limit: limit > 0 ? limit : undefined,
       signal: this.opts.signal,
+      beforeBatch: () => this.pausePoint(phase),
       onBatch: (done, total) =>
-        this.emit({ type: 'progress', stage: 'joint', phase, done, total, unit: 'users', etaSeconds: estimateEta(t0, Date.now(), done, total) }),
+        this.emit({ type: 'progress', stage: 'joint', phase, done, total, unit: 'users', etaSeconds: estimateEta(t0 + this.pausedMs() - p0, Date.now(), done, total) }),
     });
   }
 

@@ -11,6 +11,7 @@ import { kmeans } from '../cluster/kmeans.ts';
 import { StudioError } from '../errors.ts';
 import { codebookStats, type CodebookStats } from '../eval/codebook.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
+import { pausePoint, type PauseGate } from '../pause.ts';
 import { Rqvae, rqvaeLayout, sqDistances, type RqvaeConfig } from '../models/rqvae.ts';
 import { matMul2d, oneHotF32 } from '../nn/layers.ts';
 import type { NamedArray } from '../nn/params.ts';
@@ -124,6 +125,8 @@ export interface RqvaeEvalRecord {
 
 export interface RqvaeTrainOptions {
   signal?: AbortSignal;
+  /** Pauses between batches while paused (results are unchanged). */
+  pause?: PauseGate;
   onEvent?: ProgressSink;
   /** Overrides config.seed. */
   seed?: number;
@@ -305,6 +308,9 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
       const losses: tf.Tensor[] = [];
       let lr = 0;
       for (let b = 0; b < bpe; b++) {
+        await pausePoint(opts.pause, opts.signal,
+          () => emit({ type: 'phase', stage: 'rqvae', phase: 'paused', message: `epoch ${epoch + 1}, batch ${b + 1}` }),
+          () => emit({ type: 'phase', stage: 'rqvae', phase: 'train' }));
         if (opts.signal?.aborted) {
           cancelled = true;
           break;
@@ -361,7 +367,7 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
       metric('recon_loss', epoch, rec.reconLoss);
       metric('rq_loss', epoch, rec.rqLoss);
       metric('lr', epoch, lr);
-      emit({ type: 'progress', stage: 'rqvae', phase: 'train', done: epoch + 1, total: cfg.epochs, unit: 'epochs', etaSeconds: estimateEta(t0, Date.now(), epoch + 1, cfg.epochs) });
+      emit({ type: 'progress', stage: 'rqvae', phase: 'train', done: epoch + 1, total: cfg.epochs, unit: 'epochs', etaSeconds: estimateEta(t0 + (opts.pause?.pausedMs() ?? 0), Date.now(), epoch + 1, cfg.epochs) });
       if ((epoch + 1) % cfg.eval_step === 0) {
         await evaluate(epoch, loss, lr);
         if (cfg.patience > 0 && bad >= cfg.patience) {

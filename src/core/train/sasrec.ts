@@ -16,6 +16,7 @@ import type { SplitName } from '../data/samples.ts';
 import { jointSamples } from './jointData.ts';
 import { StudioError } from '../errors.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
+import { pausePoint, type PauseGate } from '../pause.ts';
 import { SasrecModel, type SasrecConfig } from '../models/sasrec.ts';
 import { AdamW } from '../optim/adam.ts';
 import { popularityMetrics, RankingAccumulator, ranksOnDevice, type RankingMetrics } from '../eval/ranking.ts';
@@ -44,6 +45,8 @@ export interface EpochInfo {
 
 export interface SasrecTrainOptions {
   signal?: AbortSignal;
+  /** Pauses between steps while paused (results are unchanged). */
+  pause?: PauseGate;
   onEvent?: ProgressSink;
   /** Overrides config.seed. */
   seed?: number;
@@ -300,12 +303,15 @@ export async function trainSasrec(
             done: step,
             total: totalSteps,
             unit: 'steps',
-            etaSeconds: estimateEta(trainStart, Date.now(), step, totalSteps),
+            etaSeconds: estimateEta(trainStart + (opts.pause?.pausedMs() ?? 0), Date.now(), step, totalSteps),
           });
         }
         loss.dispose();
         opts.onStep?.(step);
         await yieldToLoop();
+        await pausePoint(opts.pause, opts.signal,
+          () => emit({ type: 'phase', stage: 'sasrec', phase: 'paused', message: `step ${step}` }),
+          () => emit({ type: 'phase', stage: 'sasrec', phase: 'train' }));
         if (opts.signal?.aborted) {
           cancelled = true;
           break;

@@ -1,0 +1,124 @@
+/** Pausing a trainer mid-epoch (and resuming it) gives bit-identical results to an uninterrupted run. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import type { ProgressEvent } from '../../../src/core/events.ts';
+import { Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
+import type { NamedArray } from '../../../src/core/nn/params.ts';
+import { PauseGate } from '../../../src/core/pause.ts';
+import { Rng } from '../../../src/core/rng.ts';
+import { trainJoint } from '../../../src/core/train/joint.ts';
+import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
+import type { JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
+import { trainRqvae, type RqvaeTrainConfig } from '../../../src/core/train/rqvae.ts';
+
+const TOK: RqvaeConfig = { in_dim: 12, layers: [10], e_dim: 6, num_emb_list: [8, 8, 8], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
+const N = 24;
+
+function splitSamples(rng: Rng, count: number, L: number): JointSamples {
+  const histories = new Int32Array(count * L);
+  const lens = new Int32Array(count);
+  const targets = new Int32Array(count);
+  for (let s = 0; s < count; s++) {
+    const len = 1 + rng.int(L);
+    const start = 1 + rng.int(N);
+    for (let j = 0; j < len; j++) histories[s * L + j] = ((start + j - 1) % N) + 1;
+    lens[s] = len;
+    targets[s] = ((start + len - 1) % N) + 1;
+  }
+  return { count, L, histories, lens, targets };
+}
+
+function jointData(): JointData {
+  const rng = new Rng(7);
+  return {
+    numItems: N,
+    semantic: rng.normalArray(N * TOK.in_dim, 1),
+    semanticDim: TOK.in_dim,
+    train: splitSamples(rng, 40, 6),
+    valid: splitSamples(rng, 10, 6),
+    test: splitSamples(rng, 10, 6),
+  };
+}
+
+function stateEqual(a: Record<string, NamedArray>, b: Record<string, NamedArray>): void {
+  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+  for (const k of Object.keys(a)) expect(Array.from(a[k].data)).toEqual(Array.from(b[k].data));
+}
+
+/** Pauses the gate whenever `when` says so, resuming after `ms`; records the pauses seen. */
+function pauser(gate: PauseGate, when: (e: ProgressEvent) => boolean, ms = 30) {
+  const phases: string[] = [];
+  let pauses = 0;
+  const onEvent = (e: ProgressEvent) => {
+    if (e.type === 'phase') phases.push(e.phase);
+    if (!gate.paused && when(e)) {
+      pauses++;
+      gate.pause();
+      setTimeout(() => gate.resume(), ms);
+    }
+  };
+  return { onEvent, phases, count: () => pauses };
+}
+
+let prevBackend = '';
+beforeAll(async () => {
+  prevBackend = tf.getBackend();
+  await tf.setBackend('cpu');
+});
+afterAll(async () => {
+  if (prevBackend) await tf.setBackend(prevBackend);
+});
+
+describe('pause and resume keep results identical', () => {
+  it('joint: paused mid-epoch (training and evaluation batches)', async () => {
+    const t = new Rqvae(TOK, 3);
+    const tok = await t.params.stateDict();
+    t.dispose();
+    const cfg = jointTrainConfig('quick', {
+      epochs: 2, warm_epoch: 0, eval_step: 2, warmup_steps: 2, batch_size: 16, micro_batch_size: 16, eval_batch_size: 4,
+      num_beams: 4, return_beams: 3, eval_limit: 0,
+      t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8 },
+      finetune: { epochs: 0, eval_step: 1, early_stop: 2 },
+    });
+    const straight = await trainJoint(jointData(), cfg, { tokenizer: { state: tok, config: TOK }, maxEpochs: 2 });
+    const gate = new PauseGate();
+    // pause after the first batch of each training epoch and after the first validation batch
+    const seen = new Set<string>();
+    const p = pauser(gate, (e) => e.type === 'progress' && !seen.has(e.phase) && !!seen.add(e.phase));
+    const paused = await trainJoint(jointData(), cfg, { tokenizer: { state: tok, config: TOK }, maxEpochs: 2, pause: gate, onEvent: p.onEvent });
+    expect(p.count()).toBeGreaterThanOrEqual(3);
+    expect(p.phases.filter((x) => x === 'paused').length).toBe(p.count());
+    expect(gate.pausedMs()).toBeGreaterThanOrEqual(3 * 25);
+    stateEqual(paused.checkpoint.current.recommender, straight.checkpoint.current.recommender);
+    stateEqual(paused.checkpoint.current.tokenizer, straight.checkpoint.current.tokenizer);
+    expect(Array.from(paused.checkpoint.current.codes)).toEqual(Array.from(straight.checkpoint.current.codes));
+    const strip = (h: typeof straight.checkpoint.history) => h.map((r) => ({ loss: r.loss, valid: r.valid?.metrics }));
+    expect(strip(paused.checkpoint.history)).toEqual(strip(straight.checkpoint.history));
+  }, 120_000);
+
+  it('rqvae: paused mid-epoch', async () => {
+    const cfg = {
+      in_dim: 16, layers: [32], e_dim: 8, num_emb_list: [16, 16, 16], beta: 0.25, quant_loss_weight: 1,
+      sk_epsilons: [0, 0, 0], sk_iters: 20,
+      epochs: 3, batch_size: 64, lr: 1e-2, weight_decay: 1e-4, warmup_epochs: 1, eval_step: 1, patience: 0,
+      kmeans_init: true, kmeans_iters: 10, clip_norm: 1, seed: 5,
+    } as RqvaeTrainConfig;
+    const data = new Float32Array(200 * 16);
+    let s = 1;
+    for (let i = 0; i < data.length; i++) data[i] = Math.sin((s = (s * 16807) % 2147483647) / 1e4) * (1 + (i % 7));
+    const straight = await trainRqvae(data, cfg, {});
+    const gate = new PauseGate();
+    // after k-means (batch 0 of epoch 0 then trains; batch 1 waits) and after each epoch's progress
+    const p = pauser(gate, (e) => (e.type === 'phase' && e.phase === 'kmeans') || e.type === 'progress');
+    const paused = await trainRqvae(data, cfg, { pause: gate, onEvent: p.onEvent });
+    expect(p.count()).toBeGreaterThanOrEqual(2);
+    expect(p.phases).toContain('paused');
+    const strip = (r: typeof straight) => ({
+      epochs: r.epochs.map((e) => [e.loss, e.reconLoss, e.rqLoss, e.lr]),
+      codes: Array.from(r.final.codes),
+      collision: r.final.collisionRate,
+    });
+    expect(strip(paused)).toEqual(strip(straight));
+    stateEqual(paused.final.state, straight.final.state);
+  }, 120_000);
+});
