@@ -195,6 +195,15 @@ export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, Join
   loadSample(jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;
   /** Cancels a running job; its stored data stays as it was before the job. */
   cancel(jobId: string): Promise<void>;
+  /**
+   * Pauses a running training job at its next step boundary (results are unchanged by a pause; a
+   * cancel still works while paused). Returns whether a running job was found.
+   */
+  pauseJob(jobId: string): Promise<boolean>;
+  /** Resumes a paused job; returns whether a running job was found. */
+  resumeJob(jobId: string): Promise<boolean>;
+  /** 'idle' (not running), 'running' or 'paused'. */
+  jobStatus(jobId: string): Promise<'idle' | 'running' | 'paused'>;
   listDatasets(): Promise<Result<DatasetSummary[]>>;
   deleteDataset(id: string): Promise<Result<void>>;
   getItems(datasetId: string, query: PageQuery): Promise<Result<Page<ItemRow>>>;

@@ -68,7 +68,7 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
       training = jobId;
       const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
       try {
-        return await ctx.jobs.run(jobId, async (signal) => {
+        return await ctx.jobs.run(jobId, async (signal, pause) => {
           sink({ type: 'phase', stage: 'sasrec', phase: 'load', message: 'loading the dataset and the trainer' });
           const [ds, report, train] = await Promise.all([
             ctx.dataset(datasetId),
@@ -79,6 +79,7 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
           sink({ type: 'log', stage: 'sasrec', level: 'info', message: `training on ${report.backend}` });
           const res = await train.trainSasrec(ds, { ...config }, {
             signal,
+            pause,
             onEvent: sink,
             seed: config.seed,
             ...(options?.maxStepsPerEpoch ? { maxStepsPerEpoch: options.maxStepsPerEpoch } : {}),

@@ -96,7 +96,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
       const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
       let runId: string | null = null;
       try {
-        return await ctx.jobs.run(jobId, async (signal) => {
+        return await ctx.jobs.run(jobId, async (signal, pause) => {
           const t0 = Date.now();
           sink({ type: 'phase', stage: 'grpo', phase: 'load', message: 'loading the joint run and the dataset' });
           const config = await resolveGrpoConfig(request.preset, request.overrides ?? {});
@@ -142,6 +142,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
           try {
             const res = await train.trainGrpo({ data, recommenderState: w.recommender, recommenderConfig: rc, codes: w.codes }, config, {
               signal,
+              pause,
               onEvent: sink,
               onEpoch: (r) => {
                 history.push(r);

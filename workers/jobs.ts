@@ -5,6 +5,7 @@
  */
 import { StudioError, throwIfCancelled, toStudioErrorInfo } from '../src/core/errors.ts';
 import { throttleProgress, type ProgressSink } from '../src/core/events.ts';
+import { PauseGate } from '../src/core/pause.ts';
 import type { BackendReport } from '../src/core/backend.ts';
 import type { PreparedDataset } from '../src/core/data/types.ts';
 import type { StudioDb } from '../src/storage/index.ts';
@@ -24,8 +25,11 @@ export interface StageContext {
 
 const CANCELLED = { code: 'cancelled', message: 'Cancelled by the user' } as const;
 
+export type JobStatus = 'idle' | 'running' | 'paused';
+
 export class JobRegistry {
   private readonly running = new Map<string, AbortController>();
+  private readonly gates = new Map<string, PauseGate>();
   /** Cancels that arrived before their job started (bounded). */
   private readonly early = new Set<string>();
 
@@ -35,6 +39,30 @@ export class JobRegistry {
 
   isRunning(jobId: string): boolean {
     return this.running.has(jobId);
+  }
+
+  status(jobId: string): JobStatus {
+    if (!this.running.has(jobId)) return 'idle';
+    return this.gates.get(jobId)?.paused ? 'paused' : 'running';
+  }
+
+  /**
+   * Pauses a running job: its trainer waits at its next step boundary until resume (a cancel still
+   * works). Returns whether a running job was found.
+   */
+  pause(jobId: string): boolean {
+    const gate = this.gates.get(jobId);
+    if (!gate) return false;
+    gate.pause();
+    return true;
+  }
+
+  /** Resumes a paused job; returns whether a running job was found. */
+  resume(jobId: string): boolean {
+    const gate = this.gates.get(jobId);
+    if (!gate) return false;
+    gate.resume();
+    return true;
   }
 
   /** Aborts the job's signal; returns whether a running job was found. */
@@ -50,23 +78,27 @@ export class JobRegistry {
   }
 
   /**
-   * Runs `fn` with the job's AbortSignal. A job that fails after its signal was aborted reports
-   * `cancelled`; one that completed before noticing the cancel reports its value (it did finish).
+   * Runs `fn` with the job's AbortSignal and PauseGate. A job that fails after its signal was
+   * aborted reports `cancelled`; one that completed before noticing the cancel reports its value
+   * (it did finish).
    */
-  async run<T>(jobId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<Result<T>> {
+  async run<T>(jobId: string, fn: (signal: AbortSignal, pause: PauseGate) => Promise<T>): Promise<Result<T>> {
     if (this.running.has(jobId)) {
       return { ok: false, error: { code: 'bad_option', message: `Job ${jobId} is already running` } };
     }
     const ctl = new AbortController();
     if (this.early.delete(jobId)) ctl.abort(new StudioError({ ...CANCELLED }));
+    const gate = new PauseGate();
     this.running.set(jobId, ctl);
+    this.gates.set(jobId, gate);
     try {
       throwIfCancelled(ctl.signal);
-      return { ok: true, value: await fn(ctl.signal) };
+      return { ok: true, value: await fn(ctl.signal, gate) };
     } catch (err) {
       return { ok: false, error: ctl.signal.aborted ? { ...CANCELLED } : toStudioErrorInfo(err) };
     } finally {
       this.running.delete(jobId);
+      this.gates.delete(jobId);
     }
   }
 }

@@ -163,7 +163,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
     const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
     let runId: string | null = null;
     try {
-      return await ctx.jobs.run(jobId, async (signal) => {
+      return await ctx.jobs.run(jobId, async (signal, pause) => {
         const t0 = Date.now();
         const db = await ctx.db();
         const p = await prepare(signal, sink);
@@ -175,6 +175,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
         try {
           const res = await train.trainJoint(p.data, p.config, {
             signal,
+            pause,
             onEvent: sink,
             ...(p.resume ? { resume: p.resume } : {}),
             ...(p.tokenizer ? { tokenizer: p.tokenizer } : {}),

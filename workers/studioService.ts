@@ -200,6 +200,18 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       jobs.cancel(jobId);
     },
 
+    async pauseJob(jobId: string): Promise<boolean> {
+      return jobs.pause(jobId);
+    },
+
+    async resumeJob(jobId: string): Promise<boolean> {
+      return jobs.resume(jobId);
+    },
+
+    async jobStatus(jobId: string) {
+      return jobs.status(jobId);
+    },
+
     listDatasets: () => asResult(async () => listDatasets(await db())),
 
     deleteDataset: (id) =>

@@ -403,7 +403,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
       training = jobId;
       const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
       try {
-        return await ctx.jobs.run(jobId, async (signal) => {
+        return await ctx.jobs.run(jobId, async (signal, pause) => {
           sink({ type: 'phase', stage: 'rqvae', phase: 'load', message: 'loading the embedding table and the trainer' });
           const db = await ctx.db();
           const [{ summary: emb, table }, ds, report, train] = await Promise.all([
@@ -420,7 +420,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
           if (bad) throw bad;
           throwIfCancelled(signal);
           sink({ type: 'log', stage: 'rqvae', level: 'info', message: `training on ${report.backend}: ${table.rows} items × ${table.cols} from "${emb.name}"` });
-          const res = await train.trainRqvae(table.data, cfg, { signal, onEvent: sink, seed: cfg.seed });
+          const res = await train.trainRqvae(table.data, cfg, { signal, pause, onEvent: sink, seed: cfg.seed });
           const base = {
             cancelled: res.cancelled, epochsRun: res.epochsRun, stoppedEarly: res.stoppedEarly,
             seconds: res.seconds, backend: res.backend, seed: res.seed,

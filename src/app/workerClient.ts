@@ -38,6 +38,9 @@ export interface Job<T> {
   id: string;
   result: Promise<Result<T>>;
   cancel(): Promise<void>;
+  /** Pauses a training job at its next step (no-op for jobs that never wait); resolves whether it was running. */
+  pause(): Promise<boolean>;
+  resume(): Promise<boolean>;
 }
 
 export interface StudioClient {
@@ -110,7 +113,7 @@ function startJob<T>(
     // Release the callback proxy so the worker-side port is closed.
     (cb as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy]?.();
   });
-  return { id, result, cancel: () => api.cancel(id) };
+  return { id, result, cancel: () => api.cancel(id), pause: () => api.pauseJob(id), resume: () => api.resumeJob(id) };
 }
 
 export function getStudioClient(): StudioClient {
