@@ -11,7 +11,7 @@ import '../theme.css';
 export const SHORTCUTS: { keys: string; code: string; action: string; label: string }[] = [
   { keys: 'Alt+S', code: 'KeyS', action: 'start', label: 'start training' },
   { keys: 'Alt+X', code: 'KeyX', action: 'cancel', label: 'cancel the running job' },
-  { keys: 'Alt+P', code: 'KeyP', action: 'pause', label: 'pause (joint: stop with a checkpoint; Resume continues)' },
+  { keys: 'Alt+P', code: 'KeyP', action: 'pause', label: 'pause or resume the running training' },
 ];
 
 export const SHORTCUTS_TEXT = `Keyboard shortcuts on the stage pages: ${SHORTCUTS.map((s) => `${s.keys} ${s.label}`).join('; ')}.`;

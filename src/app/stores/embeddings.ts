@@ -19,6 +19,7 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
+import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 export interface LossPoint { step: number; loss: number }
 export interface EpochPoint { epoch: number; trainLoss?: number; recall10?: number; ndcg10?: number }
@@ -30,7 +31,7 @@ export interface TrainDraft {
   maxStepsPerEpoch: number | null;
 }
 
-interface JobView {
+interface JobView extends PauseView {
   running: boolean;
   cancelling: boolean;
   datasetId: string | null;
@@ -40,7 +41,7 @@ interface JobView {
   cancelFn: (() => Promise<void>) | null;
 }
 
-const IDLE_JOB: JobView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null };
+const IDLE_JOB: JobView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null, ...NO_PAUSE };
 
 export interface TrainView extends JobView {
   loss: LossPoint[];
@@ -68,6 +69,8 @@ interface EmbeddingsState {
   setMaxSteps(n: number | null): void;
   startTraining(datasetId: string): Promise<void>;
   cancelTraining(): Promise<void>;
+  /** Pauses or resumes the running training. */
+  togglePause(): Promise<void>;
   computeText(datasetId: string, options: TextEmbeddingOptions): Promise<void>;
   cancelText(): Promise<void>;
   refresh(datasetId: string): Promise<void>;
@@ -79,6 +82,8 @@ interface EmbeddingsState {
 const FLUSH_MS = 250;
 
 function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  const kept = keepOnPause(prev, e);
+  if (kept !== undefined) return kept;
   if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
   if (e.type === 'progress') {
     return {
@@ -199,7 +204,7 @@ export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
       try {
         const job = getStudioClient().trainSasrec(datasetId, d.config, (e) => { pending.push(e); },
           d.maxStepsPerEpoch ? { maxStepsPerEpoch: d.maxStepsPerEpoch } : undefined);
-        set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+        set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
         res = await job.result;
       } catch (err) {
         res = internal(err);
@@ -208,7 +213,7 @@ export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
       timer = null;
       flushTraining();
       set((s) => {
-        const t = { ...s.train, running: false, cancelling: false, cancelFn: null };
+        const t = { ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE };
         if (!res.ok) return { train: { ...t, error: res.error } };
         // The result's curves are complete (no throttling): show them as the final state.
         const r = res.value;
@@ -232,6 +237,10 @@ export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
       if (!fn) return;
       set((s) => ({ train: { ...s.train, cancelling: true } }));
       await fn();
+    },
+
+    async togglePause() {
+      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
     },
 
     async computeText(datasetId, options) {

@@ -11,6 +11,7 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
+import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 export interface GrpoPoint {
   x: number;
@@ -67,7 +68,7 @@ export function grpoPointsFromRun(run: GrpoRunSummary): GrpoPoint[] {
   return pts;
 }
 
-export interface GrpoTrainView {
+export interface GrpoTrainView extends PauseView {
   running: boolean;
   cancelling: boolean;
   datasetId: string | null;
@@ -80,7 +81,7 @@ export interface GrpoTrainView {
   result: GrpoTrainResult | null;
 }
 
-const IDLE: GrpoTrainView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null, points: [], log: [], result: null };
+const IDLE: GrpoTrainView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null, points: [], log: [], result: null, ...NO_PAUSE };
 
 interface GrpoState {
   presets: GrpoPresetInfo[] | null;
@@ -97,6 +98,8 @@ interface GrpoState {
   refresh(datasetId: string): Promise<void>;
   start(datasetId: string, jointRunId: string, name: string): Promise<void>;
   cancel(): Promise<void>;
+  /** Pauses or resumes the running training. */
+  togglePause(): Promise<void>;
   remove(datasetId: string, id: string): Promise<Result<void>>;
   exportBundle(id: string): Promise<Result<ExportedFile>>;
 }
@@ -108,6 +111,8 @@ function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
 }
 
 function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  const kept = keepOnPause(prev, e);
+  if (kept !== undefined) return kept;
   if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
   if (e.type === 'progress') {
     return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
@@ -220,13 +225,13 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
       let res: Result<GrpoTrainResult>;
       try {
         const job = getStudioClient().startGrpo({ jointRunId, preset, overrides: grpoOverridesOf(values), ...(name ? { name } : {}) }, (e) => { pending.push(e); schedule(); });
-        set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+        set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
         res = await job.result;
       } catch (err) {
         res = internal(err);
       }
       flush();
-      set((s) => ({ train: { ...s.train, running: false, cancelling: false, cancelFn: null, result: res.ok ? res.value : null, error: res.ok ? null : res.error } }));
+      set((s) => ({ train: { ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE, result: res.ok ? res.value : null, error: res.ok ? null : res.error } }));
       await get().refresh(datasetId);
     },
 
@@ -235,6 +240,10 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
       if (!fn) return;
       set((s) => ({ train: { ...s.train, cancelling: true } }));
       await fn();
+    },
+
+    async togglePause() {
+      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
     },
 
     async remove(datasetId, id) {

@@ -22,6 +22,7 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
+import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 /** One point per finished epoch (x = 1-based epoch count over both stages), metric name → value. */
 export interface JointPoint {
@@ -56,6 +57,8 @@ export const JOINT_FIELDS: FieldSpec[] = [
   { key: 'return_beams', label: 'return_beams', kind: 'int' },
   { key: 'eval_batch_size', label: 'eval batch size', kind: 'int' },
   { key: 'eval_limit', label: 'eval_limit (valid users, 0 = all)', kind: 'int' },
+  { key: 'max_history', label: 'max_history (most recent items fed to the encoder)', kind: 'int' },
+  { key: 'length_bucket', label: 'length bucket (pad histories to multiples of … items)', kind: 'int' },
   { key: 'sia_sign', label: 'SIA sign', kind: 'select', options: ['plus', 'minus'] },
   { key: 'constrained', label: 'constrained decoding', kind: 'bool' },
   { key: 'ablation', label: 'ablation variant (Table 4)', kind: 'select', options: ['full', 'no_sia', 'no_psa', 'no_both', 'no_alternation', 'no_end_to_end'] },
@@ -127,7 +130,7 @@ export function pointsFromHistory(history: JointEpochRecord[]): JointPoint[] {
   });
 }
 
-export interface JointTrainView {
+export interface JointTrainView extends PauseView {
   running: boolean;
   cancelling: boolean;
   datasetId: string | null;
@@ -144,7 +147,7 @@ export interface JointTrainView {
 
 const IDLE: JointTrainView = {
   running: false, cancelling: false, datasetId: null, runName: null, startedAt: 0, progress: null, error: null,
-  cancelFn: null, points: [], log: [], result: null,
+  cancelFn: null, points: [], log: [], result: null, ...NO_PAUSE,
 };
 
 interface JointState {
@@ -164,6 +167,8 @@ interface JointState {
   start(datasetId: string, embeddingId: string, tokenizerId: string, name: string): Promise<void>;
   resume(datasetId: string, run: JointRunSummary): Promise<void>;
   cancel(): Promise<void>;
+  /** Pauses or resumes the running training. */
+  togglePause(): Promise<void>;
   remove(datasetId: string, id: string): Promise<Result<void>>;
   exportBundle(id: string): Promise<Result<ExportedFile>>;
   importBundle(datasetId: string, files: File[]): Promise<Result<JointImportResult>>;
@@ -177,6 +182,8 @@ function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
 }
 
 function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  const kept = keepOnPause(prev, e);
+  if (kept !== undefined) return kept;
   if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
   if (e.type === 'progress') {
     return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
@@ -230,7 +237,7 @@ export const useJointStore = create<JointState>()((set, get) => {
     let res: Result<JointTrainResult>;
     try {
       const job = start((e) => { pending.push(e); schedule(); });
-      set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+      set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
       // The run list follows the stored epochs while the job runs (every finished epoch is stored).
       const poll = setInterval(() => void get().refresh(datasetId), 2000);
       try {
@@ -244,7 +251,7 @@ export const useJointStore = create<JointState>()((set, get) => {
     flush();
     set((s) => ({
       train: {
-        ...s.train, running: false, cancelling: false, cancelFn: null,
+        ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE,
         result: res.ok ? res.value : null, error: res.ok ? null : res.error,
         runName: res.ok ? res.value.run.name : s.train.runName,
       },
@@ -319,6 +326,10 @@ export const useJointStore = create<JointState>()((set, get) => {
       if (!fn) return;
       set((s) => ({ train: { ...s.train, cancelling: true } }));
       await fn();
+    },
+
+    async togglePause() {
+      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
     },
 
     async remove(datasetId, id) {

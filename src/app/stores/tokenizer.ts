@@ -19,6 +19,7 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
+import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 /** One row per epoch (losses, lr) merged with the evaluation metrics of that epoch. */
 export interface TokPoint {
@@ -26,7 +27,7 @@ export interface TokPoint {
   [metric: string]: number;
 }
 
-export interface TokTrainView {
+export interface TokTrainView extends PauseView {
   running: boolean;
   cancelling: boolean;
   datasetId: string | null;
@@ -41,7 +42,7 @@ export interface TokTrainView {
 
 const IDLE: TokTrainView = {
   running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, error: null, cancelFn: null,
-  points: [], log: [], result: null,
+  points: [], log: [], result: null, ...NO_PAUSE,
 };
 
 export interface TokDraft {
@@ -66,6 +67,8 @@ interface TokenizerState {
   refresh(datasetId: string): Promise<void>;
   startTraining(datasetId: string, embeddingId: string): Promise<void>;
   cancelTraining(): Promise<void>;
+  /** Pauses or resumes the running training. */
+  togglePause(): Promise<void>;
   openView(id: string): Promise<void>;
   closeView(): void;
   importTokenizer(datasetId: string, file: File, embeddingId?: string): Promise<Result<TokenizerImportResult>>;
@@ -80,6 +83,8 @@ function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
 }
 
 function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
+  const kept = keepOnPause(prev, e);
+  if (kept !== undefined) return kept;
   if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
   if (e.type === 'progress') {
     return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
@@ -202,7 +207,7 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
       let res: Result<TokenizerTrainResult>;
       try {
         const job = getStudioClient().trainTokenizer(datasetId, embeddingId, d.config, (e) => { pending.push(e); schedule(); });
-        set((s) => ({ train: { ...s.train, cancelFn: job.cancel } }));
+        set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
         res = await job.result;
       } catch (err) {
         res = internal(err);
@@ -210,7 +215,7 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
       flush();
       set((s) => ({
         train: {
-          ...s.train, running: false, cancelling: false, cancelFn: null,
+          ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE,
           result: res.ok ? res.value : null, error: res.ok ? null : res.error,
         },
       }));
@@ -222,6 +227,10 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
       if (!fn) return;
       set((s) => ({ train: { ...s.train, cancelling: true } }));
       await fn();
+    },
+
+    async togglePause() {
+      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
     },
 
     async openView(id) {

@@ -9,6 +9,7 @@ import { useBackendStore } from '../../stores/backend.ts';
 import { useEmbeddingsStore } from '../../stores/embeddings.ts';
 import { formatDuration } from '../../format.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
 import { LossChart, ValidChart } from './TrainingCharts.tsx';
 
@@ -184,6 +185,7 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
   const setMaxSteps = useEmbeddingsStore((s) => s.setMaxSteps);
   const startTraining = useEmbeddingsStore((s) => s.startTraining);
   const cancelTraining = useEmbeddingsStore((s) => s.cancelTraining);
+  const togglePause = useEmbeddingsStore((s) => s.togglePause);
   const backend = useBackendStore((s) => s.report?.backend ?? null);
   const [dismissed, setDismissed] = useState(false);
 
@@ -272,11 +274,15 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
                 {train.cancelling ? 'Cancelling…' : 'Cancel (keeps the best table)'}
               </button>
             )}
+            {train.running && mine && (
+              <PauseButton testId="sasrec-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
+            )}
             {otherRunning && <span className="small warn">A training of another dataset is running.</span>}
           </div>
         </>
       )}
 
+      {mine && train.running && train.paused && <PausedLabel testId="sasrec-paused" />}
       {mine && train.running && <ProgressLine progress={train.progress} startedAt={train.startedAt} testId="sasrec-progress" />}
       {mine && (train.running || train.loss.length > 0 || train.epochs.length > 0) && (
         <div className="two-col">

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import type { JointRunSummary, ProvenanceNote } from '../../../../workers/jointApi.ts';
 import { GRPO_FIELDS, useGrpoStore } from '../../stores/grpo.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
 
 function Provenance({ note }: { note: ProvenanceNote | undefined }) {
@@ -21,7 +22,7 @@ export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; j
   const preset = useGrpoStore((s) => s.preset);
   const values = useGrpoStore((s) => s.values);
   const train = useGrpoStore((s) => s.train);
-  const { loadPresets, setPreset, setValue, start, cancel } = useGrpoStore.getState();
+  const { loadPresets, setPreset, setValue, start, cancel, togglePause } = useGrpoStore.getState();
   const [jointRunId, setJointRunId] = useState('');
   const [name, setName] = useState('');
 
@@ -71,16 +72,20 @@ export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; j
         </tbody>
       </table>
       <div className="row tok-controls">
-        <button type="button" className="primary" data-testid="grpo-start" disabled={train.running || !joint || !presets}
+        <button type="button" className="primary" data-testid="grpo-start" data-shortcut="start" disabled={train.running || !joint || !presets}
           onClick={() => joint && void start(datasetId, joint.id, name.trim())}>
           Start GRPO
         </button>
         {train.running && (
-          <button type="button" data-testid="grpo-cancel" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
+          <button type="button" data-testid="grpo-cancel" data-shortcut="cancel" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
             {train.cancelling ? 'Cancelling…' : 'Cancel'}
           </button>
         )}
+        {train.running && (
+          <PauseButton testId="grpo-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
+        )}
       </div>
+      {mine && train.running && train.paused && <PausedLabel testId="grpo-paused" />}
       {mine && train.running && <ProgressLine progress={train.progress} startedAt={train.startedAt} testId="grpo-progress" />}
       {mine && train.result && <p className="small" data-testid="grpo-note">{train.result.note}</p>}
       {mine && train.error && <ErrorBox error={train.error} title="GRPO failed" />}

@@ -4,6 +4,7 @@ import type { JointInputs, JointPresetName, ProvenanceNote } from '../../../../w
 import { jointShareHash, sharedConfigOf } from '../../shareConfig.ts';
 import { JOINT_FIELDS, useJointStore } from '../../stores/joint.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
 
 function Provenance({ note }: { note: ProvenanceNote | undefined }) {
@@ -22,7 +23,7 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
   const preset = useJointStore((s) => s.preset);
   const values = useJointStore((s) => s.values);
   const train = useJointStore((s) => s.train);
-  const { loadPresets, setPreset, setValue, start, cancel } = useJointStore.getState();
+  const { loadPresets, setPreset, setValue, start, cancel, togglePause } = useJointStore.getState();
   const [embeddingId, setEmbeddingId] = useState('');
   const [tokenizerId, setTokenizerId] = useState('');
   const [name, setName] = useState('');
@@ -136,9 +137,12 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
           Copy share link
         </button>
         {train.running && (
-          <button type="button" data-testid="joint-cancel" data-shortcut="cancel pause" title="Stops after keeping the last finished epoch (Alt+X / Alt+P); Resume continues" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
+          <button type="button" data-testid="joint-cancel" data-shortcut="cancel" title="Stops after keeping the last finished epoch (Alt+X); Resume in the run list continues" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
             {train.cancelling ? 'Cancelling…' : 'Cancel'}
           </button>
+        )}
+        {train.running && (
+          <PauseButton testId="joint-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
         )}
       </div>
       {shareNote && <p className={`small${shareNote.ok ? ' muted' : ' error-text'}`} data-testid="joint-share-note">{shareNote.text}</p>}
@@ -146,6 +150,7 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
       {mine && train.running && (
         <>
           <p className="small" data-testid="joint-running-name">Training {train.runName ?? ''}</p>
+          {train.paused && <PausedLabel testId="joint-paused" />}
           <ProgressLine progress={train.progress} startedAt={train.startedAt} testId="joint-progress" />
         </>
       )}

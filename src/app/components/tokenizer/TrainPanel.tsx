@@ -10,6 +10,7 @@ import { useTokenizerStore } from '../../stores/tokenizer.ts';
 import type { JobProgress } from '../../stores/job.ts';
 import { formatDuration, formatInt } from '../../format.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { LiveCharts } from './LiveCharts.tsx';
 
 const ORDER: (keyof TokenizerConfig)[] = [
@@ -87,7 +88,7 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
   const presetsError = useTokenizerStore((s) => s.presetsError);
   const draft = useTokenizerStore((s) => s.draft);
   const train = useTokenizerStore((s) => s.train);
-  const { loadPresets, setPreset, setValue, startTraining, cancelTraining } = useTokenizerStore.getState();
+  const { loadPresets, setPreset, setValue, startTraining, cancelTraining, togglePause } = useTokenizerStore.getState();
   const backend = useBackendStore((s) => s.report?.backend);
   const emb = embeddings.find((e) => e.id === embeddingId);
 
@@ -182,9 +183,13 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
                 {train.cancelling ? 'Cancelling…' : 'Cancel (keeps the best snapshot)'}
               </button>
             )}
+            {train.running && (
+              <PauseButton testId="tok-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
+            )}
           </div>
         </>
       )}
+      {mine && train.running && train.paused && <PausedLabel testId="tok-paused" />}
       {mine && train.running && <ProgressBar progress={train.progress} startedAt={train.startedAt} testId="tok-progress" />}
       {mine && train.error && <ErrorBox error={train.error} title="Tokenizer training failed" />}
       {mine && train.result && (
