@@ -41,6 +41,8 @@ const JOINT_FIELDS: Record<string, string> = {
   't5.num_heads': '2',
   't5.d_kv': '8',
   't5.d_ff': '24',
+  // one encoder width for every batch: each new shape compiles new shaders (slow on SwiftShader)
+  ...(BACKEND === 'webgpu' ? { max_history: '10', length_bucket: '10' } : {}),
 };
 
 test('joint training: live charts, reload mid-run and resume, recommendations, bundle export and import', async ({ page }) => {
