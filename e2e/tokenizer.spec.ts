@@ -36,6 +36,23 @@ test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and
   await expect(page.getByTestId('tok-progress')).toBeVisible();
   const collision = page.getByTestId('tok-collision-chart');
   const gini = page.getByTestId('tok-gini-chart');
+
+  // Pause mid-training: the label shows, the epochs stop advancing; Alt+P resumes.
+  const lossChart = page.getByTestId('tok-loss-chart');
+  await expect(lossChart).toHaveAttribute('data-points', /^[1-9]/, { timeout: 180_000 });
+  await page.getByTestId('tok-pause').click();
+  await expect(page.getByTestId('tok-paused')).toBeVisible();
+  await expect(page.getByTestId('tok-pause')).toHaveText('Resume');
+  await page.waitForTimeout(1000); // the batch in flight finishes, its events flush
+  const pausedAt = await lossChart.getAttribute('data-points');
+  const phaseAt = await page.getByTestId('tok-progress-phase').textContent();
+  await page.waitForTimeout(2000);
+  expect(await lossChart.getAttribute('data-points')).toBe(pausedAt);
+  expect(await page.getByTestId('tok-progress-phase').textContent()).toBe(phaseAt);
+  expect(Number(pausedAt)).toBeLessThan(30);
+  await page.keyboard.press('Alt+KeyP');
+  await expect(page.getByTestId('tok-paused')).toBeHidden();
+  await expect(page.getByTestId('tok-pause')).toHaveText('Pause');
   await expect(collision).toHaveAttribute('data-points', /^[1-9]/, { timeout: 180_000 });
   await expect(gini).toHaveAttribute('data-points', /^[1-9]/);
   const tTrain = Date.now();
