@@ -554,6 +554,7 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
       const te = Date.now();
       const perm = permutation(train.count, shuffleRng);
       const sums = { reward: 0, hit: 0, invalid: 0, kl: 0, policy: 0, loss: 0, norm: 0, rows: 0 };
+      const epochPaused0 = pausedMs();
       for (let b = 0; b < S; b++) {
         await pauseAt('train');
         if (opts.signal?.aborted) cancelled(opts.signal);
@@ -643,7 +644,7 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
         // Let a Worker's message loop deliver a cancel between batches.
         await new Promise<void>((res) => setTimeout(res, 0));
       }
-      const seconds = (Date.now() - te) / 1000;
+      const seconds = (Date.now() - te - (pausedMs() - epochPaused0)) / 1000; // paused time is not training time
       const rec: GrpoEpochRecord = {
         epoch,
         rewardMean: sums.reward / Math.max(1, sums.rows),

@@ -593,14 +593,15 @@ class JointRun {
       };
       if (recNormSum) record.gradNormRecommender = (await recNormSum.data())[0] / batches;
       if (tokNormSum) record.gradNormTokenizer = (await tokNormSum.data())[0] / batches;
-      const trainSeconds = (Date.now() - t0) / 1000;
+      // paused time is not training time
+      const trainSeconds = (Date.now() - t0 - (this.pausedMs() - p0)) / 1000;
       record.samplesPerSecond = train.count / Math.max(1e-9, trainSeconds);
       if (plan.recomputeCodesAfter) {
         const rebuilt = await this.rebuildCodes(this.codes);
         this.codes = rebuilt.codes;
         record.codes = rebuilt.stats;
       }
-      record.seconds = (Date.now() - t0) / 1000;
+      record.seconds = (Date.now() - t0 - (this.pausedMs() - p0)) / 1000;
       return record;
     } finally {
       tf.dispose(Object.values(sums));

@@ -2,10 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { ProgressEvent } from '../../../src/core/events.ts';
+import { EtegrecRecommender, type RecommenderConfig } from '../../../src/core/models/recommender.ts';
 import { Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { PauseGate } from '../../../src/core/pause.ts';
 import { Rng } from '../../../src/core/rng.ts';
+import { grpoConfig, trainGrpo } from '../../../src/core/train/grpo.ts';
 import { trainJoint } from '../../../src/core/train/joint.ts';
 import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
@@ -120,5 +122,52 @@ describe('pause and resume keep results identical', () => {
     });
     expect(strip(paused)).toEqual(strip(straight));
     stateEqual(paused.final.state, straight.final.state);
+  }, 120_000);
+
+  it('grpo: paused mid-epoch and mid-evaluation', async () => {
+    const rc: RecommenderConfig = {
+      t5: {
+        num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 32, num_heads: 2, d_kv: 8,
+        relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6, dropout_rate: 0.1,
+      },
+      code_length: 4, code_num: 16, e_dim: 8, semantic_hidden_size: 12, n_items_plus_pad: 21, initializer_range: 0.02,
+    };
+    const sft = new EtegrecRecommender(rc, 7);
+    const state = await sft.stateDict();
+    sft.dispose();
+    const codes = new Int32Array(21 * 4).fill(-1);
+    for (let i = 1; i <= 20; i++) codes.set([(i - 1) % 16, Math.floor((i - 1) / 16), (5 * i) % 16, 0], i * 4);
+    const rng = new Rng(5);
+    const samples = (count: number): JointSamples => {
+      const L = 5;
+      const histories = new Int32Array(count * L);
+      const lens = new Int32Array(count);
+      const targets = new Int32Array(count);
+      for (let s = 0; s < count; s++) {
+        lens[s] = 1 + rng.int(L);
+        for (let j = 0; j < lens[s]; j++) histories[s * L + j] = 1 + rng.int(20);
+        targets[s] = 1 + rng.int(20);
+      }
+      return { count, L, histories, lens, targets };
+    };
+    const data: JointData = { numItems: 20, semantic: rng.normalArray(20 * 12, 1), semanticDim: 12, train: samples(40), valid: samples(12), test: samples(12) };
+    const config = grpoConfig('quick', {
+      epochs: 2, early_stop: 10, batch_size: 16, group_size: 4, top_k: 8, micro_batch_size: 24, lr: 1e-3,
+      num_beams: 4, return_beams: 4, eval_batch_size: 5, valid_limit: 10,
+    });
+    const input = { data, recommenderState: state, recommenderConfig: rc, codes };
+    const straight = await trainGrpo(input, config, {});
+    const gate = new PauseGate();
+    const seen = new Set<string>();
+    const p = pauser(gate, (e) => e.type === 'progress' && !seen.has(e.phase) && !!seen.add(e.phase));
+    const paused = await trainGrpo(input, config, { pause: gate, onEvent: p.onEvent });
+    expect(p.count()).toBeGreaterThanOrEqual(3);
+    expect(p.phases.filter((x) => x === 'paused').length).toBe(p.count());
+    stateEqual(paused.bestState, straight.bestState);
+    const strip = (r: typeof straight) => ({
+      history: r.history.map(({ seconds: _s, samplesPerSecond: _r, ...rest }) => rest),
+      before: r.validBefore.metrics, after: r.validAfter.metrics, test: r.test.metrics, best: r.bestEpoch,
+    });
+    expect(strip(paused)).toEqual(strip(straight));
   }, 120_000);
 });
