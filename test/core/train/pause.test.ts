@@ -12,6 +12,9 @@ import { trainJoint } from '../../../src/core/train/joint.ts';
 import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
 import { trainRqvae, type RqvaeTrainConfig } from '../../../src/core/train/rqvae.ts';
+import { sasrecConfig } from '../../../src/core/models/sasrec.ts';
+import { trainSasrec } from '../../../src/core/train/sasrec.ts';
+import type { PreparedDataset } from '../../../src/core/data/types.ts';
 
 const TOK: RqvaeConfig = { in_dim: 12, layers: [10], e_dim: 6, num_emb_list: [8, 8, 8], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
 const N = 24;
@@ -60,6 +63,35 @@ function pauser(gate: PauseGate, when: (e: ProgressEvent) => boolean, ms = 30) {
     }
   };
   return { onEvent, phases, count: () => pauses };
+}
+
+/** Users walk 1→2→…→N→1 (as test/core/models/sasrec.test.ts). */
+function syntheticDataset(numUsers: number, numItems: number, seed: number): PreparedDataset {
+  const rng = new Rng(seed);
+  const offsets = [0];
+  const items: number[] = [];
+  for (let u = 0; u < numUsers; u++) {
+    const n = 6 + rng.int(6);
+    let x = rng.int(numItems);
+    for (let i = 0; i < n; i++) {
+      items.push(x + 1);
+      x = (x + 1) % numItems;
+    }
+    offsets.push(items.length);
+  }
+  return {
+    name: 'synthetic',
+    config: { kcore: 0, maxLen: 50 },
+    userIds: Array.from({ length: numUsers }, (_, i) => `u${i}`),
+    itemIds: Array.from({ length: numItems }, (_, i) => `i${i + 1}`),
+    seqOffsets: Int32Array.from(offsets),
+    seqItems: Int32Array.from(items),
+    seqTimes: new Float64Array(items.length),
+    seqRatings: new Float32Array(items.length),
+    hasTimestamps: false,
+    stats: {} as PreparedDataset['stats'],
+    source: {} as PreparedDataset['source'],
+  };
 }
 
 let prevBackend = '';
@@ -169,5 +201,23 @@ describe('pause and resume keep results identical', () => {
       before: r.validBefore.metrics, after: r.validAfter.metrics, test: r.test.metrics, best: r.bestEpoch,
     });
     expect(strip(paused)).toEqual(strip(straight));
+  }, 120_000);
+
+  it('sasrec: paused mid-epoch', async () => {
+    const ds = syntheticDataset(60, 30, 7);
+    const cfg = sasrecConfig('quick', {
+      hidden_size: 16, inner_size: 16, n_layers: 1, n_heads: 2, MAX_ITEM_LIST_LENGTH: 8,
+      train_batch_size: 32, micro_batch_size: 16, learning_rate: 1e-2, epochs: 2, stopping_step: 10, log_every: 1,
+    });
+    const straight = await trainSasrec(ds, cfg, { seed: 1 });
+    const gate = new PauseGate();
+    const p = pauser(gate, (e) => e.type === 'progress' && (e.done === 2 || e.done === 5));
+    const paused = await trainSasrec(ds, cfg, { seed: 1, pause: gate, onEvent: p.onEvent });
+    expect(p.count()).toBe(2);
+    expect(p.phases.filter((x) => x === 'paused').length).toBe(2);
+    expect(Array.from(paused.itemTable)).toEqual(Array.from(straight.itemTable));
+    expect(paused.curves).toEqual(straight.curves);
+    expect(paused.test).toEqual(straight.test);
+    expect(paused.valid).toEqual(straight.valid);
   }, 120_000);
 });
