@@ -63,10 +63,10 @@ test('runs page: list, compare, diff, export, share link, dark mode, hidden-tab 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('runs-export-csv').click()]);
   const csv = await readFile((await download.path())!, 'utf8');
   const lines = csv.trim().split('\n').map((l) => l.split(','));
-  expect(lines[0]).toEqual(['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value']);
+  expect(lines[0]).toEqual(['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'adapter', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value']);
   expect(new Set(lines.slice(1).map((l) => l[1])).size).toBe(2);
-  expect(lines.some((l) => l[9] === 'final' && l[11] === 'collision_rate')).toBe(true);
-  expect(lines.some((l) => l[9] === 'curve' && l[11] === 'loss')).toBe(true);
+  expect(lines.some((l) => l[10] === 'final' && l[12] === 'collision_rate')).toBe(true);
+  expect(lines.some((l) => l[10] === 'curve' && l[12] === 'loss')).toBe(true);
 
   // Share link: the joint form (preset + overrides + name) round-trips through the URL.
   await page.getByTestId('stage-joint').click();

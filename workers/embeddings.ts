@@ -25,7 +25,7 @@ import type {
   StudioWorkerApi,
   TextEmbeddingOptions,
 } from './api.ts';
-import { asResult, forwardProgress, type StageContext } from './jobs.ts';
+import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
 
 export type EmbeddingContext = StageContext;
 
@@ -105,6 +105,7 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
                 config: res.config,
                 seed: res.seed,
                 backend: res.backend,
+                adapter: adapterShort(report),
                 bestEpoch: res.bestEpoch,
                 epochsRun: res.epochsRun,
                 stoppedEarly: res.stoppedEarly,

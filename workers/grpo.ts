@@ -27,7 +27,7 @@ import {
 } from '../src/storage/index.ts';
 import type { ExportedFile, ProgressCallback, Result } from './api.ts';
 import type { GrpoOverrides, GrpoPresetInfo, GrpoRunSummary, GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from './grpoApi.ts';
-import { asResult, forwardProgress, type StageContext } from './jobs.ts';
+import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
 import { finalWeights } from './joint.ts';
 
 const PRESET_NAMES: GrpoPresetName[] = ['quick', 'paper'];
@@ -63,7 +63,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
     return {
       id: r.id, name: r.name, datasetId: r.datasetId, jointRunId: r.jointRunId, jointRunName: String(r.meta?.jointRunName ?? ''),
       status: r.status === 'running' && !isActive ? 'failed' : r.status, active: isActive,
-      createdAt: r.createdAt, updatedAt: r.updatedAt, backend: r.backend, preset: r.preset, config: r.config as GrpoConfig, seed: r.seed,
+      createdAt: r.createdAt, updatedAt: r.updatedAt, backend: r.backend, adapter: r.adapter ?? null, preset: r.preset, config: r.config as GrpoConfig, seed: r.seed,
       history: r.history as GrpoEpochRecord[],
       validBefore: (r.validBefore as GenerativeResult | null) ?? null,
       validAfter: (r.validAfter as GenerativeResult | null) ?? null,
@@ -128,7 +128,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
           const name = await uniqueName(db, joint.datasetId, request.name?.trim() || `${joint.name}_grpo_${request.preset}`);
           let rec = await saveGrpoRun(db, {
             id: newGrpoRunId(), createdAt: now, updatedAt: now, name, datasetId: joint.datasetId, jointRunId: joint.id,
-            status: 'running', backend: report.backend, preset: request.preset, config, seed: config.seed, history: [],
+            status: 'running', backend: report.backend, adapter: adapterShort(report), preset: request.preset, config, seed: config.seed, history: [],
             validBefore: null, validAfter: null, test: null, bestEpoch: null, timings: { load: (now - t0) / 1000 }, error: null,
             meta: {
               jointRunName: joint.name, jointModel: c.best ? { stage: c.best.stage, epoch: c.best.epoch } : 'current',

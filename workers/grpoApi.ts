@@ -43,6 +43,8 @@ export interface GrpoRunSummary {
   createdAt: number;
   updatedAt: number;
   backend: string;
+  /** The WebGPU adapter, null on wasm/cpu or in older records. */
+  adapter: string | null;
   preset: string;
   config: GrpoConfig;
   seed: number;

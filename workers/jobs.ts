@@ -165,3 +165,14 @@ export async function* readStream(stream: ReadableStream<Uint8Array>): AsyncGene
     reader.releaseLock();
   }
 }
+
+/**
+ * The adapter of a backend report as a short string for run records ('google/swiftshader'):
+ * vendor/architecture of the WebGPU adapter, else its description; null without an adapter
+ * (wasm, cpu, webgl) or without a report.
+ */
+export function adapterShort(report: Pick<BackendReport, 'adapter'> | null | undefined): string | null {
+  const a = report?.adapter;
+  if (!a) return null;
+  return [a.vendor, a.architecture].filter(Boolean).join('/') || a.description || 'unknown';
+}

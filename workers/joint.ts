@@ -43,7 +43,7 @@ import {
   type StudioDb,
 } from '../src/storage/index.ts';
 import type { ExportedFile, ImportFile, ProgressCallback, Result } from './api.ts';
-import { asResult, forwardProgress, type StageContext } from './jobs.ts';
+import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
 import type {
   JointImportResult,
   JointInputs,
@@ -118,7 +118,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
       id: r.id, name: r.name, datasetId: r.datasetId, embeddingId: r.embeddingId, tokenizerId: r.tokenizerId,
       status, active: isActive,
       resumable: !isActive && r.status !== 'finished' && !!r.checkpoint && !!r.embeddingId,
-      createdAt: r.createdAt, updatedAt: r.updatedAt, backend: r.backend, preset: r.preset,
+      createdAt: r.createdAt, updatedAt: r.updatedAt, backend: r.backend, adapter: r.adapter ?? null, preset: r.preset,
       config: r.config as JointTrainConfig, history: r.history as JointEpochRecord[],
       progress: r.progress as JointRunSummary['progress'],
       test: (r.test as GenerativeResult | null) ?? null, testBeforeFinetune: (r.testBeforeFinetune as GenerativeResult | null) ?? null,
@@ -319,7 +319,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
         const name = await uniqueName(db, request.datasetId, request.name?.trim() || `${ds.name}_joint_${request.preset}`);
         const record = await saveJointRun(db, {
           id: newJointRunId(), createdAt: now, updatedAt: now, name, datasetId: request.datasetId,
-          embeddingId: emb.id, tokenizerId: tok.summary.id, status: 'running', backend: report.backend,
+          embeddingId: emb.id, tokenizerId: tok.summary.id, status: 'running', backend: report.backend, adapter: adapterShort(report),
           preset: request.preset, config, history: [], progress: null, test: null, testBeforeFinetune: null,
           error: null, source: 'train',
           meta: {
@@ -349,7 +349,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
         const ds = await ctx.dataset(record.datasetId);
         const { data } = await inputsFor(db, ds, record.datasetId, record.embeddingId);
         throwIfCancelled(signal);
-        const rec = await updateJointRun(db, runId, { status: 'running', backend: report.backend, error: null });
+        const rec = await updateJointRun(db, runId, { status: 'running', backend: report.backend, adapter: adapterShort(report), error: null });
         sink({ type: 'log', stage: 'joint', level: 'info', message: `resuming "${record.name}" at ${resume.stage} epoch ${resume.nextEpoch} on ${report.backend}` });
         return { record: rec, data, config: resume.config, resume };
       }),
@@ -489,7 +489,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
         const rec = await saveJointRun(db, {
           id: newJointRunId(), createdAt: now, updatedAt: now,
           name: await uniqueName(db, datasetId, name?.trim() || where.replace(/\.zip$/i, '').replace(/\.bundle$/, '')),
-          datasetId, embeddingId: null, tokenizerId: null, status: 'finished', backend: report?.backend ?? 'n/a', preset: b.config ? 'imported config.yaml' : 'paper (no config.yaml)',
+          datasetId, embeddingId: null, tokenizerId: null, status: 'finished', backend: report?.backend ?? 'n/a', adapter: adapterShort(report), preset: b.config ? 'imported config.yaml' : 'paper (no config.yaml)',
           config, history: [], progress: { stage, nextEpoch: 0, finished: true },
           test: asResultOf(metrics.etegrec?.test), testBeforeFinetune: asResultOf(metrics.etegrec?.test_before_finetune),
           error: null, source: `import:${where}`,

@@ -76,6 +76,8 @@ export interface JointRunSummary {
   createdAt: number;
   updatedAt: number;
   backend: string;
+  /** The WebGPU adapter, null on wasm/cpu or in older records. */
+  adapter: string | null;
   preset: string;
   config: JointTrainConfig;
   history: JointEpochRecord[];

@@ -75,7 +75,7 @@ function jointRow(r: JointRunSummary, names: Map<string, string>): RunRow {
   const preset = JOINT_PRESETS[r.preset as JointPresetName];
   return {
     stage: 'joint', id: r.id, name: r.name, datasetId: r.datasetId, datasetName: names.get(r.datasetId) ?? r.datasetId,
-    createdAt: r.createdAt, status: r.status, backend: r.backend, seed: num(r.config?.seed),
+    createdAt: r.createdAt, status: r.status, backend: r.backend, adapter: r.adapter ?? null, seed: num(r.config?.seed),
     durationSeconds: r.history.length ? seconds : null,
     headline: t !== null ? { name: 'test ndcg@10', value: t } : bestValid !== null ? { name: 'valid ndcg@10', value: bestValid } : null,
     preset: preset ? r.preset : r.preset || null, presetInferred: false,
@@ -104,7 +104,7 @@ function sasrecRow(a: StoredArtifact, names: Map<string, string>): RunRow {
   const v = metrics['valid_ndcg@10'] ?? null;
   return {
     stage: 'sasrec', id: a.id, name: str(a.name, a.id), datasetId: a.ownerId, datasetName: names.get(a.ownerId) ?? a.ownerId,
-    createdAt: num(a.createdAt) ?? 0, status: meta.cancelled ? 'cancelled' : 'finished', backend: str(meta.backend, '—'),
+    createdAt: num(a.createdAt) ?? 0, status: meta.cancelled ? 'cancelled' : 'finished', backend: str(meta.backend, '—'), adapter: str(meta.adapter) || null,
     seed: num(meta.seed), durationSeconds: num(meta.seconds),
     headline: t !== null ? { name: 'test ndcg@10', value: t } : v !== null ? { name: 'valid ndcg@10', value: v } : null,
     preset: near?.name ?? null, presetInferred: true, config, configDiff: near?.diff ?? [], metrics, curves,
@@ -143,7 +143,7 @@ function rqvaeRow(a: StoredArtifact, names: Map<string, string>): RunRow {
   return {
     stage: 'rqvae', id: a.id, name: str(a.name, a.id), datasetId: a.ownerId, datasetName: names.get(a.ownerId) ?? a.ownerId,
     createdAt: num(a.createdAt) ?? 0, status: meta.cancelled ? 'cancelled' : str(a.source).startsWith('import') ? 'imported' : 'finished',
-    backend: str(meta.backend, '—'), seed: num(meta.seed), durationSeconds: num(meta.seconds),
+    backend: str(meta.backend, '—'), adapter: str(meta.adapter) || null, seed: num(meta.seed), durationSeconds: num(meta.seconds),
     headline: cr !== null ? { name: 'collision rate', value: cr } : null,
     preset: near?.name ?? null, presetInferred: true, config, configDiff: near?.diff ?? [], metrics, curves: mergePoints(pts),
   };
@@ -176,7 +176,7 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
   const seconds = history.reduce((s, h) => s + (num(h.seconds) ?? 0), 0);
   return {
     stage: 'grpo', id: r.id, name: str(rec.name, r.id), datasetId, datasetName: names.get(datasetId) ?? datasetId,
-    createdAt: r.createdAt, status: str(rec.status, 'unknown'), backend: str(rec.backend, '—'), seed: num(rec.seed) ?? num(obj(rec.config).seed),
+    createdAt: r.createdAt, status: str(rec.status, 'unknown'), backend: str(rec.backend, '—'), adapter: str(rec.adapter) || null, seed: num(rec.seed) ?? num(obj(rec.config).seed),
     durationSeconds: history.length ? seconds : Object.values(obj(rec.timings)).reduce<number | null>((s, v) => (num(v) !== null ? (s ?? 0) + (v as number) : s), null),
     headline: t !== null ? { name: 'test ndcg@10', value: t } : null,
     preset: presetName || null, presetInferred: false, config: obj(rec.config),

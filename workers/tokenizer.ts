@@ -26,7 +26,7 @@ import {
   type StudioDb,
 } from '../src/storage/index.ts';
 import type { ExportedFile, Result } from './api.ts';
-import { asResult, forwardProgress, type StageContext } from './jobs.ts';
+import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
 import type {
   CollisionGroup,
   ItemRef,
@@ -434,7 +434,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
           const b = res.best;
           const K3 = res.config.num_emb_list[2];
           const codeTable = buildCodeTable(b.collision.codes, n, { codebookSize: K3 });
-          const meta = { backend: res.backend, seed: res.seed };
+          const meta = { backend: res.backend, adapter: adapterShort(report), seed: res.seed };
           const weights = sd.exportRqvaeSafetensors(b.collision.state, res.config, { snapshot: 'best-collision', epoch: String(b.collision.epoch) });
           const arrays: Record<string, Uint8Array> = { weights, codes: bytesOf(codeTable.codes) };
           const snapshots: Partial<Record<SnapshotKind, SnapshotInfo>> = { collision: snapInfo(b.collision) };

@@ -19,6 +19,8 @@ export interface GrpoRunFields {
   status: GrpoRunStatus;
   updatedAt: number;
   backend: string;
+  /** The WebGPU adapter ('google/swiftshader'), null on wasm/cpu; absent in older records. */
+  adapter?: string | null;
   preset: string;
   config: unknown;
   seed: number;

@@ -23,6 +23,8 @@ export interface JointRunFields {
   status: JointRunStatus;
   updatedAt: number;
   backend: string;
+  /** The WebGPU adapter ('google/swiftshader'), null on wasm/cpu; absent in older records. */
+  adapter?: string | null;
   /** Preset name and the resolved JointTrainConfig. */
   preset: string;
   config: unknown;

@@ -3,7 +3,7 @@ import { buildMetricsCsv, buildMetricsJson, curveMetrics, diffConfig, filterRuns
 
 function row(p: Partial<RunRow>): RunRow {
   return {
-    stage: 'joint', id: 'r', name: 'run', datasetId: 'd1', datasetName: 'toy', createdAt: 0, status: 'finished', backend: 'wasm',
+    stage: 'joint', id: 'r', name: 'run', datasetId: 'd1', datasetName: 'toy', createdAt: 0, status: 'finished', backend: 'wasm', adapter: null,
     seed: null, durationSeconds: null, headline: null, preset: 'quick', presetInferred: false, config: null, configDiff: [], metrics: {}, curves: [], ...p,
   };
 }
@@ -44,16 +44,18 @@ describe('run table', () => {
   it('builds a long-form CSV (quoted cells) that parses back, and a JSON export', () => {
     const rows = [
       row({ id: 'x', name: 'with, "comma"', metrics: { 'test_ndcg@10': 0.25 }, curves: [{ epoch: 1, loss: 2, 'valid_ndcg@10': 0.1 }], seed: 4 }),
-      row({ id: 'y', stage: 'rqvae', metrics: { collision_rate: 0.05 } }),
+      row({ id: 'y', stage: 'rqvae', adapter: 'google/swiftshader', metrics: { collision_rate: 0.05 } }),
     ];
     const csv = buildMetricsCsv(rows);
     const parsed = parseCsv(csv);
-    expect(parsed[0]).toEqual(['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value']);
+    expect(parsed[0]).toEqual(['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'adapter', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value']);
     expect(parsed).toHaveLength(5);
     expect(parsed[1][2]).toBe('with, "comma"');
-    expect(parsed[1].slice(9)).toEqual(['final', '', 'test_ndcg@10', '0.25']);
-    expect(parsed[2].slice(9)).toEqual(['curve', '1', 'loss', '2']);
-    expect(parsed[4].slice(11)).toEqual(['collision_rate', '0.05']);
+    expect(parsed[1][7]).toBe('');
+    expect(parsed[4][7]).toBe('google/swiftshader');
+    expect(parsed[1].slice(10)).toEqual(['final', '', 'test_ndcg@10', '0.25']);
+    expect(parsed[2].slice(10)).toEqual(['curve', '1', 'loss', '2']);
+    expect(parsed[4].slice(12)).toEqual(['collision_rate', '0.05']);
     const json = JSON.parse(buildMetricsJson(rows, 0));
     expect(json.runs).toHaveLength(2);
     expect(json.exportedAt).toBe('1970-01-01T00:00:00.000Z');

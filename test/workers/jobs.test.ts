@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asResult, blobSource, forwardProgress, JobRegistry } from '../../workers/jobs.ts';
+import { adapterShort, asResult, blobSource, forwardProgress, JobRegistry } from '../../workers/jobs.ts';
 import { StudioError } from '../../src/core/errors.ts';
 import type { ProgressEvent } from '../../src/core/events.ts';
 
@@ -100,5 +100,16 @@ describe('blobSource', () => {
   it('breaking out early releases the stream', async () => {
     const src = blobSource('f', new Blob([new Uint8Array(1 << 20)]));
     for await (const chunk of src.open()) { expect(chunk.byteLength).toBeGreaterThan(0); break; }
+  });
+});
+
+describe('adapterShort', () => {
+  it('is vendor/architecture of the WebGPU adapter, else its description, and null without one', () => {
+    const a = { vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader', isFallbackAdapter: true, limits: {}, features: [] };
+    expect(adapterShort({ adapter: a })).toBe('google/swiftshader');
+    expect(adapterShort({ adapter: { ...a, vendor: '', architecture: '' } })).toBe('SwiftShader');
+    expect(adapterShort({ adapter: { ...a, architecture: '' } })).toBe('google');
+    expect(adapterShort({})).toBeNull();
+    expect(adapterShort(null)).toBeNull();
   });
 });

@@ -48,7 +48,7 @@ describe('runs (worker API in Node)', () => {
     const sas = await saveEmbeddingTable(db, ds.id, {
       kind: 'collab', name: 'toy_sasrec_8', rows: N, cols: DIM, data, source: 'sasrec', createdAt: 1000,
       meta: {
-        config: { ...SASREC_PRESETS.quick.config, epochs: 3 }, seed: 7, backend: 'cpu', seconds: 12.5,
+        config: { ...SASREC_PRESETS.quick.config, epochs: 3 }, seed: 7, backend: 'webgpu', adapter: 'google/swiftshader', seconds: 12.5,
         metrics: { valid: { 'ndcg@10': 0.2 }, test: { 'ndcg@10': 0.25, 'recall@10': 0.4 } },
         curves: [{ epoch: 1, trainLoss: 3 }, { epoch: 1, trainLoss: 3, validNdcg10: 0.1 }, { epoch: 2, trainLoss: 2.5, validNdcg10: 0.2 }],
       },
@@ -90,6 +90,12 @@ describe('runs (worker API in Node)', () => {
     expect(sr.configDiff.map((d) => d.key)).toEqual(['epochs']);
     expect(grpo.headline?.value).toBe(0.18);
     expect(grpo.seed).toBe(3);
+    // the WebGPU adapter beside the backend; records written before it (or on cpu) have none
+    expect(sr.backend).toBe('webgpu');
+    expect(sr.adapter).toBe('google/swiftshader');
+    expect(joint.adapter).toBeNull();
+    expect(grpo.adapter).toBeNull();
+    expect(rq.adapter).toBeNull();
 
     for (const row of list.value) {
       const d = await svc.deleteRun(row.stage, row.id);

@@ -155,7 +155,7 @@ export function RunsPage() {
                 <td>{r.datasetName}</td>
                 <td>{new Date(r.createdAt).toLocaleString()}</td>
                 <td>{r.status}</td>
-                <td>{r.backend}</td>
+                <td data-testid="runs-backend" title={`adapter: ${r.adapter ?? '—'}`}>{r.backend}{r.adapter ? ` (${r.adapter})` : ''}</td>
                 <td>{r.seed ?? '—'}</td>
                 <td>{fmtDuration(r.durationSeconds)}</td>
                 <td data-testid="runs-metric">{fmtHeadline(r.headline)}</td>

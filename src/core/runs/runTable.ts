@@ -37,6 +37,8 @@ export interface RunRow {
   createdAt: number;
   status: string;
   backend: string;
+  /** The WebGPU adapter ('google/swiftshader'); null on wasm/cpu and in records older than it. */
+  adapter: string | null;
   seed: number | null;
   durationSeconds: number | null;
   /** The stage's headline metric: ndcg@10 (sasrec/joint/grpo) or the collision rate (rqvae). */
@@ -129,7 +131,7 @@ export function filterRuns(rows: RunRow[], f: RunFilter): RunRow[] {
   return rows.filter((r) =>
     (!f.stage || r.stage === f.stage) &&
     (!f.datasetId || r.datasetId === f.datasetId) &&
-    (!text || [r.name, r.datasetName, r.stage, r.status, r.backend, r.preset ?? '', r.id].some((s) => s.toLowerCase().includes(text))));
+    (!text || [r.name, r.datasetName, r.stage, r.status, r.backend, r.adapter ?? '', r.preset ?? '', r.id].some((s) => s.toLowerCase().includes(text))));
 }
 
 export type RunSortKey = 'stage' | 'name' | 'dataset' | 'created' | 'status' | 'backend' | 'seed' | 'duration' | 'metric';
@@ -171,7 +173,7 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export const CSV_COLUMNS = ['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value'] as const;
+export const CSV_COLUMNS = ['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'adapter', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value'] as const;
 
 /**
  * Every metric of every run in long form: one line per final metric (kind 'final', no epoch) and
@@ -180,7 +182,7 @@ export const CSV_COLUMNS = ['stage', 'run_id', 'run_name', 'dataset', 'created',
 export function buildMetricsCsv(rows: RunRow[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of rows) {
-    const head = [r.stage, r.id, r.name, r.datasetName, new Date(r.createdAt).toISOString(), r.status, r.backend, r.seed, r.preset];
+    const head = [r.stage, r.id, r.name, r.datasetName, new Date(r.createdAt).toISOString(), r.status, r.backend, r.adapter, r.seed, r.preset];
     for (const [m, v] of Object.entries(r.metrics)) lines.push([...head, 'final', '', m, v].map(csvCell).join(','));
     for (const p of r.curves) {
       for (const [m, v] of Object.entries(p)) if (m !== 'epoch') lines.push([...head, 'curve', p.epoch, m, v].map(csvCell).join(','));
