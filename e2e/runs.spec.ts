@@ -1,6 +1,6 @@
 /**
  * The runs page end to end (wasm, ?backend=wasm): two tiny RQ-VAE tokenizers on an imported .npy
- * table (the second started with Alt+S), both listed on #/runs, compared (a chart with two series),
+ * table (the second started with Alt+S), both listed on #/runs (beside the prepared dataset's data run), compared (a chart with two series),
  * their config diff against the preset, the all-metrics CSV export parsed back, the joint page's
  * share link round trip (a new page restores the form; a corrupted link is refused and ignored),
  * the dark-mode toggle (remembered) and the hidden-tab banner.
@@ -27,11 +27,13 @@ test('runs page: list, compare, diff, export, share link, dark mode, hidden-tab 
   await trainTokenizer(page, 1, false);
   await trainTokenizer(page, 2, true);
 
-  // Runs: both tokenizers, as runs of the RQ-VAE stage.
+  // Runs: both tokenizers, as runs of the RQ-VAE stage, and the prepared dataset as a data run.
   await page.getByTestId('stage-runs').click();
   await expect(page).toHaveURL(/#\/runs$/);
   const rows = page.getByTestId('runs-row');
-  await expect(rows).toHaveCount(2);
+  await expect(rows).toHaveCount(3);
+  await expect(page.locator('[data-testid="runs-row"][data-stage="data"]')).toHaveCount(1);
+  await expect(page.locator('[data-testid="runs-row"][data-stage="data"]').getByTestId('runs-metric')).toContainText('interactions');
   await expect(page.locator('[data-testid="runs-row"][data-stage="rqvae"]')).toHaveCount(2);
   await expect(rows.first().getByTestId('runs-metric')).toContainText('collision rate');
   await expect(rows.first()).toContainText('wasm');
@@ -41,6 +43,7 @@ test('runs page: list, compare, diff, export, share link, dark mode, hidden-tab 
   await page.getByTestId('runs-filter-text').fill('no such run');
   await expect(rows).toHaveCount(0);
   await page.getByTestId('runs-filter-text').fill('');
+  await page.getByTestId('runs-filter-stage').selectOption('rqvae');
   await page.getByTestId('runs-sort-name').click();
   await expect(rows).toHaveCount(2);
 
@@ -64,7 +67,8 @@ test('runs page: list, compare, diff, export, share link, dark mode, hidden-tab 
   const csv = await readFile((await download.path())!, 'utf8');
   const lines = csv.trim().split('\n').map((l) => l.split(','));
   expect(lines[0]).toEqual(['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'adapter', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value']);
-  expect(new Set(lines.slice(1).map((l) => l[1])).size).toBe(2);
+  expect(new Set(lines.slice(1).map((l) => l[1])).size).toBe(3);
+  expect(lines.some((l) => l[0] === 'data' && l[12] === 'num_interactions')).toBe(true);
   expect(lines.some((l) => l[10] === 'final' && l[12] === 'collision_rate')).toBe(true);
   expect(lines.some((l) => l[10] === 'curve' && l[12] === 'loss')).toBe(true);
 

@@ -11,7 +11,7 @@ import { GRPO_PRESETS } from '../src/core/train/grpo.ts';
 import { JOINT_PRESETS, type JointPresetName } from '../src/core/train/jointSchedule.ts';
 import { RQVAE_PRESETS, rqvaeTrainConfig, type RqvaePresetName } from '../src/core/train/rqvae.ts';
 import { chunkRange, listDatasets, toStorageError, type StoredArtifact, type StoredRun, type StudioDb } from '../src/storage/index.ts';
-import type { Result } from './api.ts';
+import type { DatasetSummary, Result } from './api.ts';
 import { asResult } from './jobs.ts';
 import type { JointRunSummary } from './jointApi.ts';
 import type { RunsWorkerApi } from './runsApi.ts';
@@ -23,6 +23,8 @@ export interface RunsContext {
   deleteJointRun: (id: string) => Promise<Result<void>>;
   deleteTokenizer: (id: string) => Promise<Result<void>>;
   deleteEmbedding: (id: string) => Promise<Result<void>>;
+  /** Deletes a prepared dataset with its artifacts (and runs): the datasets page's own delete. */
+  deleteDataset: (id: string) => Promise<Result<void>>;
 }
 
 type Rec = Record<string, unknown>;
@@ -149,6 +151,45 @@ function rqvaeRow(a: StoredArtifact, names: Map<string, string>): RunRow {
   };
 }
 
+/** A prepared dataset as a run of the data stage: its PrepareConfig, counts, no curves. */
+function dataRow(d: DatasetSummary): RunRow {
+  const stats = obj(d.stats);
+  const metrics: Record<string, number> = {};
+  for (const k of ['num_users', 'num_items', 'num_interactions', 'train_interactions', 'valid_interactions', 'test_interactions', 'sparsity'] as const) {
+    const v = num(stats[k]);
+    if (v !== null) metrics[k] = v;
+  }
+  const source = obj(d.source);
+  const rowsBefore = num(source.rowsBeforeFilter);
+  if (rowsBefore !== null) metrics.rows_before_filter = rowsBefore;
+  const inter = metrics.num_interactions ?? null;
+  const timing = obj((d as unknown as Rec).timing);
+  const seconds = Object.values(timing).reduce<number | null>((s, v) => (num(v) !== null ? (s ?? 0) + (v as number) : s), null);
+  return {
+    stage: 'data', id: d.id, name: d.name, datasetId: d.id, datasetName: d.name, createdAt: num(d.createdAt) ?? 0,
+    status: 'prepared', backend: '—', adapter: null, seed: null, durationSeconds: num((d as unknown as Rec).seconds) ?? seconds,
+    headline: inter !== null ? { name: 'interactions', value: inter } : null,
+    preset: null, presetInferred: false, config: obj(d.config), configDiff: [], metrics, curves: [],
+  };
+}
+
+/** A stored text-embedding table as a run of the text stage (imported or computed). */
+function textRow(a: StoredArtifact, names: Map<string, string>): RunRow {
+  const meta = obj(a.meta);
+  const rows = num(a.rows);
+  const cols = num(a.cols);
+  const metrics: Record<string, number> = {};
+  if (rows !== null) metrics.items = rows;
+  if (cols !== null) metrics.dim = cols;
+  return {
+    stage: 'text', id: a.id, name: str(a.name, a.id), datasetId: a.ownerId, datasetName: names.get(a.ownerId) ?? a.ownerId,
+    createdAt: num(a.createdAt) ?? 0, status: str(a.source).startsWith('import') ? 'imported' : 'finished',
+    backend: str(meta.backend, '—'), adapter: str(meta.adapter) || null, seed: num(meta.seed), durationSeconds: num(meta.seconds),
+    headline: cols !== null ? { name: 'dim', value: cols } : null,
+    preset: null, presetInferred: false, config: Object.keys(obj(meta.config)).length ? obj(meta.config) : null, configDiff: [], metrics, curves: [],
+  };
+}
+
 /** A GRPO run record (issue 7's shape is not fixed here: read what is there, tolerate the rest). */
 function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
   const rec = r as Rec;
@@ -189,7 +230,8 @@ export function createRunsMethods(ctx: RunsContext): RunsWorkerApi {
     listAllRuns: () =>
       asResult(async () => {
         const db = await ctx.db();
-        const names = new Map((await listDatasets(db)).map((d) => [d.id, d.name]));
+        const datasets = await listDatasets(db);
+        const names = new Map(datasets.map((d) => [d.id, d.name]));
         let artifacts: StoredArtifact[];
         let runs: StoredRun[];
         try {
@@ -200,8 +242,10 @@ export function createRunsMethods(ctx: RunsContext): RunsWorkerApi {
         const joint = await ctx.listJointRuns();
         if (!joint.ok) throw new StudioError(joint.error);
         const rows: RunRow[] = joint.value.map((r) => jointRow(r, names));
+        for (const d of datasets) rows.push(dataRow(d));
         for (const a of artifacts) {
           if (a.type === 'tokenizer') rows.push(rqvaeRow(a, names));
+          else if (a.type === 'embedding' && a.kind === 'text') rows.push(textRow(a, names));
           else if (a.type === 'embedding' && a.source === 'sasrec') rows.push(sasrecRow(a, names));
         }
         for (const r of runs) if (r.type === 'grpo' || r.stage === 'grpo') rows.push(grpoRow(r, names));
@@ -211,7 +255,8 @@ export function createRunsMethods(ctx: RunsContext): RunsWorkerApi {
     async deleteRun(stage: RunStage, id: string): Promise<Result<void>> {
       if (stage === 'joint') return ctx.deleteJointRun(id);
       if (stage === 'rqvae') return ctx.deleteTokenizer(id);
-      if (stage === 'sasrec') return ctx.deleteEmbedding(id);
+      if (stage === 'sasrec' || stage === 'text') return ctx.deleteEmbedding(id);
+      if (stage === 'data') return ctx.deleteDataset(id);
       if (stage === 'grpo') {
         return asResult(async () => {
           const db = await ctx.db();
@@ -235,7 +280,7 @@ export function createRunsMethods(ctx: RunsContext): RunsWorkerApi {
           if (!found) throw new StudioError({ code: 'not_found', message: `No stored GRPO run with id "${id}" (it may have been deleted).` });
         });
       }
-      return { ok: false, error: { code: 'bad_option', field: 'stage', message: `Unknown run stage "${String(stage)}"`, expected: 'sasrec | rqvae | joint | grpo', found: String(stage) } };
+      return { ok: false, error: { code: 'bad_option', field: 'stage', message: `Unknown run stage "${String(stage)}"`, expected: 'data | text | sasrec | rqvae | joint | grpo', found: String(stage) } };
     },
   };
 }

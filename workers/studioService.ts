@@ -153,8 +153,22 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
   const runs = createRunsMethods({
     db, listJointRuns: () => joint.listJointRuns(), deleteJointRun: joint.deleteJointRun,
     deleteTokenizer: tokenizers.deleteTokenizer, deleteEmbedding: embeddings.deleteEmbedding,
+    deleteDataset: (id) => deleteDatasetAndRuns(id),
   });
   const grpo = createGrpoMethods(stageDeps);
+  /** The dataset with its artifacts (one transaction), then its joint and GRPO runs not training now. */
+  function deleteDatasetAndRuns(id: string): Promise<Result<void>> {
+    return asResult(async () => {
+      // The dataset and its embedding tables, in one transaction.
+      await deleteDatasetWithArtifacts(await db(), id);
+      // Its joint-training runs (records + checkpoints) go too; a run still training is left to finish.
+      const live = await joint.listJointRuns(id);
+      if (live.ok) for (const r of live.value) if (!r.active) await deleteJointRun(await db(), r.id);
+      const liveGrpo = await grpo.listGrpoRuns(id);
+      if (liveGrpo.ok) for (const r of liveGrpo.value) if (!r.active) await deleteGrpoRun(await db(), r.id);
+      if (view?.id === id) view = null;
+    });
+  }
 
   return {
     ...embeddings,
@@ -214,17 +228,7 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
 
     listDatasets: () => asResult(async () => listDatasets(await db())),
 
-    deleteDataset: (id) =>
-      asResult(async () => {
-        // The dataset and its embedding tables, in one transaction.
-        await deleteDatasetWithArtifacts(await db(), id);
-        // Its joint-training runs (records + checkpoints) go too; a run still training is left to finish.
-        const live = await joint.listJointRuns(id);
-        if (live.ok) for (const r of live.value) if (!r.active) await deleteJointRun(await db(), r.id);
-        const liveGrpo = await grpo.listGrpoRuns(id);
-        if (liveGrpo.ok) for (const r of liveGrpo.value) if (!r.active) await deleteGrpoRun(await db(), r.id);
-        if (view?.id === id) view = null;
-      }),
+    deleteDataset: (id) => deleteDatasetAndRuns(id),
 
     getItems: (id, q) => asResult(async () => (await getView(id)).items(q)),
     getUsers: (id, q) => asResult(async () => (await getView(id)).users(q)),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildMetricsCsv, buildMetricsJson, curveMetrics, diffConfig, filterRuns, nearestPreset, parseCsv, provenanceText, sortRuns, type RunRow } from '../../src/core/runs/runTable.ts';
+import { buildMetricsCsv, buildMetricsJson, curveMetrics, diffConfig, filterRuns, nearestPreset, parseCsv, provenanceText, RUN_STAGE_LABELS, sortRuns, type RunRow } from '../../src/core/runs/runTable.ts';
 
 function row(p: Partial<RunRow>): RunRow {
   return {
@@ -30,6 +30,14 @@ describe('run table', () => {
       row({ id: 'b', name: 'beta', stage: 'joint', datasetId: 'd2', datasetName: 'big', createdAt: 1, headline: { name: 'ndcg', value: 0.1 } }),
       row({ id: 'c', name: 'gamma', stage: 'joint', createdAt: 2, seed: 5 }),
     ];
+    const withData = [...rows, row({ id: 'd', name: 'toy', stage: 'data', status: 'prepared', adapter: null, headline: { name: 'interactions', value: 500 } }),
+      row({ id: 't', name: 'toy_text', stage: 'text', adapter: 'google/swiftshader' })];
+    expect(filterRuns(withData, { stage: 'data' }).map((r) => r.id)).toEqual(['d']);
+    expect(filterRuns(withData, { stage: 'text' }).map((r) => r.id)).toEqual(['t']);
+    expect(filterRuns(withData, { text: 'swiftshader' }).map((r) => r.id)).toEqual(['t']);
+    expect(sortRuns(withData, 'metric', 'desc').map((r) => r.id).slice(0, 1)).toEqual(['d']);
+    expect(RUN_STAGE_LABELS.data).toBe('Data preparation');
+    expect(RUN_STAGE_LABELS.text).toBe('Text embeddings');
     expect(filterRuns(rows, { stage: 'joint' }).map((r) => r.id)).toEqual(['b', 'c']);
     expect(filterRuns(rows, { datasetId: 'd2' }).map((r) => r.id)).toEqual(['b']);
     expect(filterRuns(rows, { text: 'ALP' }).map((r) => r.id)).toEqual(['a']);

@@ -1,7 +1,9 @@
 /**
  * The runs page's worker methods in Node (fake-indexeddb): listAllRuns presents a trained RQ-VAE
  * tokenizer, a SASRec table, a joint run and a GRPO record as uniform rows (headline metric,
- * curves, config diff against the preset); deleteRun removes each with its artifacts/chunks.
+ * curves, config diff against the preset), plus the prepared dataset (stage 'data') and a text
+ * embedding table (stage 'text'); deleteRun removes each with its artifacts/chunks, and deleting
+ * the data row deletes the dataset with its remaining artifacts.
  */
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,6 +55,9 @@ describe('runs (worker API in Node)', () => {
         curves: [{ epoch: 1, trainLoss: 3 }, { epoch: 1, trainLoss: 3, validNdcg10: 0.1 }, { epoch: 2, trainLoss: 2.5, validNdcg10: 0.2 }],
       },
     });
+    const text = await saveEmbeddingTable(db, ds.id, {
+      kind: 'text', name: 'toy_text', rows: N, cols: DIM, data, source: 'import:text.npy', createdAt: 500, meta: {},
+    });
     const cfg = { ...JOINT_PRESETS.quick.values, epochs: 5, t5: { ...JOINT_PRESETS.quick.values.t5, d_model: 16 } };
     await saveJointRun(db, {
       id: 'joint-x', createdAt: 2000, name: 'toy_joint_quick', datasetId: ds.id, embeddingId: e.value.id, tokenizerId: t.value.tokenizer.id,
@@ -69,8 +74,16 @@ describe('runs (worker API in Node)', () => {
 
     const list = await svc.listAllRuns();
     if (!list.ok) throw new Error(list.error.message);
-    expect(list.value.map((x) => x.stage)).toEqual(['rqvae', 'grpo', 'joint', 'sasrec']);
-    const [rq, grpo, joint, sr] = list.value;
+    const dataRow = list.value.find((x) => x.stage === 'data')!;
+    expect(dataRow).toMatchObject({ id: ds.id, name: 'toy', datasetId: ds.id, status: 'prepared', adapter: null, curves: [], config: { kcore: 2, maxLen: 50 } });
+    expect(dataRow.headline).toEqual({ name: 'interactions', value: ds.stats.num_interactions });
+    expect(dataRow.metrics.num_users).toBe(ds.stats.num_users);
+    expect(dataRow.metrics.num_items).toBe(N);
+    const runs = list.value.filter((x) => x.stage !== 'data');
+    expect(runs.map((x) => x.stage)).toEqual(['rqvae', 'grpo', 'joint', 'sasrec', 'text']);
+    const [rq, grpo, joint, sr, tx] = runs;
+    expect(tx).toMatchObject({ id: text.id, name: 'toy_text', status: 'imported', headline: { name: 'dim', value: DIM }, datasetName: 'toy' });
+    expect(tx.metrics).toEqual({ items: N, dim: DIM });
     expect(rq.headline?.name).toBe('collision rate');
     expect(rq.datasetName).toBe('toy');
     expect(rq.preset).toBe('quick');
@@ -97,10 +110,19 @@ describe('runs (worker API in Node)', () => {
     expect(grpo.adapter).toBeNull();
     expect(rq.adapter).toBeNull();
 
-    for (const row of list.value) {
+    for (const row of runs) {
       const d = await svc.deleteRun(row.stage, row.id);
       expect(d.ok).toBe(true);
     }
+    const left = await svc.listAllRuns();
+    expect(left.ok && left.value.map((x) => x.stage)).toEqual(['data']);
+    expect(await db.get('artifacts', text.id)).toBeUndefined();
+    expect(await db.get('artifacts', e.value.id)).toBeDefined();
+    // The data row: the dataset goes with its remaining artifacts (the imported collab table).
+    const dd = await svc.deleteRun('data', ds.id);
+    expect(dd.ok).toBe(true);
+    expect(await db.get('datasets', ds.id)).toBeUndefined();
+    expect(await db.get('artifacts', e.value.id)).toBeUndefined();
     const after = await svc.listAllRuns();
     expect(after.ok && after.value).toEqual([]);
     expect(await db.getAllKeys('chunks', IDBKeyRange.bound(['joint-x'], ['joint-x', []]))).toEqual([]);

@@ -13,6 +13,7 @@ import {
 } from '../../core/runs/runTable.ts';
 import { ErrorBox } from '../components/ErrorBox.tsx';
 import { downloadBytes } from '../download.ts';
+import { useDatasetsStore } from '../stores/datasets.ts';
 import { getStudioClient } from '../workerClient.ts';
 
 const COLORS = ['#4f7cff', '#d9822b', '#2a9d8f', '#c0392b', '#8e44ad', '#7f8c8d', '#e84393', '#00a8a8'];
@@ -90,9 +91,13 @@ export function RunsPage() {
   const enc = (s: string) => new TextEncoder().encode(s);
 
   async function remove(r: RunRow) {
-    if (!confirm(`Delete the ${RUN_STAGE_LABELS[r.stage]} run "${r.name}" and its stored data?`)) return;
+    const question = r.stage === 'data'
+      ? `Delete the dataset "${r.name}" with all its embedding tables, tokenizers and runs?`
+      : `Delete the ${RUN_STAGE_LABELS[r.stage]} run "${r.name}" and its stored data?`;
+    if (!confirm(question)) return;
     const res = await getStudioClient().deleteRun(r.stage, r.id);
     if (!res.ok) setError(res.error);
+    else if (r.stage === 'data') await useDatasetsStore.getState().refresh();
     setSelected((s) => s.filter((x) => x !== keyOf(r)));
     await refresh();
   }
@@ -102,7 +107,7 @@ export function RunsPage() {
       <div className="page-head">
         <div>
           <h2>Runs</h2>
-          <p className="muted">Every recorded run of every stage: SASRec embedding tables, RQ-VAE tokenizers, joint and GRPO runs. Tick two or more to compare their curves.</p>
+          <p className="muted">Every recorded run of every stage: prepared datasets, text and SASRec embedding tables, RQ-VAE tokenizers, joint and GRPO runs. Tick two or more to compare their curves.</p>
         </div>
         <div className="row">
           <button type="button" data-testid="runs-refresh" onClick={() => void refresh()}>Refresh</button>

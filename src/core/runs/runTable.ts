@@ -4,9 +4,11 @@
  * preset's provenance note), filtering and sorting, and the all-metrics CSV/JSON export.
  */
 
-export type RunStage = 'sasrec' | 'rqvae' | 'joint' | 'grpo';
+export type RunStage = 'data' | 'text' | 'sasrec' | 'rqvae' | 'joint' | 'grpo';
 
 export const RUN_STAGE_LABELS: Record<RunStage, string> = {
+  data: 'Data preparation',
+  text: 'Text embeddings',
   sasrec: 'SASRec embeddings',
   rqvae: 'RQ-VAE tokenizer',
   joint: 'Joint training',
@@ -41,7 +43,10 @@ export interface RunRow {
   adapter: string | null;
   seed: number | null;
   durationSeconds: number | null;
-  /** The stage's headline metric: ndcg@10 (sasrec/joint/grpo) or the collision rate (rqvae). */
+  /**
+   * The stage's headline metric: ndcg@10 (sasrec/joint/grpo), the collision rate (rqvae), the
+   * interactions (data) or the vector width (text).
+   */
   headline: { name: string; value: number } | null;
   /** The preset compared against ('quick', 'paper'; for stages that do not store it: the nearest). */
   preset: string | null;
