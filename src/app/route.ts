@@ -17,15 +17,15 @@ export type Route =
 export function parseRoute(hash: string): Route {
   const m = /^#\/data\/(.+)$/.exec(hash);
   if (m) return { page: 'dataset', datasetId: decodeURIComponent(m[1]) };
-  const e = /^#\/embeddings(?:\/(.+))?$/.exec(hash);
+  const e = /^#\/embeddings(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
   if (e) return { page: 'embeddings', datasetId: e[1] ? decodeURIComponent(e[1]) : null };
-  const t = /^#\/tokenizer(?:\/(.+))?$/.exec(hash);
+  const t = /^#\/tokenizer(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
   if (t) return { page: 'tokenizer', datasetId: t[1] ? decodeURIComponent(t[1]) : null };
   if (/^#\/runs(?:\?.*)?$/.test(hash)) return { page: 'runs' };
   // A shared experiment rides along as `?cfg=…` (src/app/shareConfig.ts).
   const j = /^#\/joint(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
   if (j) return { page: 'joint', datasetId: j[1] ? decodeURIComponent(j[1]) : null };
-  const g = /^#\/grpo(?:\/(.+))?$/.exec(hash);
+  const g = /^#\/grpo(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
   if (g) return { page: 'grpo', datasetId: g[1] ? decodeURIComponent(g[1]) : null };
   return { page: 'datasets' };
 }

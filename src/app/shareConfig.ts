@@ -1,7 +1,7 @@
 /**
- * The joint-training page's experiment configuration in the URL hash:
- * `#/joint/<datasetId>?cfg=<base64url JSON>` (preset, the edited values, the chosen inputs, the run
- * name). Pure: encode, decode with validation (a corrupted link gives a clear message and is
+ * A stage page's experiment configuration in the URL hash:
+ * `#/<stage>/<datasetId>?cfg=<base64url JSON>` (preset, the edited values, the chosen inputs, the run
+ * name) — the joint page, the tokenizer page, the SASRec panel and the GRPO page. Pure: encode, decode with validation (a corrupted link gives a clear message and is
  * ignored), and the hash's query part.
  */
 
@@ -72,8 +72,37 @@ export function hashParams(hash: string): URLSearchParams {
   return new URLSearchParams(at < 0 ? '' : hash.slice(at + 1));
 }
 
+/** The stage pages with a share link; the hash route of each is `#/<stage>/<datasetId>`. */
+export type ShareStage = 'joint' | 'tokenizer' | 'embeddings' | 'grpo';
+
+/** `#/<stage>/<datasetId>?cfg=…`: the same codec for every stage's preset + edited values. */
+export function stageShareHash(stage: ShareStage, datasetId: string, c: SharedJointConfig): string {
+  return `#/${stage}/${encodeURIComponent(datasetId)}?cfg=${encodeShareConfig(c)}`;
+}
+
 export function jointShareHash(datasetId: string, c: SharedJointConfig): string {
-  return `#/joint/${encodeURIComponent(datasetId)}?cfg=${encodeShareConfig(c)}`;
+  return stageShareHash('joint', datasetId, c);
+}
+
+export type Resolved =
+  | { ok: true; preset: string; values: Record<string, string>; name?: string; ignored: string[] }
+  | { ok: false; message: string };
+
+/**
+ * A decoded configuration checked against a page: its preset must be one of `presets`; values of
+ * keys the page does not edit are dropped (named in `ignored`), the others kept as text.
+ */
+export function resolveSharedConfig(c: SharedJointConfig, presets: readonly string[], fields: readonly string[]): Resolved {
+  if (!presets.includes(c.preset)) {
+    return { ok: false, message: `The shared configuration names an unknown preset "${c.preset}"; it was ignored.` };
+  }
+  const values: Record<string, string> = {};
+  const ignored: string[] = [];
+  for (const [k, v] of Object.entries(c.values)) {
+    if (fields.includes(k)) values[k] = v;
+    else ignored.push(k);
+  }
+  return { ok: true, preset: c.preset, values, ...(c.name ? { name: c.name } : {}), ignored };
 }
 
 /** The shared configuration of a hash: null when there is none. */

@@ -1,8 +1,10 @@
 /** The starting joint run, preset with provenance, the main overrides, Start / Cancel, progress with ETA. */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import type { GrpoPresetName } from '../../../../workers/grpoApi.ts';
 import type { JointRunSummary, ProvenanceNote } from '../../../../workers/jointApi.ts';
 import { GRPO_FIELDS, useGrpoStore } from '../../stores/grpo.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { ShareLink } from '../ShareLink.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
 
@@ -15,6 +17,8 @@ function Provenance({ note }: { note: ProvenanceNote | undefined }) {
     </span>
   );
 }
+
+const SHARE_FIELDS: readonly string[] = GRPO_FIELDS.map((f) => f.key);
 
 export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; jointRuns: JointRunSummary[] }) {
   const presets = useGrpoStore((s) => s.presets);
@@ -31,6 +35,7 @@ export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; j
   const finished = jointRuns.filter((r) => r.status === 'finished');
   const joint = finished.find((r) => r.id === jointRunId) ?? finished[0];
   const info = presets?.find((p) => p.name === preset);
+  const presetNames = useMemo(() => presets?.map((p) => p.name) ?? null, [presets]);
   const mine = train.datasetId === datasetId;
 
   return (
@@ -85,6 +90,12 @@ export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; j
           <PauseButton testId="grpo-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
         )}
       </div>
+      <ShareLink stage="grpo" datasetId={datasetId} testId="grpo" presets={presetNames} fields={SHARE_FIELDS} preset={preset} values={values} name={name}
+        apply={(c) => {
+          setPreset(c.preset as GrpoPresetName);
+          for (const [k, v] of Object.entries(c.values)) setValue(k, v);
+          if (c.name) setName(c.name);
+        }} />
       {mine && train.running && train.paused && <PausedLabel testId="grpo-paused" />}
       {mine && train.running && <ProgressLine progress={train.progress} startedAt={train.startedAt} testId="grpo-progress" />}
       {mine && train.result && <p className="small" data-testid="grpo-note">{train.result.note}</p>}
