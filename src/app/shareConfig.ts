@@ -110,3 +110,37 @@ export function sharedConfigOf(hash: string): Decoded | null {
   const cfg = hashParams(hash).get('cfg');
   return cfg === null ? null : decodeShareConfig(cfg);
 }
+
+/**
+ * Typed values (numbers, booleans, arrays) as the codec's text values: JSON per key, only the keys
+ * whose value differs from `preset` (a link carries the edits, the preset gives the rest).
+ */
+export function jsonValuesOf(config: Record<string, unknown>, preset: Record<string, unknown>, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = JSON.stringify(config[k]);
+    if (v !== undefined && v !== JSON.stringify(preset[k])) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The inverse of jsonValuesOf, checked against the preset's value of each key: JSON that parses to
+ * the same kind (number, boolean, string, array of numbers) is kept; anything else is named in `bad`.
+ */
+export function parseJsonValues(values: Record<string, string>, preset: Record<string, unknown>): { values: Record<string, unknown>; bad: string[] } {
+  const out: Record<string, unknown> = {};
+  const bad: string[] = [];
+  const kind = (v: unknown): string => (Array.isArray(v) ? 'array' : typeof v);
+  for (const [k, text] of Object.entries(values)) {
+    let v: unknown;
+    try { v = JSON.parse(text); } catch { bad.push(k); continue; }
+    const ref = preset[k];
+    const ok = kind(v) === kind(ref) &&
+      (typeof v !== 'number' || Number.isFinite(v)) &&
+      (!Array.isArray(v) || v.every((x) => typeof x === 'number' && Number.isFinite(x)));
+    if (ok) out[k] = v;
+    else bad.push(k);
+  }
+  return { values: out, bad };
+}

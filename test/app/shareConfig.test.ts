@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeShareConfig, encodeShareConfig, hashParams, jointShareHash, resolveSharedConfig, sharedConfigOf, stageShareHash, type SharedJointConfig } from '../../src/app/shareConfig.ts';
+import { decodeShareConfig, encodeShareConfig, hashParams, jointShareHash, jsonValuesOf, parseJsonValues, resolveSharedConfig, sharedConfigOf, stageShareHash, type SharedJointConfig } from '../../src/app/shareConfig.ts';
 import { parseRoute } from '../../src/app/route.ts';
 
 const cfg: SharedJointConfig = { v: 1, preset: 'quick', values: { epochs: '3', 't5.d_model': '16', ablation: 'no_sia' }, embeddingId: 'emb-1', tokenizerId: 'tok-é', name: 'run "x" ünï' };
@@ -49,5 +49,16 @@ describe('share links of every stage page', () => {
     expect(resolveSharedConfig({ ...c, name: undefined }, ['paper'], ['epochs', 'bogus'])).toEqual({ ok: true, preset: 'paper', values: { epochs: '7', bogus: '1' }, ignored: [] });
     const bad = resolveSharedConfig(c, ['quick'], ['epochs']);
     expect(!bad.ok && bad.message).toMatch(/unknown preset "paper"/);
+  });
+});
+
+describe('typed values as share-link text', () => {
+  it('keeps only the edits, and parses them back checked against the preset', () => {
+    const preset = { epochs: 30, lr: 0.001, layers: [64, 32], kmeans_init: true, in_dim: 8 };
+    const config = { ...preset, epochs: 10, layers: [16], kmeans_init: false };
+    const values = jsonValuesOf(config, preset, ['epochs', 'lr', 'layers', 'kmeans_init']);
+    expect(values).toEqual({ epochs: '10', layers: '[16]', kmeans_init: 'false' });
+    expect(parseJsonValues(values, preset)).toEqual({ values: { epochs: 10, layers: [16], kmeans_init: false }, bad: [] });
+    expect(parseJsonValues({ epochs: '"ten"', lr: '{', layers: '[1,"x"]', kmeans_init: '1', unknown: '3' }, preset).bad).toEqual(['epochs', 'lr', 'layers', 'kmeans_init', 'unknown']);
   });
 });

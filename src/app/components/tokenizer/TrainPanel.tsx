@@ -2,13 +2,15 @@
  * RQ-VAE pretraining: the embedding table, the preset (every value editable, with provenance),
  * Train / Cancel, progress with ETA, live charts and the outcome.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { EmbeddingSummary } from '../../../../workers/api.ts';
 import type { TokenizerConfig, TokenizerPresetName } from '../../../../workers/tokenizerApi.ts';
 import { useBackendStore } from '../../stores/backend.ts';
 import { useTokenizerStore } from '../../stores/tokenizer.ts';
 import type { JobProgress } from '../../stores/job.ts';
 import { formatDuration, formatInt } from '../../format.ts';
+import { jsonValuesOf, parseJsonValues } from '../../shareConfig.ts';
+import { ShareLink } from '../ShareLink.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { LiveCharts } from './LiveCharts.tsx';
@@ -17,6 +19,8 @@ const ORDER: (keyof TokenizerConfig)[] = [
   'in_dim', 'layers', 'e_dim', 'num_emb_list', 'epochs', 'batch_size', 'lr', 'weight_decay', 'warmup_epochs', 'eval_step',
   'patience', 'kmeans_init', 'kmeans_iters', 'clip_norm', 'beta', 'quant_loss_weight', 'sk_epsilons', 'sk_iters', 'seed',
 ];
+/** What a share link carries: every edited value but the width (it follows the chosen table). */
+const SHARE_FIELDS: readonly string[] = ORDER.filter((k) => k !== 'in_dim');
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -99,6 +103,10 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
   const preset = presets?.find((p) => p.name === draft?.preset);
   const changed = draft && preset ? ORDER.filter((k) => !same(draft.config[k], preset.config[k])) : [];
   const mine = train.datasetId === datasetId || train.datasetId === null;
+  const presetNames = useMemo(() => presets?.map((p) => p.name) ?? null, [presets]);
+  const shareValues = draft && preset
+    ? jsonValuesOf(draft.config as unknown as Record<string, unknown>, preset.config as unknown as Record<string, unknown>, SHARE_FIELDS)
+    : {};
 
   return (
     <section className="card" data-testid="tok-train-panel">
@@ -187,6 +195,15 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
               <PauseButton testId="tok-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
             )}
           </div>
+          <ShareLink stage="tokenizer" datasetId={datasetId} testId="tok" presets={presetNames} fields={SHARE_FIELDS}
+            preset={draft?.preset ?? 'quick'} values={shareValues}
+            apply={(c) => {
+              const info = presets?.find((p) => p.name === c.preset);
+              if (!info) return;
+              setPreset(info.name);
+              const parsed = parseJsonValues(c.values, info.config as unknown as Record<string, unknown>);
+              for (const [k, v] of Object.entries(parsed.values)) setValue(k as keyof TokenizerConfig, v as never);
+            }} />
         </>
       )}
       {mine && train.running && train.paused && <PausedLabel testId="tok-paused" />}
