@@ -3,12 +3,14 @@
  * differs from the preset, Train / Cancel, progress with ETA, live curves, then the results table
  * (SASRec vs popularity, test and valid).
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { RankingMetrics, SasrecConfig, SasrecPresetInfo, SasrecTrainResult } from '../../../../workers/api.ts';
 import { useBackendStore } from '../../stores/backend.ts';
 import { useEmbeddingsStore } from '../../stores/embeddings.ts';
 import { formatDuration } from '../../format.ts';
+import { jsonValuesOf, parseJsonValues } from '../../shareConfig.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { ShareLink } from '../ShareLink.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
 import { LossChart, ValidChart } from './TrainingCharts.tsx';
@@ -199,6 +201,11 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
   const changedCount = preset && draft
     ? (Object.keys(preset.config) as (keyof SasrecConfig)[]).filter((k) => draft.config[k] !== preset.config[k]).length
     : 0;
+  const presetNames = useMemo(() => presets?.map((p) => p.name) ?? null, [presets]);
+  const shareFields = useMemo(() => (presets?.[0] ? Object.keys(presets[0].config) : []), [presets]);
+  const shareValues = draft && preset
+    ? jsonValuesOf(draft.config as unknown as Record<string, unknown>, preset.config as unknown as Record<string, unknown>, shareFields)
+    : {};
 
   return (
     <section className="card" data-testid="sasrec-panel">
@@ -251,6 +258,16 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
               />
             </label>
           </div>
+          <ShareLink stage="embeddings" datasetId={datasetId} testId="sasrec" presets={presetNames} fields={shareFields}
+            preset={draft.preset} values={shareValues}
+            apply={(c) => {
+              const info = presets.find((p) => p.name === c.preset);
+              if (!info) return;
+              setPreset(info.name);
+              const { setValue } = useEmbeddingsStore.getState();
+              const parsed = parseJsonValues(c.values, info.config as unknown as Record<string, unknown>);
+              for (const [k, v] of Object.entries(parsed.values)) setValue(k as keyof SasrecConfig, v as never);
+            }} />
           <details className="config-details" open>
             <summary>Configuration ({Object.keys(preset.config).length} values, each with its source)</summary>
             <ConfigTable preset={preset} config={draft.config} disabled={train.running} />
