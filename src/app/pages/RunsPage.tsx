@@ -39,7 +39,9 @@ function fmtValue(v: unknown): string {
 
 function fmtHeadline(h: RunRow['headline']): string {
   if (!h) return '—';
-  return /collision/.test(h.name) ? `${h.name} ${(h.value * 100).toFixed(2)} %` : `${h.name} ${h.value.toFixed(4)}`;
+  if (/collision/.test(h.name)) return `${h.name} ${(h.value * 100).toFixed(2)} %`;
+  // counts (interactions of a dataset, the width of a text table) are integers
+  return Number.isInteger(h.value) && !/ndcg|recall/.test(h.name) ? `${h.name} ${h.value}` : `${h.name} ${h.value.toFixed(4)}`;
 }
 
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);

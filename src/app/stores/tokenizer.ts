@@ -167,6 +167,8 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
         set({ presetsError: r.error });
         return;
       }
+      // A concurrent call for the same width already answered: keep its draft (and any edits since).
+      if (get().presetsDim === inDim && get().presets) return;
       const presets = r.value;
       const prev = get().draft;
       const preset = prev?.preset ?? 'quick';
