@@ -97,6 +97,20 @@ test('runs page: list, compare, diff, export, share link, dark mode, hidden-tab 
   await expect(other.getByTestId('joint-field-epochs')).not.toHaveValue('3');
   await other.close();
 
+  // Share link of the tokenizer page: the RQ-VAE preset + edited values round-trip too.
+  await page.getByTestId('stage-tokenizer').click();
+  await expect(page.getByTestId('tok-preset')).toBeEnabled();
+  await page.getByTestId('tok-preset').selectOption('quick');
+  await page.getByTestId('tok-field-epochs').fill('7');
+  await page.getByTestId('tok-share').click();
+  const tokUrl = await page.getByTestId('tok-share-url').inputValue();
+  expect(tokUrl).toMatch(/#\/tokenizer\/.+\?cfg=[A-Za-z0-9_-]+$/);
+  const third = await context.newPage();
+  await third.goto(tokUrl);
+  await expect(third.getByTestId('tok-share-note')).toContainText('restored');
+  await expect(third.getByTestId('tok-field-epochs')).toHaveValue('7');
+  await third.close();
+
   // Dark mode: toggled and remembered.
   const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
   const before = await theme();
