@@ -19,7 +19,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
+import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 export interface LossPoint { step: number; loss: number }
 export interface EpochPoint { epoch: number; trainLoss?: number; recall10?: number; ndcg10?: number }
@@ -77,29 +78,6 @@ interface EmbeddingsState {
   importTable(datasetId: string, file: File, kind: EmbeddingKind): Promise<Result<EmbeddingSummary>>;
   buildDual(datasetId: string, collabId: string, textId: string, normalize: boolean): Promise<Result<EmbeddingSummary>>;
   remove(datasetId: string, id: string): Promise<Result<void>>;
-}
-
-const FLUSH_MS = 250;
-
-function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
-  const kept = keepOnPause(prev, e);
-  if (kept !== undefined) return kept;
-  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
-  if (e.type === 'progress') {
-    return {
-      phase: e.phase,
-      message: prev?.phase === e.phase ? prev.message : undefined,
-      done: e.done,
-      total: e.total,
-      unit: e.unit,
-      etaSeconds: e.etaSeconds,
-    };
-  }
-  return prev;
-}
-
-function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
-  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
 }
 
 export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {

@@ -11,7 +11,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
+import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 export interface GrpoPoint {
   x: number;
@@ -102,22 +103,6 @@ interface GrpoState {
   togglePause(): Promise<void>;
   remove(datasetId: string, id: string): Promise<Result<void>>;
   exportBundle(id: string): Promise<Result<ExportedFile>>;
-}
-
-const FLUSH_MS = 250;
-
-function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
-  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
-}
-
-function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
-  const kept = keepOnPause(prev, e);
-  if (kept !== undefined) return kept;
-  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
-  if (e.type === 'progress') {
-    return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
-  }
-  return prev;
 }
 
 /** Per-epoch metrics (step = epoch) → x = epoch + 1; the pre-GRPO validation → x = 0; batch losses are skipped. */

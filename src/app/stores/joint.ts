@@ -22,7 +22,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
+import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 /** One point per finished epoch (x = 1-based epoch count over both stages), metric name → value. */
 export interface JointPoint {
@@ -173,22 +174,6 @@ interface JointState {
   exportBundle(id: string): Promise<Result<ExportedFile>>;
   importBundle(datasetId: string, files: File[]): Promise<Result<JointImportResult>>;
   showRecommendations(runId: string, query: RecommendationQuery): Promise<void>;
-}
-
-const FLUSH_MS = 250;
-
-function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
-  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
-}
-
-function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
-  const kept = keepOnPause(prev, e);
-  if (kept !== undefined) return kept;
-  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
-  if (e.type === 'progress') {
-    return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
-  }
-  return prev;
 }
 
 export const useJointStore = create<JointState>()((set, get) => {

@@ -19,7 +19,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { keepOnPause, NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
+import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
 
 /** One row per epoch (losses, lr) merged with the evaluation metrics of that epoch. */
 export interface TokPoint {
@@ -74,22 +75,6 @@ interface TokenizerState {
   importTokenizer(datasetId: string, file: File, embeddingId?: string): Promise<Result<TokenizerImportResult>>;
   compareWith(a: string, b: string): Promise<void>;
   remove(datasetId: string, id: string): Promise<Result<void>>;
-}
-
-const FLUSH_MS = 250;
-
-function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
-  return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
-}
-
-function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
-  const kept = keepOnPause(prev, e);
-  if (kept !== undefined) return kept;
-  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
-  if (e.type === 'progress') {
-    return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
-  }
-  return prev;
 }
 
 export const useTokenizerStore = create<TokenizerState>()((set, get) => {
