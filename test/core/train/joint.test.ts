@@ -1,48 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
-import { Rng } from '../../../src/core/rng.ts';
 import { trainJoint, codeTableStats } from '../../../src/core/train/joint.ts';
 import { epochPlan, jointTrainConfig, type JointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
-import type { JointCheckpoint, JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
+import type { JointCheckpoint } from '../../../src/core/train/jointTypes.ts';
+import { TINY_ITEMS, TINY_TOK, tinyJointData, tinyTokenizerState } from './tinyJoint.ts';
 
-const TOK: RqvaeConfig = { in_dim: 12, layers: [10], e_dim: 6, num_emb_list: [8, 8, 8], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
-const N = 24;
-
-/** Synthetic users walking through items in a few "genres" so there is something to learn. */
-function splitSamples(rng: Rng, count: number, L: number): JointSamples {
-  const histories = new Int32Array(count * L);
-  const lens = new Int32Array(count);
-  const targets = new Int32Array(count);
-  for (let s = 0; s < count; s++) {
-    const len = 1 + rng.int(L);
-    const start = 1 + rng.int(N);
-    for (let j = 0; j < len; j++) histories[s * L + j] = ((start + j - 1) % N) + 1;
-    lens[s] = len;
-    targets[s] = ((start + len - 1) % N) + 1;
-  }
-  return { count, L, histories, lens, targets };
-}
-
-function data(): JointData {
-  const rng = new Rng(7);
-  return {
-    numItems: N,
-    semantic: rng.normalArray(N * TOK.in_dim, 1),
-    semanticDim: TOK.in_dim,
-    train: splitSamples(rng, 40, 6),
-    valid: splitSamples(rng, 10, 6),
-    test: splitSamples(rng, 10, 6),
-  };
-}
-
-async function tokenizerState(): Promise<Record<string, NamedArray>> {
-  const t = new Rqvae(TOK, 3);
-  const s = await t.params.stateDict();
-  t.dispose();
-  return s;
-}
+const TOK = TINY_TOK;
+const N = TINY_ITEMS;
+const data = tinyJointData;
+const tokenizerState = tinyTokenizerState;
 
 function tinyConfig(over: Parameters<typeof jointTrainConfig>[1] = {}): JointTrainConfig {
   return jointTrainConfig('quick', {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { ProgressEvent } from '../../../src/core/events.ts';
 import { EtegrecRecommender, type RecommenderConfig } from '../../../src/core/models/recommender.ts';
-import { Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
+import { Rqvae } from '../../../src/core/models/rqvae.ts';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { PauseGate } from '../../../src/core/pause.ts';
 import { Rng } from '../../../src/core/rng.ts';
@@ -11,39 +11,14 @@ import { grpoConfig, trainGrpo } from '../../../src/core/train/grpo.ts';
 import { trainJoint } from '../../../src/core/train/joint.ts';
 import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
+import { TINY_TOK, tinyJointData } from './tinyJoint.ts';
 import { trainRqvae, type RqvaeTrainConfig } from '../../../src/core/train/rqvae.ts';
 import { sasrecConfig } from '../../../src/core/models/sasrec.ts';
 import { trainSasrec } from '../../../src/core/train/sasrec.ts';
 import type { PreparedDataset } from '../../../src/core/data/types.ts';
 
-const TOK: RqvaeConfig = { in_dim: 12, layers: [10], e_dim: 6, num_emb_list: [8, 8, 8], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
-const N = 24;
-
-function splitSamples(rng: Rng, count: number, L: number): JointSamples {
-  const histories = new Int32Array(count * L);
-  const lens = new Int32Array(count);
-  const targets = new Int32Array(count);
-  for (let s = 0; s < count; s++) {
-    const len = 1 + rng.int(L);
-    const start = 1 + rng.int(N);
-    for (let j = 0; j < len; j++) histories[s * L + j] = ((start + j - 1) % N) + 1;
-    lens[s] = len;
-    targets[s] = ((start + len - 1) % N) + 1;
-  }
-  return { count, L, histories, lens, targets };
-}
-
-function jointData(): JointData {
-  const rng = new Rng(7);
-  return {
-    numItems: N,
-    semantic: rng.normalArray(N * TOK.in_dim, 1),
-    semanticDim: TOK.in_dim,
-    train: splitSamples(rng, 40, 6),
-    valid: splitSamples(rng, 10, 6),
-    test: splitSamples(rng, 10, 6),
-  };
-}
+const TOK = TINY_TOK;
+const jointData = tinyJointData;
 
 function stateEqual(a: Record<string, NamedArray>, b: Record<string, NamedArray>): void {
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
