@@ -43,7 +43,7 @@ export async function startBackend(name: string): Promise<BackendReport> {
   if (name === 'webgpu') await installNodeWebGpu();
   let report: BackendReport;
   try {
-    report = await selectBackend([name as BackendName]);
+    report = await selectBackend([name as BackendName], { wasmFastMatMul: process.env.ETEGREC_WASM_STOCK_MATMUL !== '1' });
   } catch (e) {
     const why = `backend ${name} could not start: ${e instanceof Error ? e.message : String(e)}`;
     log(why);
@@ -53,6 +53,7 @@ export async function startBackend(name: string): Promise<BackendReport> {
   }
   if (report.backend === 'wasm') registerWasmUnsortedSegmentSum();
   log(describeBackend(report));
+  if (report.backend === 'wasm') log(`batched matMul: ${process.env.ETEGREC_WASM_STOCK_MATMUL === '1' ? 'stock tfjs' : 'SIMD kernel'}`);
   return report;
 }
 

@@ -4,7 +4,7 @@
  * JSON object {"stages": {name: result}, "machine": {…}, …} on stdout; progress goes to stderr.
  *
  *   npm run bench -- [--json] [--stage NAME]… [--backend wasm|cpu|webgpu] [--batch N] [--runs N]
- *                    [--quick] [--save] [--vk-icd swiftshader|PATH]
+ *                    [--quick] [--save] [--vk-icd swiftshader|PATH] [--stock-matmul]
  *
  * Stages: prepare, sasrec_step, rqvae_epoch, joint_tok_step, joint_rec_step, beam_eval (default: all).
  * --json    stdout is exactly the JSON object (no readable summary on stderr).
@@ -13,6 +13,7 @@
  * --save    also writes bench/results/latest.json (result + the command that produced it).
  * --vk-icd  webgpu only: sets VK_ICD_FILENAMES for the stage processes (`swiftshader` = Chromium's
  *           SwiftShader ICD, a CPU Vulkan driver for machines without a GPU).
+ * --stock-matmul  wasm only: batched matMuls on stock tfjs instead of our SIMD kernel (the "before").
  * See bench/README.md.
  */
 import { execSync, spawnSync } from 'node:child_process';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     save: { type: 'boolean', default: false },
     'vk-icd': { type: 'string' },
+    'stock-matmul': { type: 'boolean', default: false },
   },
 });
 
@@ -66,6 +68,8 @@ for (const name of wanted) {
 }
 
 const env = { ...process.env };
+// read by startBackend() in the stage processes
+if (values['stock-matmul']) env.ETEGREC_WASM_STOCK_MATMUL = '1';
 if (values['vk-icd']) {
   env.VK_ICD_FILENAMES = values['vk-icd'] === 'swiftshader' ? '/usr/lib/chromium/vk_swiftshader_icd.json' : values['vk-icd'];
 }
@@ -146,6 +150,7 @@ const out = {
   stages,
   machine,
   backend,
+  ...(backend === 'wasm' ? { wasm_batched_matmul: values['stock-matmul'] ? 'stock tfjs' : 'simd kernel (src/core/tfjs/wasmBmm.ts)' } : {}),
   quick: values.quick,
   command,
   git_commit: git('rev-parse --short HEAD'),

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from './errors.ts';
+import { installWasmFastBatchMatMul, setWasmFastBatchMatMul } from './tfjs/wasmBmm.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -64,6 +65,11 @@ export interface SelectBackendOptions {
   gpu?: GpuLike | null;
   /** Milliseconds to wait for requestAdapter() (default 10 s). */
   adapterTimeoutMs?: number;
+  /**
+   * wasm only: batched matMuls take our SIMD kernel (tfjs/wasmBmm.ts, ~10× the stock kernel).
+   * Default true; false keeps stock tfjs (benchmark baseline).
+   */
+  wasmFastMatMul?: boolean;
 }
 
 const LIMIT_KEYS = [
@@ -95,6 +101,10 @@ export async function selectBackend(
       } catch (err) {
         if (!adapter) throw err;
         throw new AttemptFailure(`adapter ${adapterLabel(adapter)} found, but ${errorText(err)}`);
+      }
+      if (name === 'wasm') {
+        installWasmFastBatchMatMul();
+        setWasmFastBatchMatMul(opts.wasmFastMatMul !== false);
       }
       attempts.push({ backend: name, ok: true });
       const report: BackendReport = { preference: order, backend: name, attempts };
