@@ -46,6 +46,7 @@ Options:
   --batch <n>              batch size (default: the preset's)
   --micro-batch <n>        rows per forward pass (exact; lower it when memory runs out)
   --eval-limit <n>         validate on the first n valid samples (0 = all)
+  --train-limit <n>        train on n evenly spaced training samples (0 = all)
   --ablation <a>           full|no_sia|no_psa|no_both|no_alternation|no_end_to_end (paper Table 4)
   --sia-sign <s>           plus (reference code, default) | minus (paper Eq. 6)
   --constrained            trie-constrained beam search (only codes of real items)
@@ -70,6 +71,7 @@ const OPTIONS = {
   batch: { type: 'string' },
   'micro-batch': { type: 'string' },
   'eval-limit': { type: 'string' },
+  'train-limit': { type: 'string' },
   ablation: { type: 'string' },
   'sia-sign': { type: 'string' },
   constrained: { type: 'boolean' },
@@ -104,6 +106,7 @@ export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPre
     batch_size: batch,
     micro_batch_size: Math.min(batch, intOption(v['micro-batch'], 'micro-batch', base.micro_batch_size, 1)),
     eval_limit: intOption(v['eval-limit'], 'eval-limit', base.eval_limit, 0),
+    train_limit: intOption(v['train-limit'], 'train-limit', base.train_limit ?? 0, 0),
     seed: intOption(v.seed, 'seed', base.seed, 0),
     sia_sign: sign,
     constrained: v.constrained === true,

@@ -58,6 +58,7 @@ export const JOINT_FIELDS: FieldSpec[] = [
   { key: 'return_beams', label: 'return_beams', kind: 'int' },
   { key: 'eval_batch_size', label: 'eval batch size', kind: 'int' },
   { key: 'eval_limit', label: 'eval_limit (valid users, 0 = all)', kind: 'int' },
+  { key: 'train_limit', label: 'train_limit (training samples, evenly spaced; 0 = all)', kind: 'int' },
   { key: 'max_history', label: 'max_history (most recent items fed to the encoder)', kind: 'int' },
   { key: 'length_bucket', label: 'length bucket (pad histories to multiples of … items)', kind: 'int' },
   { key: 'sia_sign', label: 'SIA sign', kind: 'select', options: ['plus', 'minus'] },
@@ -90,7 +91,8 @@ function getPath(c: JointTrainConfig, key: string): unknown {
 /** The field values of a config as the form's strings. */
 export function valuesOf(c: JointTrainConfig, presets: JointPresetInfo[] | null): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of JOINT_FIELDS) out[f.key] = f.key === 'ablation' ? ablationOf(c, presets) : String(getPath(c, f.key));
+  // train_limit is absent from configs stored before it existed: 0 = all, its meaning there
+  for (const f of JOINT_FIELDS) out[f.key] = f.key === 'ablation' ? ablationOf(c, presets) : String(getPath(c, f.key) ?? (f.key === 'train_limit' ? 0 : ''));
   return out;
 }
 

@@ -34,7 +34,7 @@ import { LrScheduler, jointScheduleSpecs, stepsPerEpoch, type ScheduleSpec } fro
 import { permutation, Rng } from '../rng.ts';
 import { buildCodeTable } from '../tokenizer/codes.ts';
 import { importRqvaeStateDict } from '../tokenizer/stateDict.ts';
-import { truncateHistories } from './jointData.ts';
+import { subsampleEvenly, truncateHistories } from './jointData.ts';
 import {
   EarlyStopper,
   epochPlan,
@@ -673,8 +673,7 @@ class JointRun {
       const record = await this.runEpoch(epoch);
       const plan = this.planOf(epoch);
       if (plan.evaluateAfter) {
-        const limit = this.stage === 'alternating' ? this.cfg.eval_limit : this.cfg.eval_limit;
-        const valid = await this.evaluate(this.data.valid, 'valid', limit);
+        const valid = await this.evaluate(this.data.valid, 'valid', this.cfg.eval_limit);
         record.valid = valid;
         const upd = this.early.update(valid.metrics['ndcg@10'] ?? 0, epoch);
         record.improved = upd.improved;
@@ -780,7 +779,8 @@ export async function trainJoint(data: JointData, config: JointTrainConfig, opts
     recConfig = jointRecommenderConfig(cfg, data.numItems, data.semanticDim, tokConfig);
   }
   const h = cfg.max_history;
-  const cut: JointData = { ...data, train: truncateHistories(data.train, h), valid: truncateHistories(data.valid, h), test: truncateHistories(data.test, h) };
+  const train = subsampleEvenly(truncateHistories(data.train, h), cfg.train_limit ?? 0);
+  const cut: JointData = { ...data, train, valid: truncateHistories(data.valid, h), test: truncateHistories(data.test, h) };
   const run = new JointRun(cfg, cut, recConfig, tokConfig, tokState, opts);
   try {
     if (opts.resume) run.restore(opts.resume);

@@ -40,6 +40,19 @@ export function jointData(ds: PreparedDataset, semantic: Float32Array, semanticD
 }
 
 /** The samples with histories cut to their last `L` items (no copy when they are already that short). */
+/**
+ * An evenly spaced subset of n samples (rows ⌊i·count/n⌋), or s itself when n is 0 or ≥ count.
+ * Spread over the whole split, not its head, so a few users do not stand for all of them.
+ */
+export function subsampleEvenly(s: JointSamples, n: number): JointSamples {
+  if (n <= 0 || n >= s.count) return s;
+  const rows = Int32Array.from({ length: n }, (_, i) => Math.floor((i * s.count) / n));
+  const histories = new Int32Array(n * s.L);
+  rows.forEach((r, i) => histories.set(s.histories.subarray(r * s.L, (r + 1) * s.L), i * s.L));
+  const pick = (a: Int32Array) => Int32Array.from(rows, (r) => a[r]);
+  return { count: n, L: s.L, histories, lens: pick(s.lens), targets: pick(s.targets), ...(s.users ? { users: pick(s.users) } : {}) };
+}
+
 export function truncateHistories(s: JointSamples, L: number): JointSamples {
   if (L >= s.L) return s;
   const histories = new Int32Array(s.count * L);

@@ -122,6 +122,11 @@ export interface JointTrainConfig {
   length_bucket: number;
   /** Validate on the first eval_limit valid samples only (0 = all) [ours, quick runs]. */
   eval_limit: number;
+  /**
+   * Train on an evenly spaced subset of this many training samples (0 = all) [ours, smoke tests
+   * on slow adapters]. Optional so configs stored before it existed stay valid.
+   */
+  train_limit?: number;
   /** Items of history fed to the encoder (the most recent ones); 50 = the reference (all). */
   max_history: number;
 }
@@ -186,6 +191,7 @@ const PAPER_VALUES: JointTrainConfig = {
   constrained: false,
   length_bucket: 10,
   eval_limit: 0,
+  train_limit: 0,
   max_history: 50,
 };
 
@@ -239,6 +245,7 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       constrained: n(['ours'], 'off = reference (unconstrained beam search; invalid codes occupy ranks)'),
       length_bucket: n(['ours'], '10 items: padding is masked, so results do not change'),
       eval_limit: n(['ours'], '0 = the whole valid split, as the reference'),
+      train_limit: n(['ours'], '0 = every training sample, as the reference'),
       max_history: n(['official'], '50 items = 200 encoder tokens (the prepared histories are at most 50 long)'),
     },
   },
@@ -268,6 +275,7 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       eval_batch_size: n(['ours'], '64 (paper 32): fewer, larger beam-search batches'),
       t5: n(['ours'], 'd_model 64, 2+2 layers, 2 heads × 32, d_ff 256 (paper 128, 6+6, 4 × 64, 512)'),
       eval_limit: n(['ours'], 'validation on the first 400 valid users (test always on all)'),
+      train_limit: n(['ours'], '0 = every training sample'),
       max_history: n(['ours'], '20 most recent items (paper 50): attention cost grows with the square of the length'),
       'finetune.epochs': n(['ours'], '3 (paper 100)'),
       'finetune.eval_step': n(['ours'], '1 (paper 1)'),
@@ -307,6 +315,8 @@ export function validateJointConfig(cfg: JointTrainConfig): string[] {
   (['epochs', 'cycle', 'eval_step', 'early_stop', 'batch_size', 'eval_batch_size', 'num_beams', 'return_beams', 'micro_batch_size', 'length_bucket'] as const).forEach(posInt);
   if (!Number.isInteger(cfg.max_history) || cfg.max_history < 1) errs.push('max_history must be a positive integer');
   if (cfg.eval_limit < 0 || !Number.isInteger(cfg.eval_limit)) errs.push('eval_limit must be an integer ≥ 0 (0 = all)');
+  const trainLimit = cfg.train_limit ?? 0;
+  if (trainLimit < 0 || !Number.isInteger(trainLimit)) errs.push('train_limit must be an integer ≥ 0 (0 = all)');
   if (cfg.t5.num_heads < 1 || cfg.t5.d_model < 1 || cfg.t5.d_kv < 1 || cfg.t5.d_ff < 1) errs.push('t5 dimensions must be positive');
   if (cfg.cycle >= 1 && cfg.eval_step >= 1 && cfg.ablation.alternation && cfg.ablation.endToEnd && cfg.cycle % cfg.eval_step !== 0) {
     errs.push(`cycle (${cfg.cycle}) must be divisible by eval_step (${cfg.eval_step})`);

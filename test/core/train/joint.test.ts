@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { trainJoint, codeTableStats } from '../../../src/core/train/joint.ts';
-import { epochPlan, jointTrainConfig, type JointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
+import { epochPlan, jointTrainConfig, validateJointConfig, type JointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointCheckpoint } from '../../../src/core/train/jointTypes.ts';
 import { TINY_ITEMS, TINY_TOK, tinyJointData, tinyTokenizerState } from './tinyJoint.ts';
 
@@ -160,6 +160,29 @@ describe('joint training (§5.5–§5.11)', () => {
   it('refuses a tokenizer of the wrong input width', async () => {
     const d = data();
     await expect(trainJoint(d, tinyConfig(), { tokenizer: { state: await tokenizerState(), config: { ...TOK, in_dim: 13 } } })).rejects.toThrow(/12-d|13-d/);
+  });
+
+  it('train_limit trains on an evenly spaced subset: fewer batches per epoch, and a different run', async () => {
+    const d = data();
+    const tok = await tokenizerState();
+    const totals = async (limit: number) => {
+      const seen: number[] = [];
+      const res = await trainJoint(d, tinyConfig({ train_limit: limit }), {
+        tokenizer: { state: tok, config: TOK },
+        maxEpochs: 1,
+        onEvent: (e) => {
+          if (e.type === 'progress' && e.unit === 'batches' && e.done === 1) seen.push(e.total);
+        },
+      });
+      return { seen, weights: res.checkpoint.current.tokenizer }; // epoch 0 is a tokenizer epoch
+    };
+    const all = await totals(0);
+    const cut = await totals(20);
+    expect(all.seen).toEqual([Math.ceil(40 / 16)]); // 40 training samples, batch 16
+    expect(cut.seen).toEqual([Math.ceil(20 / 16)]);
+    expect(maxAbsDiff(all.weights, cut.weights)).toBeGreaterThan(0);
+    expect(validateJointConfig(jointTrainConfig('quick', { train_limit: -1 })).join('; ')).toMatch(/train_limit/);
+    expect(validateJointConfig({ ...jointTrainConfig('quick'), train_limit: undefined })).toEqual([]); // stored before it existed
   });
 
   it('w/o AT trains both modules every epoch and rebuilds codes each time', () => {
