@@ -171,7 +171,7 @@ describe('joint training (§5.5–§5.11)', () => {
         tokenizer: { state: tok, config: TOK },
         maxEpochs: 1,
         onEvent: (e) => {
-          if (e.type === 'progress' && e.unit === 'batches' && e.done === 1) seen.push(e.total);
+          if (e.type === 'progress' && e.unit === 'batches' && e.done === 1) seen.push(e.total ?? -1);
         },
       });
       return { seen, weights: res.checkpoint.current.tokenizer }; // epoch 0 is a tokenizer epoch
