@@ -43,6 +43,7 @@ Options:
   --preset <p>             quick|paper (default quick)
   --epochs <n>             alternating-stage epochs (default: the preset's)
   --finetune-epochs <n>    finetune epochs (0 = skip; default: the preset's)
+  --warm-epoch <n>         recommender-only epochs before alternation starts (default: the preset's)
   --batch <n>              batch size (default: the preset's)
   --micro-batch <n>        rows per forward pass (exact; lower it when memory runs out)
   --eval-limit <n>         validate on the first n valid samples (0 = all)
@@ -72,6 +73,7 @@ const OPTIONS = {
   'micro-batch': { type: 'string' },
   'eval-limit': { type: 'string' },
   'train-limit': { type: 'string' },
+  'warm-epoch': { type: 'string' },
   ablation: { type: 'string' },
   'sia-sign': { type: 'string' },
   constrained: { type: 'boolean' },
@@ -107,6 +109,7 @@ export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPre
     micro_batch_size: Math.min(batch, intOption(v['micro-batch'], 'micro-batch', base.micro_batch_size, 1)),
     eval_limit: intOption(v['eval-limit'], 'eval-limit', base.eval_limit, 0),
     train_limit: intOption(v['train-limit'], 'train-limit', base.train_limit ?? 0, 0),
+    warm_epoch: intOption(v['warm-epoch'], 'warm-epoch', base.warm_epoch, 0),
     seed: intOption(v.seed, 'seed', base.seed, 0),
     sia_sign: sign,
     constrained: v.constrained === true,

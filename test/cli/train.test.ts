@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeBundleFiles } from '../../src/core/io/bundle.ts';
 import { EtegrecRecommender } from '../../src/core/models/recommender.ts';
 import { Rqvae, type RqvaeConfig } from '../../src/core/models/rqvae.ts';
+import { trainConfigFromArgs } from '../../src/cli/train.ts';
 import { jointTrainConfig } from '../../src/core/train/jointSchedule.ts';
 import { buildCodeTable } from '../../src/core/tokenizer/codes.ts';
 
@@ -156,4 +157,17 @@ describe('etegrec train', () => {
     const st = readSafetensors(new Uint8Array(readFileSync(join(g, 'recommender.safetensors'))));
     expect(Object.keys(st.tensors).sort()).toEqual(Object.keys(readSafetensors(files['recommender.safetensors']).tensors).sort());
   }, 300_000);
+});
+
+describe('etegrec train options', () => {
+  it('maps --warm-epoch and --train-limit onto the config and refuses bad values', () => {
+    const { config } = trainConfigFromArgs({ preset: 'quick', 'warm-epoch': '0', 'train-limit': '300' });
+    expect(config.warm_epoch).toBe(0);
+    expect(config.train_limit).toBe(300);
+    const dflt = trainConfigFromArgs({ preset: 'quick' }).config;
+    expect(dflt.warm_epoch).toBe(2); // the quick preset's
+    expect(dflt.train_limit).toBe(0);
+    expect(() => trainConfigFromArgs({ 'train-limit': '-5' })).toThrow(/train-limit/);
+    expect(() => trainConfigFromArgs({ 'warm-epoch': 'x' })).toThrow(/warm-epoch/);
+  });
 });
