@@ -1,10 +1,10 @@
 /**
- * Per-kernel time profile (tf.profile) of a short joint ETEGRec run at the paper model
+ * Per-kernel time profile (tf.profile) of a short joint ETEGRec run at the paper (or quick) model
  * configuration on Instrument-shaped synthetic data: one tokenizer epoch and one recommender epoch
  * of `--batches` batches, then the validation beam search over `--eval-users` users. Prints ONE
  * JSON object: per kernel name the total ms, share of the profiled time, and call count, sorted.
  *   npx tsx bench/profile.ts [--backend wasm|cpu|webgpu] [--batch 8] [--batches 2] [--eval-users 4]
- *     [--top 20]   (env ETEGREC_WASM_STOCK_MATMUL=1: stock tfjs batched matMul; PROFILE_SHAPES=1: also
+ *     [--top 20] [--preset paper|quick]   (env ETEGREC_WASM_STOCK_MATMUL=1: stock tfjs batched matMul; PROFILE_SHAPES=1: also
  *     one row per BatchMatMul input-shape pair)
  * Nested custom-gradient scopes ("unnamed scope", "forward") include their inner kernels, so shares
  * overlap; the flat kernel rows are what to compare.
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '2' },
     'eval-users': { type: 'string', default: '4' },
     top: { type: 'string', default: '20' },
+    preset: { type: 'string', default: 'paper' },
   },
 });
 const batch = Number(values.batch);
@@ -43,7 +44,8 @@ const data: JointData = {
 const tok = new Rqvae(RQVAE_SINGLE, 3);
 const tokState = await tok.params.stateDict();
 tok.dispose();
-const config = jointTrainConfig('paper', {
+const preset = values.preset === 'quick' ? 'quick' : 'paper';
+const config = jointTrainConfig(preset, {
   epochs: 2,
   batch_size: batch,
   micro_batch_size: batch,
