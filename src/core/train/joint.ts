@@ -21,7 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { StudioError } from '../errors.ts';
 import { codebookStats } from '../eval/codebook.ts';
-import { evaluateGenerative, historyCodes, targetCodes } from '../eval/evaluateGenerative.ts';
+import { evaluateGenerative } from '../eval/evaluateGenerative.ts';
 import type { GenerativeResult } from '../eval/generative.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { pausePoint, type PauseGate } from '../pause.ts';
@@ -35,6 +35,7 @@ import { permutation, Rng } from '../rng.ts';
 import { buildCodeTable } from '../tokenizer/codes.ts';
 import { importRqvaeStateDict } from '../tokenizer/stateDict.ts';
 import { subsampleEvenly, truncateHistories } from './jointData.ts';
+import { DeviceBatches } from './deviceBatches.ts';
 import {
   EarlyStopper,
   epochPlan,
@@ -164,7 +165,9 @@ class JointRun {
   tokSched: LrScheduler;
   readonly shuffleRng: Rng;
   readonly dropoutRng: Rng;
+  /** The code table on the host (checkpoints, evaluation); setCodes keeps the device copy in step. */
   codes: Int32Array;
+  private readonly batches: DeviceBatches;
   stage: JointStage = 'alternating';
   nextEpoch = 0;
   early: EarlyStopper;
@@ -207,7 +210,13 @@ class JointRun {
     this.recSched = new LrScheduler(cfg.lr_rec, specs.recommender);
     this.tokSched = new LrScheduler(cfg.lr_id, specs.tokenizer);
     this.early = new EarlyStopper(cfg.early_stop);
+    this.batches = new DeviceBatches(data.train, recConfig.code_length, cfg.length_bucket);
     this.codes = new Int32Array((data.numItems + 1) * 4);
+  }
+
+  private setCodes(codes: Int32Array): void {
+    this.codes = codes;
+    this.batches.setCodes(codes);
   }
 
   private alternatingSpecs(): { recommender: ScheduleSpec; tokenizer: ScheduleSpec } {
@@ -235,7 +244,7 @@ class JointRun {
 
   /** The initial code table from the loaded tokenizer (§5.2, "once before epoch 0"). */
   async init(): Promise<void> {
-    this.codes = (await this.rebuildCodes(null)).codes;
+    this.setCodes((await this.rebuildCodes(null)).codes);
   }
 
   /** Item → code table from the current tokenizer (§5.2); reads back asynchronously (WebGPU forbids blocking reads in workers). */
@@ -264,7 +273,7 @@ class JointRun {
   loadWeights(w: JointWeights): void {
     this.rec.loadStateDict(w.recommender);
     importRqvaeStateDict(this.tok, w.tokenizer);
-    this.codes = w.codes.slice();
+    this.setCodes(w.codes.slice());
     this.semanticVar = this.rec.semanticTable();
   }
 
@@ -320,7 +329,6 @@ class JointRun {
     const cfg = this.cfg;
     const train = this.data.train;
     const B = rows.length;
-    const C = this.recConfig.code_length;
     // U: first occurrence of each distinct target in the batch's own order (§5.5)
     const U0 = uniqueFirstIndex(Int32Array.from(rows, (r) => train.targets[r])).index;
     // Rows sorted by history length, so each micro-batch is padded only to its own longest history.
@@ -331,17 +339,14 @@ class JointRun {
     const sorted = perm.map((i) => rows[i]);
     const U = Int32Array.from(U0, (i) => position[i]);
     const targetIds = Int32Array.from(sorted, (r) => train.targets[r]);
-    const labelsFlat = targetCodes(train, sorted, this.codes, C);
     const w = plan.weights;
     const micro = Math.max(1, Math.min(cfg.micro_batch_size, B));
     const parts: [number, number][] = [];
     for (let a = 0; a < B; a += micro) parts.push([a, Math.min(B, a + micro)]);
+    // encoder inputs and labels gathered on the device from the row ids (DeviceBatches)
     const slice = (from: number, to: number) => {
-      const h = historyCodes(train, sorted.slice(from, to), this.codes, C, cfg.length_bucket);
-      return {
-        X: tf.tensor2d(h.codes, [to - from, h.width], 'int32'),
-        Y: tf.tensor2d(labelsFlat.subarray(from * C, to * C), [to - from, C], 'int32'),
-      };
+      const part = sorted.slice(from, to);
+      return { X: this.batches.historyCodes(part), Y: this.batches.targetCodes(part) };
     };
     const zt = tf.tidy(() => tf.gather(this.semanticVar, tf.tensor1d(targetIds, 'int32')) as tf.Tensor2D);
     const terms = Object.fromEntries(LOSS_KEYS.map((k) => [k, tf.scalar(0)])) as Record<keyof LossTerms, tf.Scalar>;
@@ -598,7 +603,7 @@ class JointRun {
       record.samplesPerSecond = train.count / Math.max(1e-9, trainSeconds);
       if (plan.recomputeCodesAfter) {
         const rebuilt = await this.rebuildCodes(this.codes);
-        this.codes = rebuilt.codes;
+        this.setCodes(rebuilt.codes);
         record.codes = rebuilt.stats;
       }
       record.seconds = (Date.now() - t0 - (this.pausedMs() - p0)) / 1000;
@@ -706,7 +711,7 @@ class JointRun {
         this.stage = 'finetune';
         this.nextEpoch = 0;
         const rebuilt = await this.rebuildCodes(this.codes);
-        this.codes = rebuilt.codes;
+        this.setCodes(rebuilt.codes);
         this.startFinetuneOptimizer();
         this.early = new EarlyStopper(this.cfg.finetune.early_stop, 0);
         await this.saveCheckpoint();
@@ -741,6 +746,7 @@ class JointRun {
     this.rec.dispose();
     this.tok.dispose();
     this.semanticIds.dispose();
+    this.batches.dispose();
   }
 }
 
