@@ -90,7 +90,13 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo {
   const sizeB = batch * inner * n;
   const sizeC = batch * m * n;
   // Layout: A | B | Aᵀ (if transposed) | Bᵀ (if transposed) | C.
-  const base = ensureFloats(k, 2 * sizeA + 2 * sizeB + sizeC);
+  let base: number;
+  try {
+    base = ensureFloats(k, 2 * sizeA + 2 * sizeB + sizeC);
+  } catch {
+    // the kernel's own memory could not grow (it never shrinks; 4 GiB cap): the stock kernel still works
+    return (original.kernelFunc as unknown as (x: KernelArgs) => tf.TensorInfo)(args);
+  }
   const offA = base;
   const offB = offA + 4 * sizeA;
   const offAt = offB + 4 * sizeB;
