@@ -17,6 +17,7 @@ describe('bench/run.ts', () => {
       stages: Record<string, Record<string, unknown>>;
       machine: Record<string, unknown>;
       command: string;
+      wasm_batched_matmul?: string;
     };
     expect(Object.keys(out.stages)).toEqual(['prepare']);
     const p = out.stages.prepare;
@@ -28,6 +29,8 @@ describe('bench/run.ts', () => {
     expect(out.machine.cpus).toBeGreaterThan(0);
     expect(typeof out.machine.node).toBe('string');
     expect(out.command).toContain('--stage prepare');
+    // the default wasm run says which batched-matMul kernel it used (--stock-matmul: stock tfjs)
+    expect(out.wasm_batched_matmul).toMatch(/^simd kernel/);
     // progress went to stderr, not stdout
     expect(r.stderr).toContain('[bench]');
   }, 120_000);
