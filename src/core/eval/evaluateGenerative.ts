@@ -35,6 +35,13 @@ export function bucketLength(n: number, bucket: number, max: number): number {
   return Math.min(max, Math.max(bucket, Math.ceil(n / bucket) * bucket));
 }
 
+/** The bucketed longest history among `rows`: the encoder width of their batch, in items. */
+export function bucketedHistoryLength(samples: Pick<JointSamples, 'lens' | 'L'>, rows: ArrayLike<number>, lengthBucket: number): number {
+  let longest = 1;
+  for (let i = 0; i < rows.length; i++) longest = Math.max(longest, samples.lens[rows[i]]);
+  return bucketLength(longest, lengthBucket, samples.L);
+}
+
 /**
  * Flat encoder codes [rows.length × 4·Lb] (−1 = padding) for the given sample rows; Lb is the
  * bucketed longest history among them.
@@ -46,9 +53,7 @@ export function historyCodes(
   codeLength: number,
   lengthBucket: number,
 ): { codes: Int32Array; width: number } {
-  let longest = 1;
-  for (let i = 0; i < rows.length; i++) longest = Math.max(longest, samples.lens[rows[i]]);
-  const Lb = bucketLength(longest, lengthBucket, samples.L);
+  const Lb = bucketedHistoryLength(samples, rows, lengthBucket);
   const width = Lb * codeLength;
   const codes = new Int32Array(rows.length * width).fill(-1);
   for (let i = 0; i < rows.length; i++) {

@@ -7,7 +7,7 @@
  * out as −1 as there). Call setCodes after every code-table rebuild; dispose when done.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bucketLength } from '../eval/evaluateGenerative.ts';
+import { bucketedHistoryLength } from '../eval/evaluateGenerative.ts';
 import type { JointSamples } from './jointTypes.ts';
 
 export class DeviceBatches {
@@ -37,9 +37,7 @@ export class DeviceBatches {
 
   /** Encoder codes [rows × codeLength·Lb], Lb = the bucketed longest history among the rows. */
   historyCodes(rows: ArrayLike<number>): tf.Tensor2D {
-    let longest = 1;
-    for (let i = 0; i < rows.length; i++) longest = Math.max(longest, this.samples.lens[rows[i]]);
-    const Lb = bucketLength(longest, this.lengthBucket, this.samples.L);
+    const Lb = bucketedHistoryLength(this.samples, rows, this.lengthBucket);
     return tf.tidy(() => {
       const items = tf.slice(tf.gather(this.histories, tf.tensor1d(Int32Array.from(rows), 'int32')), [0, 0], [rows.length, Lb]);
       return tf.reshape(tf.gather(this.table(), items), [rows.length, Lb * this.codeLength]) as tf.Tensor2D;
