@@ -78,13 +78,17 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transpose
   return { batch, m, k, n, outShape: [...outerA, m, n] };
 }
 
+function runStock(args: KernelArgs): tf.TensorInfo {
+  return (original!.kernelFunc as unknown as (x: KernelArgs) => tf.TensorInfo)(args);
+}
+
 function batchMatMulFast(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const transposeA = Boolean(args.attrs?.transposeA);
   const transposeB = Boolean(args.attrs?.transposeB);
   const p = enabled ? plan(a, b, transposeA, transposeB) : null;
-  if (!p || !original) return (original!.kernelFunc as unknown as (x: KernelArgs) => tf.TensorInfo)(args);
-  const k = instantiate();
+  if (!p) return runStock(args);
+  const mod = instantiate();
   const { batch, m, k: inner, n } = p;
   const sizeA = batch * m * inner;
   const sizeB = batch * inner * n;
@@ -92,10 +96,10 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo {
   // Layout: A | B | Aᵀ (if transposed) | Bᵀ (if transposed) | C.
   let base: number;
   try {
-    base = ensureFloats(k, 2 * sizeA + 2 * sizeB + sizeC);
+    base = ensureFloats(mod, 2 * sizeA + 2 * sizeB + sizeC);
   } catch {
     // the kernel's own memory could not grow (it never shrinks; 4 GiB cap): the stock kernel still works
-    return (original.kernelFunc as unknown as (x: KernelArgs) => tf.TensorInfo)(args);
+    return runStock(args);
   }
   const offA = base;
   const offB = offA + 4 * sizeA;
@@ -105,13 +109,13 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackendLike;
   // Allocate first: allocation may grow the tfjs heap and detach earlier views.
   const out = backend.makeOutput(p.outShape, 'float32');
-  new Float32Array(k.memory.buffer, offA, sizeA).set(backend.typedArrayFromHeap(a));
-  new Float32Array(k.memory.buffer, offB, sizeB).set(backend.typedArrayFromHeap(b));
+  new Float32Array(mod.memory.buffer, offA, sizeA).set(backend.typedArrayFromHeap(a));
+  new Float32Array(mod.memory.buffer, offB, sizeB).set(backend.typedArrayFromHeap(b));
   // Stored shapes: A is [batch, inner, m] when transposed, B is [batch, n, inner].
-  if (transposeA) k.transpose(offA, offAt, batch, inner, m);
-  if (transposeB) k.transpose(offB, offBt, batch, n, inner);
-  k.bmm(transposeA ? offAt : offA, transposeB ? offBt : offB, offC, batch, m, inner, n);
-  backend.typedArrayFromHeap(out).set(new Float32Array(k.memory.buffer, offC, sizeC));
+  if (transposeA) mod.transpose(offA, offAt, batch, inner, m);
+  if (transposeB) mod.transpose(offB, offBt, batch, n, inner);
+  mod.bmm(transposeA ? offAt : offA, transposeB ? offBt : offB, offC, batch, m, inner, n);
+  backend.typedArrayFromHeap(out).set(new Float32Array(mod.memory.buffer, offC, sizeC));
   fastCalls++;
   return out;
 }
