@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from './errors.ts';
 import { installWasmFastBatchMatMul, setWasmFastBatchMatMul } from './tfjs/wasmBmm.ts';
+import { installWasmSharedIdentity, setWasmSharedIdentity } from './tfjs/wasmShare.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -66,8 +67,9 @@ export interface SelectBackendOptions {
   /** Milliseconds to wait for requestAdapter() (default 10 s). */
   adapterTimeoutMs?: number;
   /**
-   * wasm only: batched matMuls take our SIMD kernel (tfjs/wasmBmm.ts, ~10× the stock kernel).
-   * Default true; false keeps stock tfjs (benchmark baseline).
+   * wasm only: our kernels — batched matMuls on our SIMD kernel (tfjs/wasmBmm.ts, ~10× the stock
+   * kernel) and copy-free clones (tfjs/wasmShare.ts). Default true; false keeps stock tfjs
+   * (benchmark baseline).
    */
   wasmFastMatMul?: boolean;
 }
@@ -105,6 +107,8 @@ export async function selectBackend(
       if (name === 'wasm') {
         installWasmFastBatchMatMul();
         setWasmFastBatchMatMul(opts.wasmFastMatMul !== false);
+        installWasmSharedIdentity();
+        setWasmSharedIdentity(opts.wasmFastMatMul !== false);
       }
       attempts.push({ backend: name, ok: true });
       const report: BackendReport = { preference: order, backend: name, attempts };

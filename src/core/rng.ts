@@ -23,6 +23,25 @@ export class Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
+  /**
+   * Fills `out` with an inverted-dropout mask: `keep` where the next draw is ≥ rate, else 0. The
+   * same stream and the same decisions as calling next() per element (next() ≥ rate ⇔ the 32-bit
+   * draw ≥ rate·2³², exactly, since both sides scale by a power of two), with the state held in a
+   * local: ~12 M draws per quick-preset step made the per-call path a measurable share of training.
+   */
+  dropoutMask(out: Float32Array, rate: number, keep: number): Float32Array {
+    const threshold = rate * 4294967296;
+    let s = this.state;
+    for (let i = 0; i < out.length; i++) {
+      s = (s + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(s ^ (s >>> 15), s | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      out[i] = (t ^ (t >>> 14)) >>> 0 >= threshold ? keep : 0;
+    }
+    this.state = s;
+    return out;
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -85,10 +85,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 export function dropout(x: tf.Tensor, rate: number, training: boolean, rng?: Rng): tf.Tensor {
   if (!training || rate <= 0) return x;
   if (!rng) return tf.dropout(x, rate);
-  const n = x.size;
-  const m = new Float32Array(n);
-  const keep = 1 / (1 - rate);
-  for (let i = 0; i < n; i++) m[i] = rng.next() >= rate ? keep : 0;
+  const m = rng.dropoutMask(new Float32Array(x.size), rate, 1 / (1 - rate));
   return tf.mul(x, tf.tensor(m, x.shape, 'float32'));
 }
 

@@ -67,6 +67,16 @@ describe('topKDescending', () => {
   it('sorted descending, ties by lower index', () => {
     expect(topKDescending([1, 3, 3, -Infinity, 2], 4)).toEqual([1, 2, 4, 0]);
   });
+  it('equals a full stable sort on random values with ties and -Infinity, for every k', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let trial = 0; trial < 50; trial++) {
+      const n = 1 + Math.floor(rand() * 60);
+      const values = Array.from({ length: n }, () => (rand() < 0.2 ? -Infinity : Math.floor(rand() * 8)));
+      const sorted = values.map((_, i) => i).sort((a, b) => (values[b] === values[a] ? a - b : values[b] > values[a] ? 1 : -1));
+      for (const k of [0, 1, 3, n, n + 5]) expect(topKDescending(values, k)).toEqual(sorted.slice(0, Math.min(k, n)));
+    }
+  });
 });
 
 describe.each(['cpu', 'wasm'])('beam search (%s)', (backend) => {
