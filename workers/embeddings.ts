@@ -283,5 +283,9 @@ export function validateSasrecConfig(c: SasrecConfig): StudioError | null {
   if (c.hidden_act !== 'gelu') return fail('hidden_act', 'Only gelu is implemented', 'gelu', c.hidden_act);
   if (c.loss_type !== 'CE') return fail('loss_type', 'Only full-softmax CE is implemented', 'CE', c.loss_type);
   if (typeof c.last_position_only !== 'boolean') return fail('last_position_only', 'last_position_only must be true or false', 'boolean', c.last_position_only);
+  const lb = c.length_bucket as unknown;
+  if (lb !== undefined && (typeof lb !== 'number' || !Number.isInteger(lb) || lb < 0 || lb > 1024)) {
+    return fail('length_bucket', 'length_bucket must be an integer from 0 (always the full MAX_ITEM_LIST_LENGTH) to 1024', '0…1024', lb);
+  }
   return null;
 }

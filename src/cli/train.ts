@@ -46,6 +46,7 @@ Options:
   --warm-epoch <n>         recommender-only epochs before alternation starts (default: the preset's)
   --batch <n>              batch size (default: the preset's)
   --micro-batch <n>        rows per forward pass (exact; lower it when memory runs out)
+  --length-bucket <n>      pad each micro-batch's histories to a multiple of n items (exact)
   --eval-limit <n>         validate on the first n valid samples (0 = all)
   --train-limit <n>        train on n evenly spaced training samples (0 = all)
   --ablation <a>           full|no_sia|no_psa|no_both|no_alternation|no_end_to_end (paper Table 4)
@@ -73,6 +74,7 @@ const OPTIONS = {
   'micro-batch': { type: 'string' },
   'eval-limit': { type: 'string' },
   'train-limit': { type: 'string' },
+  'length-bucket': { type: 'string' },
   'warm-epoch': { type: 'string' },
   ablation: { type: 'string' },
   'sia-sign': { type: 'string' },
@@ -109,6 +111,7 @@ export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPre
     micro_batch_size: Math.min(batch, intOption(v['micro-batch'], 'micro-batch', base.micro_batch_size, 1)),
     eval_limit: intOption(v['eval-limit'], 'eval-limit', base.eval_limit, 0),
     train_limit: intOption(v['train-limit'], 'train-limit', base.train_limit ?? 0, 0),
+    length_bucket: intOption(v['length-bucket'], 'length-bucket', base.length_bucket, 1),
     warm_epoch: intOption(v['warm-epoch'], 'warm-epoch', base.warm_epoch, 0),
     seed: intOption(v.seed, 'seed', base.seed, 0),
     sia_sign: sign,

@@ -170,4 +170,10 @@ describe('etegrec train options', () => {
     expect(() => trainConfigFromArgs({ 'train-limit': '-5' })).toThrow(/train-limit/);
     expect(() => trainConfigFromArgs({ 'warm-epoch': 'x' })).toThrow(/warm-epoch/);
   });
+
+  it('maps --length-bucket and refuses 0', () => {
+    expect(trainConfigFromArgs({ preset: 'quick', 'length-bucket': '5' }).config.length_bucket).toBe(5);
+    expect(trainConfigFromArgs({ preset: 'quick' }).config.length_bucket).toBe(10);
+    expect(() => trainConfigFromArgs({ 'length-bucket': '0' })).toThrow(/length-bucket/);
+  });
 });

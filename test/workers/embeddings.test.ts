@@ -87,7 +87,10 @@ describe('embeddings stage (worker API in Node)', () => {
     const bad = validateSasrecConfig(tinyConfig({ n_heads: 3 }));
     expect(bad?.info.field).toBe('n_heads');
     expect(validateSasrecConfig(tinyConfig({ hidden_dropout_prob: 1 }))?.info.field).toBe('hidden_dropout_prob');
+    expect(validateSasrecConfig(tinyConfig({ length_bucket: -1 }))?.info.field).toBe('length_bucket');
+    expect(validateSasrecConfig(tinyConfig({ length_bucket: 2.5 }))?.info.field).toBe('length_bucket');
     expect(validateSasrecConfig(tinyConfig())).toBeNull();
+    expect(validateSasrecConfig(tinyConfig({ length_bucket: undefined }))).toBeNull(); // stored before the field existed
   });
 
   it('evaluates in eval_batch_size chunks, capped for large models', () => {

@@ -49,6 +49,14 @@ export interface SasrecConfig {
   log_every: number;
   /** ours: run the last layer only at position len−1 (same result, ~1/n_layers less work). */
   last_position_only: boolean;
+  /**
+   * ours: 0 = every forward runs the full MAX_ITEM_LIST_LENGTH (one shape: WebGPU compiles once);
+   * k > 0 = a batch's rows are sorted by history length into micro-batches and each runs only to
+   * its longest history rounded up to a multiple of k. Right padding under causal + padding masks
+   * never reaches a real position, so the loss is the same; only the dropout draws differ.
+   * Optional: configs stored before it existed mean 0.
+   */
+  length_bucket?: number;
 }
 
 export type SasrecPresetName = 'paper' | 'quick';
@@ -85,6 +93,7 @@ const PAPER: SasrecConfig = {
   micro_batch_size: 64,
   log_every: 10,
   last_position_only: true,
+  length_bucket: 0,
 };
 
 const PAPER_PROVENANCE: Record<keyof SasrecConfig, string> = {
@@ -114,6 +123,7 @@ const PAPER_PROVENANCE: Record<keyof SasrecConfig, string> = {
   log_every: 'ours: async loss readback every N steps keeps GPU pipelines full',
   last_position_only:
     'ours: only the output at len−1 is used, so the last layer runs there only (identical output)',
+  length_bucket: 'ours: 0 = fixed full-length shapes (WebGPU compiles each kernel once); the reference pads every batch to 50',
 };
 
 const QUICK: SasrecConfig = {
@@ -129,8 +139,9 @@ const QUICK: SasrecConfig = {
   eval_batch_size: 256,
   learning_rate: 2e-3,
   stopping_step: 3,
-  micro_batch_size: 256,
+  micro_batch_size: 64,
   log_every: 5,
+  length_bucket: 10,
 };
 
 const QUICK_NOTE = 'ours (quick preset): trains on the bundled 1,429-user sample in minutes on wasm (~5 min on a loaded 2-core machine)';
@@ -152,7 +163,10 @@ export const SASREC_PRESETS: Record<SasrecPresetName, SasrecPreset> = {
       eval_batch_size: QUICK_NOTE,
       learning_rate: `${QUICK_NOTE}; larger step for the few updates of a short run`,
       stopping_step: `${QUICK_NOTE}; scaled with the epoch budget`,
-      micro_batch_size: 'ours: = batch (small shapes fit easily)',
+      micro_batch_size: 'ours: 64, so that length-sorted micro-batches of short histories stay short (length_bucket)',
+      length_bucket:
+        'ours: 10 — the sample\'s histories average 4 items, so a length-sorted micro-batch of 64 mostly runs to 10 ' +
+        'positions instead of 50 (same loss, different dropout draws; ~2× faster on wasm)',
       log_every: 'ours: few steps per epoch',
     },
   },

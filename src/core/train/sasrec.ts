@@ -100,21 +100,21 @@ export function trainItemCounts(ds: PreparedDataset): Float64Array {
 }
 
 /** Input tensors for rows `rows` (indices into `s`), padded to `size` rows with weight 0. */
-function batchTensors(s: SampleArrays, rows: ArrayLike<number>, size: number) {
+function batchTensors(s: SampleArrays, rows: ArrayLike<number>, size: number, width = s.L) {
   const L = s.L;
-  const ids = new Int32Array(size * L);
+  const ids = new Int32Array(size * width);
   const lens = new Int32Array(size).fill(1);
   const targets = new Int32Array(size);
   const weights = new Float32Array(size);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    ids.set(s.histories.subarray(r * L, r * L + L), i * L);
+    ids.set(s.histories.subarray(r * L, r * L + width), i * width);
     lens[i] = s.lens[r];
     targets[i] = s.targets[r];
     weights[i] = 1;
   }
   return {
-    ids: tf.tensor2d(ids, [size, L], 'int32'),
+    ids: tf.tensor2d(ids, [size, width], 'int32'),
     lens: tf.tensor1d(lens, 'int32'),
     targets: tf.tensor1d(targets, 'int32'),
     weights: tf.tensor1d(weights, 'float32'),
@@ -122,7 +122,29 @@ function batchTensors(s: SampleArrays, rows: ArrayLike<number>, size: number) {
 }
 
 /**
- * One optimisation step over `rows` (≤ train_batch_size samples): micro-batches of fixed shape,
+ * Micro-batches of `rows` with the history width each runs to. length_bucket 0: batch order, full
+ * width L. k > 0: rows sorted by history length (stable), each micro-batch cut to its longest
+ * history rounded up to a multiple of k (≤ L); right padding is masked, so the loss is unchanged.
+ */
+export function microBatches(s: SampleArrays, rows: ArrayLike<number>, micro: number, lengthBucket = 0): { rows: number[]; width: number }[] {
+  const all = Array.from(rows);
+  if (lengthBucket > 0) all.sort((a, b) => s.lens[a] - s.lens[b]);
+  const out: { rows: number[]; width: number }[] = [];
+  for (let start = 0; start < all.length; start += micro) {
+    const part = all.slice(start, start + micro);
+    let width = s.L;
+    if (lengthBucket > 0) {
+      let longest = 1;
+      for (const r of part) longest = Math.max(longest, s.lens[r]);
+      width = Math.min(s.L, Math.ceil(longest / lengthBucket) * lengthBucket);
+    }
+    out.push({ rows: part, width });
+  }
+  return out;
+}
+
+/**
+ * One optimisation step over `rows` (≤ train_batch_size samples): micro-batches (see microBatches),
  * gradients accumulated, one Adam update. Synchronous; returns the batch-mean loss (caller disposes).
  */
 export function trainStep(
@@ -137,10 +159,9 @@ export function trainStep(
   const denom = rows.length;
   let acc: tf.NamedTensorMap | null = null;
   let loss: tf.Scalar | null = null;
-  for (let start = 0; start < rows.length; start += micro) {
-    const part = Array.prototype.slice.call(rows, start, Math.min(rows.length, start + micro)) as number[];
+  for (const { rows: part, width } of microBatches(s, rows, micro, model.cfg.length_bucket ?? 0)) {
     const { value, grads } = tf.tidy(() => {
-      const b = batchTensors(s, part, micro);
+      const b = batchTensors(s, part, micro, width);
       return tf.variableGrads(
         () => model.lossSum(b.ids as tf.Tensor2D, b.lens, b.targets, b.weights, denom, true, dropoutRng),
         vars,
@@ -168,7 +189,11 @@ export function trainStep(
   return loss;
 }
 
-/** Full-ranking metrics of a split (PAD excluded, nothing else masked), in fixed-shape chunks. */
+/**
+ * Full-ranking metrics of a split (PAD excluded, nothing else masked), in chunks of fixed row count;
+ * with length_bucket > 0 the rows go in history-length order and each chunk runs to its own
+ * bucketed width (the metrics are per-row, so the order does not change them).
+ */
 export async function evaluateSasrec(
   model: SasrecModel,
   s: SampleArrays,
@@ -177,12 +202,12 @@ export async function evaluateSasrec(
 ): Promise<RankingMetrics> {
   const acc = new RankingAccumulator();
   const N = model.numItems;
-  for (let start = 0; start < s.count; start += chunk) {
+  const order = Array.from({ length: s.count }, (_, i) => i);
+  for (const { rows, width } of microBatches(s, order, chunk, model.cfg.length_bucket ?? 0)) {
     if (signal?.aborted && acc.count > 0) break;
-    const n = Math.min(chunk, s.count - start);
-    const rows = Array.from({ length: n }, (_, i) => start + i);
+    const n = rows.length;
     const ranks = tf.tidy(() => {
-      const b = batchTensors(s, rows, chunk);
+      const b = batchTensors(s, rows, chunk, width);
       const rep = model.encode(b.ids as tf.Tensor2D, b.lens, false);
       const scores = tf.slice(model.logits(rep), [0, 1], [chunk, N]);
       const cols = tf.maximum(tf.sub(b.targets, tf.scalar(1, 'int32')), tf.scalar(0, 'int32')) as tf.Tensor1D;

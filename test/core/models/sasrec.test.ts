@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { SasrecModel, sasrecConfig, type SasrecConfig } from '../../../src/core/models/sasrec.ts';
-import { trainSasrec } from '../../../src/core/train/sasrec.ts';
+import { AdamW } from '../../../src/core/optim/adam.ts';
+import { evaluateSasrec, microBatches, sampleArrays, trainSasrec, trainStep } from '../../../src/core/train/sasrec.ts';
 import { registerWasmUnsortedSegmentSum } from '../../../src/core/tfjs/wasmSegmentSum.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import type { PreparedDataset } from '../../../src/core/data/types.ts';
@@ -169,5 +170,51 @@ describe('SASRec training', () => {
     expect(res.itemTable.length).toBe(20 * 16);
     expect(Number.isFinite(res.test['ndcg@10'])).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('SASRec length-bucketed micro-batches', () => {
+  const ds = syntheticDataset(60, 30, 11);
+  const L = 12;
+  const train = sampleArrays(ds, 'train', L);
+
+  it('sorts rows by history length and cuts each micro-batch to its bucketed longest history', () => {
+    const rows = Array.from({ length: 40 }, (_, i) => i);
+    const parts = microBatches(train, rows, 8, 3);
+    expect(parts.flatMap((p) => p.rows).sort((a, b) => a - b)).toEqual(rows);
+    const lens = parts.flatMap((p) => p.rows.map((r) => train.lens[r]));
+    expect(lens).toEqual([...lens].sort((a, b) => a - b));
+    for (const p of parts) {
+      const longest = Math.max(...p.rows.map((r) => train.lens[r]));
+      expect(p.width).toBeGreaterThanOrEqual(longest);
+      expect(p.width % 3 === 0 || p.width === L).toBe(true);
+      expect(p.width - longest).toBeLessThan(3);
+    }
+    expect(new Set(parts.map((p) => p.width)).size).toBeGreaterThan(1); // the cut really happens
+    // bucket 0: batch order, full width
+    expect(microBatches(train, rows, 8, 0).map((p) => p.width)).toEqual([L, L, L, L, L]);
+    expect(microBatches(train, rows, 8, 0)[0].rows).toEqual(rows.slice(0, 8));
+  });
+
+  it('gives the same update and the same metrics as the full-length shapes (no dropout)', async () => {
+    const cfg = sasrecConfig('quick', { ...tiny, MAX_ITEM_LIST_LENGTH: L, hidden_dropout_prob: 0, attn_dropout_prob: 0, train_batch_size: 32, micro_batch_size: 8 });
+    const run = async (lengthBucket: number) => {
+      const model = new SasrecModel(30, { ...cfg, length_bucket: lengthBucket }, new Rng(5));
+      const opt = new AdamW(model.params.trainable().values(), { lr: 1e-2, weightDecay: 0 });
+      const rows = Array.from({ length: 32 }, (_, i) => (i * 7) % train.count);
+      const loss = trainStep(model, opt, train, rows, new Rng(1));
+      const lossValue = (await loss.data())[0];
+      loss.dispose();
+      const table = await model.params.get('item_embedding.weight').data();
+      const metrics = await evaluateSasrec(model, sampleArrays(ds, 'test', L), 16);
+      model.params.dispose();
+      opt.dispose();
+      return { lossValue, table, metrics };
+    };
+    const full = await run(0);
+    const cut = await run(4);
+    expect(cut.lossValue).toBeCloseTo(full.lossValue, 5);
+    expectClose(cut.table, full.table, 2e-5);
+    for (const k of Object.keys(full.metrics) as (keyof typeof full.metrics)[]) expect(cut.metrics[k]).toBeCloseTo(full.metrics[k] as number, 6);
   });
 });
