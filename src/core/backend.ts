@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from './errors.ts';
 import { installWasmFastBatchMatMul, setWasmFastBatchMatMul } from './tfjs/wasmBmm.ts';
 import { installWasmSharedIdentity, setWasmSharedIdentity } from './tfjs/wasmShare.ts';
+import { installWebGpuFixes } from './tfjs/webgpuFixes.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -110,6 +111,8 @@ export async function selectBackend(
         installWasmSharedIdentity();
         setWasmSharedIdentity(opts.wasmFastMatMul !== false);
       }
+      // tfjs-backend-webgpu 4.22 bugs that silently corrupt training (tfjs/webgpuFixes.ts)
+      if (name === 'webgpu') installWebGpuFixes();
       attempts.push({ backend: name, ok: true });
       const report: BackendReport = { preference: order, backend: name, attempts };
       if (adapter) report.adapter = adapter;
