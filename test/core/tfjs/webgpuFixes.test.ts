@@ -34,6 +34,7 @@ async function installNodeWebGpu(): Promise<boolean> {
 describe.skipIf(!haveDriver)(`webgpu fixes (Dawn + ${ICD})`, () => {
   beforeAll(async () => {
     expect(await installNodeWebGpu()).toBe(true);
+    // needs the Vulkan loader too (`apt-get install libvulkan1`; .ci/run installs it)
     const report = await selectBackend(['webgpu']);
     expect(report.backend).toBe('webgpu');
     // small ops would otherwise run on the CPU inside the webgpu backend and hide the bugs
