@@ -9,19 +9,14 @@
  * gives the same values without the copy. Casts between different dtypes keep the original kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapKernel, type KernelArgs, type KernelFn } from './wrapKernel.ts';
 
 /** The part of tfjs-backend-wasm's BackendWasm these kernels use. */
 interface WasmBackendLike {
   incRef(dataId: tf.DataId): void;
 }
 
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}
-
-const originals = new Map<string, tf.KernelConfig>();
+const originals = new Map<string, KernelFn>();
 let enabled = true;
 let sharedCalls = 0;
 
@@ -32,7 +27,7 @@ function share(x: tf.TensorInfo, backend: unknown): tf.TensorInfo {
 }
 
 function runOriginal(name: string, args: KernelArgs): tf.TensorInfo {
-  return (originals.get(name)!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)(args);
+  return originals.get(name)!(args);
 }
 
 function identityShared(args: KernelArgs): tf.TensorInfo {
@@ -54,12 +49,7 @@ export function installWasmSharedIdentity(): void {
     ['Identity', identityShared],
     ['Cast', castShared],
   ] as const) {
-    if (originals.has(name)) continue;
-    const current = tf.getKernel(name, 'wasm');
-    if (!current) throw new Error('installWasmSharedIdentity: tfjs-backend-wasm is not loaded');
-    originals.set(name, current);
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ ...current, kernelFunc: fn as unknown as tf.KernelFunc });
+    if (!originals.has(name)) originals.set(name, wrapKernel(name, 'wasm', () => fn));
   }
 }
 

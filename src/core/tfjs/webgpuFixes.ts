@@ -16,6 +16,7 @@
  * bugs in project code"). Tested in test/core/tfjs/webgpuFixes.test.ts on Dawn + SwiftShader.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapKernel, type KernelArgs, type KernelFn } from './wrapKernel.ts';
 
 /** The part of tfjs-backend-webgpu's WebGPUBackend these kernels use. */
 interface WebGpuBackendLike {
@@ -23,14 +24,6 @@ interface WebGpuBackendLike {
   disposeData(dataId: tf.DataId): boolean;
   device?: { limits?: { maxStorageBuffersPerShaderStage?: number } };
 }
-
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap | tf.TensorInfo[];
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}
-
-type KernelFn = (args: KernelArgs) => tf.TensorInfo;
 
 const originals = new Map<string, KernelFn>();
 let enabled = true;
@@ -72,22 +65,12 @@ function addNFixed(args: KernelArgs): tf.TensorInfo {
 
 /** Wraps the webgpu backend's Cast and AddN (idempotent; throws if tfjs-backend-webgpu is not loaded). */
 export function installWebGpuFixes(): void {
-  for (const [name, fn] of [
-    ['Cast', castFixed],
-    ['AddN', addNFixed],
-  ] as const) {
-    if (originals.has(name)) continue;
-    const current = tf.getKernel(name, 'webgpu');
-    if (!current) throw new Error('installWebGpuFixes: tfjs-backend-webgpu is not loaded');
-    if (name === 'Cast') {
-      const add = tf.getKernel(tf.Add, 'webgpu');
-      if (!add) throw new Error('installWebGpuFixes: the webgpu Add kernel is missing');
-      originals.set('Add', add.kernelFunc as unknown as KernelFn);
-    }
-    originals.set(name, current.kernelFunc as unknown as KernelFn);
-    tf.unregisterKernel(name, 'webgpu');
-    tf.registerKernel({ ...current, kernelFunc: fn as unknown as tf.KernelFunc });
-  }
+  if (originals.size) return;
+  const add = tf.getKernel(tf.Add, 'webgpu');
+  if (!add) throw new Error('installWebGpuFixes: tfjs-backend-webgpu is not loaded');
+  originals.set('Add', add.kernelFunc as unknown as KernelFn);
+  originals.set('Cast', wrapKernel('Cast', 'webgpu', () => castFixed));
+  originals.set('AddN', wrapKernel('AddN', 'webgpu', () => addNFixed));
 }
 
 /** On (default) or off (stock tfjs, to show the bugs in tests). */

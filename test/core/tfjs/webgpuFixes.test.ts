@@ -10,9 +10,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../../src/core/backend.ts';
 import { setWebGpuFixes, webGpuFixCounts } from '../../../src/core/tfjs/webgpuFixes.ts';
 import { trainJoint } from '../../../src/core/train/joint.ts';
-import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointResult } from '../../../src/core/train/jointTypes.ts';
-import { TINY_TOK, tinyJointData, tinyTokenizerState } from '../train/tinyJoint.ts';
+import { TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState } from '../train/tinyJoint.ts';
 
 const ICD = process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
 const haveDriver = existsSync(ICD);
@@ -87,24 +86,7 @@ describe.skipIf(!haveDriver)(`webgpu fixes (Dawn + ${ICD})`, () => {
   });
 
   it('a tiny joint training gives the same losses, codes and metrics on webgpu as on wasm', async () => {
-    const cfg = jointTrainConfig('quick', {
-      epochs: 2,
-      warm_epoch: 0,
-      eval_step: 2,
-      warmup_steps: 2,
-      batch_size: 16,
-      micro_batch_size: 16,
-      eval_batch_size: 10,
-      num_beams: 4,
-      return_beams: 3,
-      eval_limit: 0,
-      rec_kl_loss: 0.1,
-      rec_dec_cl_loss: 0.3,
-      id_kl_loss: 0.1,
-      id_dec_cl_loss: 0.3,
-      t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8 },
-      finetune: { epochs: 0 },
-    });
+    const cfg = tinyJointConfig({ epochs: 2, eval_batch_size: 10, finetune: { epochs: 0 } });
     const run = async (): Promise<JointResult> =>
       trainJoint(tinyJointData(), cfg, { tokenizer: { state: await tinyTokenizerState(), config: TINY_TOK }, maxEpochs: 2 });
     tf.env().set('WEBGPU_CPU_FORWARD', true); // the default in the studio

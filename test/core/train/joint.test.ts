@@ -2,37 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { trainJoint, codeTableStats } from '../../../src/core/train/joint.ts';
-import { epochPlan, jointTrainConfig, validateJointConfig, type JointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
+import { epochPlan, jointTrainConfig, validateJointConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointCheckpoint } from '../../../src/core/train/jointTypes.ts';
-import { TINY_ITEMS, TINY_TOK, tinyJointData, tinyTokenizerState } from './tinyJoint.ts';
+import { TINY_ITEMS, TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState } from './tinyJoint.ts';
 
 const TOK = TINY_TOK;
 const N = TINY_ITEMS;
 const data = tinyJointData;
 const tokenizerState = tinyTokenizerState;
 
-function tinyConfig(over: Parameters<typeof jointTrainConfig>[1] = {}): JointTrainConfig {
-  return jointTrainConfig('quick', {
-    epochs: 4,
-    warm_epoch: 0,
-    eval_step: 2,
-    warmup_steps: 2,
-    batch_size: 16,
-    micro_batch_size: 16,
-    eval_batch_size: 8,
-    num_beams: 4,
-    return_beams: 3,
-    eval_limit: 0,
-    // alignment weights large enough that they move the parameters visibly in a few steps
-    rec_kl_loss: 0.1,
-    rec_dec_cl_loss: 0.3,
-    id_kl_loss: 0.1,
-    id_dec_cl_loss: 0.3,
-    t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8 },
-    ...over,
-    finetune: { epochs: 2, eval_step: 1, early_stop: 2, ...(over.finetune ?? {}) },
-  });
-}
+const tinyConfig = tinyJointConfig;
 
 function maxAbsDiff(a: Record<string, NamedArray>, b: Record<string, NamedArray>): number {
   let m = 0;

@@ -2,6 +2,7 @@
 import { Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { Rng } from '../../../src/core/rng.ts';
+import { jointTrainConfig, type JointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
 
 export const TINY_TOK: RqvaeConfig = { in_dim: 12, layers: [10], e_dim: 6, num_emb_list: [8, 8, 8], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
@@ -42,4 +43,28 @@ export async function tinyTokenizerState(): Promise<Record<string, NamedArray>> 
   const s = await t.params.stateDict();
   t.dispose();
   return s;
+}
+
+/** The tiny joint configuration of the trainer tests (1+1-layer T5, d_model 16, batch 16, 4 beams). */
+export function tinyJointConfig(over: Parameters<typeof jointTrainConfig>[1] = {}): JointTrainConfig {
+  return jointTrainConfig('quick', {
+    epochs: 4,
+    warm_epoch: 0,
+    eval_step: 2,
+    warmup_steps: 2,
+    batch_size: 16,
+    micro_batch_size: 16,
+    eval_batch_size: 8,
+    num_beams: 4,
+    return_beams: 3,
+    eval_limit: 0,
+    // alignment weights large enough that they move the parameters visibly in a few steps
+    rec_kl_loss: 0.1,
+    rec_dec_cl_loss: 0.3,
+    id_kl_loss: 0.1,
+    id_dec_cl_loss: 0.3,
+    t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8 },
+    ...over,
+    finetune: { epochs: 2, eval_step: 1, early_stop: 2, ...(over.finetune ?? {}) },
+  });
 }
