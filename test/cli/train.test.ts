@@ -172,8 +172,9 @@ describe('etegrec train options', () => {
   });
 
   it('maps --length-bucket and refuses 0', () => {
-    expect(trainConfigFromArgs({ preset: 'quick', 'length-bucket': '5' }).config.length_bucket).toBe(5);
-    expect(trainConfigFromArgs({ preset: 'quick' }).config.length_bucket).toBe(10);
+    expect(trainConfigFromArgs({ preset: 'quick', 'length-bucket': '7' }).config.length_bucket).toBe(7);
+    expect(trainConfigFromArgs({ preset: 'quick' }).config.length_bucket).toBe(5); // the quick preset's
+    expect(trainConfigFromArgs({ preset: 'paper' }).config.length_bucket).toBe(10); // the paper preset's
     expect(() => trainConfigFromArgs({ 'length-bucket': '0' })).toThrow(/length-bucket/);
   });
 });
