@@ -85,6 +85,12 @@ test('joint training: live charts, reload mid-run and resume, recommendations, b
   // Reload mid-run: the worker dies; the run is listed as interrupted and resumes from epoch 2.
   await page.reload();
   await expect(page.getByTestId('joint-page')).toBeVisible();
+  // The reloaded page starts its backend again; the resumed run must use the same one.
+  const backendName = page.getByTestId('backend-panel').getByTestId('backend-name');
+  await expect(backendName).not.toHaveText('starting…', { timeout: 120_000 });
+  const attempts = await page.getByTestId('backend-panel').getByTestId('backend-attempts').textContent().catch(() => '');
+  console.log(`backend after reload: ${await backendName.textContent()} (${attempts})`);
+  await expect(backendName).toHaveText(BACKEND);
   const interrupted = page.getByTestId('joint-interrupted-row');
   await expect(interrupted).toHaveCount(1);
   await expect(interrupted).toContainText('e2e-run');

@@ -65,7 +65,7 @@ export interface SelectBackendOptions {
   wasmMultithread?: boolean;
   /** Overrides globalThis.navigator.gpu (tests); null means "no WebGPU". */
   gpu?: GpuLike | null;
-  /** Milliseconds to wait for requestAdapter() (default 10 s). */
+  /** Milliseconds to wait for requestAdapter() (default 60 s; see prepareWebGpu). */
   adapterTimeoutMs?: number;
   /**
    * wasm only: our kernels — batched matMuls on our SIMD kernel (tfjs/wasmBmm.ts, ~10× the stock
@@ -164,7 +164,10 @@ async function prepareWebGpu(opts: SelectBackendOptions): Promise<AdapterInfo> {
       'navigator.gpu is missing (this browser/context has no WebGPU; in Chromium start with --enable-unsafe-webgpu)',
     );
   }
-  const timeoutMs = opts.adapterTimeoutMs ?? 10_000;
+  // 60 s: after a page reload Chromium's GPU process first finishes the killed page's queued work;
+  // on a software adapter (SwiftShader) requestAdapter() then took > 10 s, and a shorter limit fell
+  // back to webgl for the resumed run (seen in e2e/joint.spec.ts). A truly hung request still ends.
+  const timeoutMs = opts.adapterTimeoutMs ?? 60_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const adapter = await Promise.race([
     gpu.requestAdapter({ powerPreference: 'high-performance' }),
