@@ -14,7 +14,8 @@ const expected = sampleExpectations();
 /**
  * Backend: WebGPU by default (SwiftShader's software adapter on machines without a GPU), with one
  * encoder width (each new shape compiles new shaders on the CPU there), 2 training batches per epoch
- * (train_limit) and 16 valid users: ~3.5 min on the 2-core project machine. E2E_JOINT_BACKEND=wasm
+ * (train_limit) and 16 valid users: ~8.5 min on the 2-core project machine with another job running
+ * (the test passes cover all 1,429 users). E2E_JOINT_BACKEND=wasm
  * runs the same spec on wasm (?backend=wasm) with the sample's full training split.
  * (Before the tfjs-webgpu work-arounds in src/core/tfjs/webgpuFixes.ts no epoch finished here: int →
  * float casts under a transpose and a 34-input addN compiled invalid shaders.)
