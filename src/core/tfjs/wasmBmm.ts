@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { WASM_BMM_BASE64 } from './wasmBmmBinary.ts';
+import { wrapKernel, type KernelArgs, type KernelFn } from './wrapKernel.ts';
 
 const KERNEL = 'BatchMatMul';
 /** Below this many multiply-adds per call the copies and call overhead outweigh the gain. */
@@ -31,14 +32,8 @@ interface WasmBackendLike {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}
-
 let kernel: BmmExports | null = null;
-let original: tf.KernelConfig | null = null;
+let original: KernelFn | null = null;
 let enabled = true;
 let fastCalls = 0;
 
@@ -79,7 +74,7 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transpose
 }
 
 function runStock(args: KernelArgs): tf.TensorInfo {
-  return (original!.kernelFunc as unknown as (x: KernelArgs) => tf.TensorInfo)(args);
+  return original!(args);
 }
 
 function batchMatMulFast(args: KernelArgs): tf.TensorInfo {
@@ -126,12 +121,9 @@ function batchMatMulFast(args: KernelArgs): tf.TensorInfo {
  */
 export function installWasmFastBatchMatMul(): void {
   if (original) return;
-  const current = tf.getKernel(KERNEL, 'wasm');
-  if (!current) throw new Error('installWasmFastBatchMatMul: tfjs-backend-wasm is not loaded');
+  if (!tf.getKernel(KERNEL, 'wasm')) throw new Error('installWasmFastBatchMatMul: tfjs-backend-wasm is not loaded');
   instantiate();
-  original = current;
-  tf.unregisterKernel(KERNEL, 'wasm');
-  tf.registerKernel({ ...current, kernelFunc: batchMatMulFast as unknown as tf.KernelFunc });
+  original = wrapKernel(KERNEL, 'wasm', () => batchMatMulFast);
 }
 
 /** Turns the fast path on or off at run time (benchmarks compare both; off = stock tfjs). */

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PreparedDataset } from '../data/types.ts';
 import type { SplitName } from '../data/samples.ts';
 import { jointSamples } from './jointData.ts';
+import { bucketedHistoryLength } from '../eval/evaluateGenerative.ts';
 import { StudioError } from '../errors.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { pausePoint, type PauseGate } from '../pause.ts';
@@ -132,13 +133,7 @@ export function microBatches(s: SampleArrays, rows: ArrayLike<number>, micro: nu
   const out: { rows: number[]; width: number }[] = [];
   for (let start = 0; start < all.length; start += micro) {
     const part = all.slice(start, start + micro);
-    let width = s.L;
-    if (lengthBucket > 0) {
-      let longest = 1;
-      for (const r of part) longest = Math.max(longest, s.lens[r]);
-      width = Math.min(s.L, Math.ceil(longest / lengthBucket) * lengthBucket);
-    }
-    out.push({ rows: part, width });
+    out.push({ rows: part, width: lengthBucket > 0 ? bucketedHistoryLength(s, part, lengthBucket) : s.L });
   }
   return out;
 }
