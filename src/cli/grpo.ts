@@ -4,8 +4,6 @@
  * + `.code.json` files), fine-tunes the recommender against the frozen SFT reference policy with
  * the fixed SFT code table, and writes the best recommender + the unchanged tokenizer and codes.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../core/backend.ts';
 import { StudioError } from '../core/errors.ts';
 import type { GenerativeResult } from '../core/eval/generative.ts';
@@ -17,8 +15,10 @@ import { jointSamples } from '../core/train/jointData.ts';
 import { jointTrainConfig } from '../core/train/jointSchedule.ts';
 import type { JointData } from '../core/train/jointTypes.ts';
 import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { StagedOutput, loadPreparedDir } from './io.ts';
+import { StagedOutput, loadPreparedDir, readBundleDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
+import { diagnosticsLine } from './train.ts';
+import { collapseReasons } from '../core/eval/diagnostics.ts';
 
 const USAGE = `Usage: etegrec grpo --data <prepared dir> --checkpoint <bundle dir> --out <dir> [--preset quick|paper]
 
@@ -56,17 +56,7 @@ const OPTIONS = {
   quiet: { type: 'boolean' },
 } as const;
 
-const pick = (r: GenerativeResult) => ({ ...r.metrics, invalid_rate: r.invalidRate, count: r.count });
-
-async function readBundleDir(dir: string): Promise<Record<string, Uint8Array>> {
-  const st = await stat(dir).catch(() => null);
-  if (!st?.isDirectory()) throw new StudioError({ code: 'not_found', file: dir, message: 'No such bundle directory' });
-  const files: Record<string, Uint8Array> = {};
-  for (const n of await readdir(dir)) {
-    if (/\.(safetensors|pt|rqvae|json|yaml)$/.test(n)) files[n] = new Uint8Array(await readFile(join(dir, n)));
-  }
-  return files;
-}
+const pick = (r: GenerativeResult) => ({ ...r.metrics, invalid_rate: r.invalidRate, count: r.count, diagnostics: r.diagnostics });
 
 async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const v = args.values;
@@ -162,6 +152,8 @@ async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   ctx.stderr(`valid before GRPO: ${fmt(res.validBefore.metrics)}`);
   ctx.stderr(`valid after GRPO:  ${fmt(res.validAfter.metrics)}`);
   ctx.stderr(`test (best state): ${fmt(res.test.metrics)}`);
+  ctx.stderr(`test lists: ${diagnosticsLine(res.test.diagnostics)}`);
+  for (const reason of collapseReasons(res.test.diagnostics)) ctx.stderr(`warning: collapsed model? ${reason}`);
   ctx.stderr(`wrote recommender.safetensors, tokenizer.safetensors, code.json, config.yaml, metrics.json to ${out}`);
   return 0;
 }

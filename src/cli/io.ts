@@ -124,3 +124,14 @@ export async function loadPreparedDir(
   for (const w of warnings) ctx.stderr(`warning: ${w}`);
   return dataset;
 }
+
+/** The bundle files of a directory (ours or the reference's `.pt` layout), by file name. */
+export async function readBundleDir(dir: string): Promise<Record<string, Uint8Array>> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw new StudioError({ code: 'not_found', file: dir, message: 'No such bundle directory' });
+  const files: Record<string, Uint8Array> = {};
+  for (const n of await readdir(dir)) {
+    if (/\.(safetensors|pt|rqvae|json|yaml)$/.test(n)) files[n] = new Uint8Array(await readFile(join(dir, n)));
+  }
+  return files;
+}

@@ -8,8 +8,10 @@ import { sasrecCommand } from './sasrec.ts';
 import { trainCommand } from './train.ts';
 import { pipelineCommand } from './pipeline.ts';
 import { grpoCommand } from './grpo.ts';
+import { evaluateCommand } from './evaluate.ts';
+import { ablateCommand } from './ablate.ts';
 
-export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand, grpoCommand];
+export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand, grpoCommand, evaluateCommand, ablateCommand];
 
 export function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -12,7 +12,8 @@ import { UsageError, intOption, type Command, type CommandContext, type ParsedAr
 import { prepareCommand } from './commands/prepare.ts';
 import { rqvaeCommand } from './rqvae.ts';
 import { sasrecCommand } from './sasrec.ts';
-import { runJointTraining, trainConfigFromArgs } from './train.ts';
+import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
+import { diagnosticsLine, runJointTraining, trainConfigFromArgs } from './train.ts';
 
 const USAGE = `Usage: etegrec pipeline <input file> --out <dir> [--preset quick|paper] [options]
 
@@ -32,6 +33,7 @@ Options:
   --epochs <n>           joint alternating-stage epochs (default: the preset's)
   --finetune-epochs <n>  joint finetune epochs (default: the preset's)
   --seed <s>             joint-training seed (default 2020; the other stages keep their presets' seeds)
+  --set <key=value>      a joint-training config value by name, repeatable (see etegrec train --help)
   --backend <b>          wasm|cpu (default wasm)
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
@@ -45,6 +47,7 @@ const OPTIONS = {
   epochs: { type: 'string' },
   'finetune-epochs': { type: 'string' },
   seed: { type: 'string' },
+  set: { type: 'string', multiple: true },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
@@ -127,6 +130,9 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
   await writeFile(metricsPath, JSON.stringify(m, null, 2) + '\n');
   const fmt = (x?: Record<string, number>) => (x ? METRIC_KEYS.map((k) => `${k} ${(x[k] ?? NaN).toFixed(4)}`).join(', ') : 'n/a');
   ctx.stderr(`ETEGRec test:    ${fmt(m.etegrec?.test)}`);
+  const diag = (m.etegrec as { diagnostics?: Diagnostics }).diagnostics;
+  ctx.stderr(`ETEGRec lists:   ${diagnosticsLine(diag)}`);
+  for (const reason of collapseReasons(diag)) ctx.stderr(`warning: collapsed model? ${reason}`);
   ctx.stderr(`SASRec test:     ${fmt(m.sasrec?.test)}`);
   ctx.stderr(`popularity test: ${fmt(m.popularity?.test)}`);
   ctx.stderr(`pipeline finished in ${((Date.now() - t0) / 1000).toFixed(0)} s (joint ${jointSeconds.toFixed(0)} s) → ${dir}`);

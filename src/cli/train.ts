@@ -10,13 +10,14 @@ import { selectBackend, type BackendName } from '../core/backend.ts';
 import { buildDualInput } from '../core/embeddings/dual.ts';
 import { tableFromNpy } from '../core/embeddings/importTable.ts';
 import { StudioError } from '../core/errors.ts';
+import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
 import type { GenerativeResult } from '../core/eval/generative.ts';
 import type { ProgressSink } from '../core/events.ts';
 import { packJointCheckpoint, unpackJointCheckpoint, writeBundleFiles } from '../core/io/bundle.ts';
 import { readRqvaeSafetensors } from '../core/tokenizer/stateDict.ts';
 import { trainJoint } from '../core/train/joint.ts';
 import { jointData } from '../core/train/jointData.ts';
-import { ABLATIONS, JOINT_PRESETS, jointTrainConfig, type AblationName, type JointPresetName, type JointTrainConfig } from '../core/train/jointSchedule.ts';
+import { ABLATIONS, JOINT_PRESETS, applyJointSettings, jointTrainConfig, validateJointConfig, type AblationName, type JointPresetName, type JointTrainConfig } from '../core/train/jointSchedule.ts';
 import type { JointCheckpoint, JointResult } from '../core/train/jointTypes.ts';
 import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { StagedOutput, loadPreparedDir } from './io.ts';
@@ -54,6 +55,8 @@ Options:
   --constrained            trie-constrained beam search (only codes of real items)
   --forge                  the fork's FORGE rewrite of level 3 in the code table
   --seed <s>               random seed (default 2020)
+  --set <key=value>        any other config value by its name, repeatable: --set lr_rec=1e-3
+                           --set t5.dropout_rate=0.2 --set finetune.lr=5e-4 (typed and validated)
   --checkpoint <file>      resumable checkpoint (default <out>.checkpoint.safetensors)
   --resume                 continue from --checkpoint
   --backend <b>            wasm|cpu (default wasm)
@@ -81,6 +84,7 @@ const OPTIONS = {
   constrained: { type: 'boolean' },
   forge: { type: 'boolean' },
   seed: { type: 'string' },
+  set: { type: 'string', multiple: true },
   checkpoint: { type: 'string' },
   resume: { type: 'boolean' },
   backend: { type: 'string' },
@@ -120,13 +124,47 @@ export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPre
     ablation: { ...ABLATIONS[ablation as AblationName] },
     finetune: { epochs: intOption(v['finetune-epochs'], 'finetune-epochs', base.finetune.epochs, 0) },
   });
-  return { preset, config };
+  const sets = (v.set ?? []) as string[];
+  let withSets = config;
+  try {
+    withSets = applyJointSettings(config, sets);
+  } catch (e) {
+    throw new UsageError(`--set: ${(e as Error).message}`);
+  }
+  const errs = validateJointConfig(withSets);
+  if (errs.length) throw new UsageError(errs.join('; '));
+  return { preset, config: withSets };
 }
 
 /** metrics.json's ETEGRec block: the reference metric keys, rounded as reported. */
-export function etegrecMetrics(res: JointResult): { test?: Record<string, number>; test_before_finetune?: Record<string, number> } {
+export function etegrecMetrics(res: JointResult): {
+  test?: Record<string, number>;
+  test_before_finetune?: Record<string, number>;
+  diagnostics?: Diagnostics;
+  diagnostics_before_finetune?: Diagnostics;
+} {
   const pick = (r?: GenerativeResult) => (r ? { ...r.metrics } : undefined);
-  return { test: pick(res.test), test_before_finetune: pick(res.testBeforeFinetune) };
+  return {
+    test: pick(res.test),
+    test_before_finetune: pick(res.testBeforeFinetune),
+    diagnostics: res.test?.diagnostics,
+    diagnostics_before_finetune: res.testBeforeFinetune?.diagnostics,
+  };
+}
+
+/** One line of what the lists look like, for the terminal. */
+export function diagnosticsLine(d?: Diagnostics): string {
+  if (!d) return 'n/a';
+  const parts = [
+    `${d.distinctTop1} distinct top-1`,
+    `${d.distinctTopK} distinct top-${d.k} lists`,
+    `coverage@${d.k} ${(d.coverageAtK * 100).toFixed(1)} %`,
+    `most common list ${(d.modalTopKShare * 100).toFixed(1)} % of users`,
+    `popularity overlap@${d.k} ${d.popularityOverlapAtK.toFixed(3)}`,
+    `invalid codes ${(d.invalidRate * 100).toFixed(1)} %`,
+  ];
+  if (d.shuffle) parts.push(`shuffle gap ${d.shuffle.gap.toFixed(4)} nats (CE ${d.shuffle.ceReal.toFixed(4)} real / ${d.shuffle.ceShuffled.toFixed(4)} shuffled)`);
+  return parts.join(', ');
 }
 
 export interface JointRunInputs {
@@ -260,6 +298,8 @@ async function runTrain(args: ParsedArgs, ctx: CommandContext): Promise<number> 
   const fmt = (m?: Record<string, number>) => (m ? Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ') : 'n/a');
   ctx.stderr(`ETEGRec test before finetune: ${fmt(result.testBeforeFinetune?.metrics)}`);
   ctx.stderr(`ETEGRec test: ${fmt(result.test?.metrics)}`);
+  ctx.stderr(`ETEGRec test lists: ${diagnosticsLine(result.test?.diagnostics)}`);
+  for (const reason of collapseReasons(result.test?.diagnostics)) ctx.stderr(`warning: collapsed model? ${reason}`);
   ctx.stderr(`wrote recommender.safetensors, tokenizer.safetensors, code.json, config.yaml, metrics.csv, metrics.json to ${out}`);
   if (result.checkpoint.finished) await rm(checkpoint, { force: true });
   return 0;

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { EtegrecRecommender } from '../models/recommender.ts';
 import type { JointSamples } from '../train/jointTypes.ts';
 import { beamSearch, CodeTrie } from './beam.ts';
-import { CodeIndex, GenerativeAccumulator, type GenerativeResult } from './generative.ts';
+import { DiagnosticsAccumulator } from './diagnostics.ts';
+import { CODE_LENGTH, CodeIndex, GenerativeAccumulator, type GenerativeResult } from './generative.ts';
 
 export interface GenerativeEvalOptions {
   beams: number;
@@ -26,6 +27,8 @@ export interface GenerativeEvalOptions {
   beforeBatch?: () => Promise<void>;
   /** Called after each batch with samples done and the total. */
   onBatch?: (done: number, total: number) => void;
+  /** The popularity top-10 (item ids) for the overlap diagnostic. */
+  popularTop?: readonly number[];
   /** Called per batch with the generated codes [b × R × 4] and the hit ranks (recommendations view). */
   onGenerated?: (rows: number[], generated: Int32Array, ranks: Int32Array) => void;
 }
@@ -86,6 +89,7 @@ export async function evaluateGenerative(
   const C = model.config.code_length;
   const index = new CodeIndex(codeTable);
   const acc = new GenerativeAccumulator(index);
+  const diag = new DiagnosticsAccumulator(codeTable.length / CODE_LENGTH - 1, opts.returnCount, opts.popularTop ?? []);
   const trie = opts.constrained ? new CodeTrie(codeTable, C, model.config.code_num) : undefined;
   const total = Math.min(samples.count, opts.limit ?? samples.count);
   const bucket = opts.lengthBucket ?? 10;
@@ -105,8 +109,23 @@ export async function evaluateGenerative(
       input.dispose();
     }
     const ranks = acc.addBatch(res.sequences, targetCodes(samples, rows, codeTable, C), opts.returnCount);
+    addDiagnostics(diag, index, res.sequences, rows.length, opts.returnCount);
     opts.onGenerated?.(rows, res.sequences, ranks);
     opts.onBatch?.(start + rows.length, total);
   }
-  return acc.result();
+  return { ...acc.result(), diagnostics: diag.result() };
+}
+
+/** Feeds one batch of returned codes [B × R × 4] to the diagnostics. */
+export function addDiagnostics(diag: DiagnosticsAccumulator, index: CodeIndex, sequences: ArrayLike<number>, batch: number, returnCount: number): void {
+  const items = new Int32Array(returnCount);
+  const keys: string[] = new Array(returnCount);
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < returnCount; r++) {
+      const o = (b * returnCount + r) * CODE_LENGTH;
+      items[r] = index.lookup(sequences, o);
+      keys[r] = items[r] > 0 ? String(items[r]) : `x${sequences[o]},${sequences[o + 1]},${sequences[o + 2]},${sequences[o + 3]}`;
+    }
+    diag.addUser(items, keys);
+  }
 }

@@ -9,6 +9,7 @@
  * * Invalid-code rate: the share of generated codes (all returned beams of all samples) that match
  *   no item of the current code table (beam search is unconstrained, §9 item 22).
  */
+import type { Diagnostics } from './diagnostics.ts';
 import type { RankingMetrics } from './ranking.ts';
 
 export const CODE_LENGTH = 4;
@@ -103,6 +104,8 @@ export interface GenerativeResult {
   count: number;
   /** Generated codes inspected for validity. */
   generated: number;
+  /** What the lists look like (distinct lists, coverage, …) and, on a test, the history-shuffle test. */
+  diagnostics?: Diagnostics;
 }
 
 /** Accumulates hits over batches of generated codes. */

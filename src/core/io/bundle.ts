@@ -130,12 +130,14 @@ export const METRICS_CSV_COLUMNS = [
   'lr_rec', 'lr_id', 'grad_norm_rec', 'grad_norm_id',
   'collision_rate', 'churn', 'churn_rate', 'max_suffix', 'gini_mean',
   'valid_recall@1', 'valid_recall@5', 'valid_ndcg@5', 'valid_recall@10', 'valid_ndcg@10', 'valid_invalid_rate',
+  'valid_distinct_top1', 'valid_distinct_top10', 'valid_coverage@10', 'valid_modal_top10_share', 'valid_popularity_overlap@10',
   'improved', 'seconds', 'samples_per_second',
 ];
 
 export function writeMetricsCsv(history: JointEpochRecord[]): string {
   const rows: CsvCell[][] = history.map((r) => {
     const m = r.valid?.metrics;
+    const d = r.valid?.diagnostics;
     return [
       r.stage, r.epoch, r.phase,
       r.weights.vq, r.weights.code, r.weights.kl, r.weights.decCl,
@@ -143,6 +145,7 @@ export function writeMetricsCsv(history: JointEpochRecord[]): string {
       r.lrRecommender, r.lrTokenizer, r.gradNormRecommender, r.gradNormTokenizer,
       r.codes?.collisionRate, r.codes?.churn, r.codes?.churnRate, r.codes?.maxSuffix, r.codes?.giniMean,
       m?.['recall@1'], m?.['recall@5'], m?.['ndcg@5'], m?.['recall@10'], m?.['ndcg@10'], r.valid?.invalidRate,
+      d?.distinctTop1, d?.distinctTopK, d?.coverageAtK, d?.modalTopKShare, d?.popularityOverlapAtK,
       r.improved, r.seconds, r.samplesPerSecond,
     ];
   });

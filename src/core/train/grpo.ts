@@ -17,7 +17,10 @@
  * Pure core: tfjs only, no DOM / fs / IndexedDB.
  */
 import * as tf from '@tensorflow/tfjs';
-import { evaluateGenerative, historyCodes } from '../eval/evaluateGenerative.ts';
+import { historyCodes } from '../eval/evaluateGenerative.ts';
+import { collapseReasons, popularityTopK } from '../eval/diagnostics.ts';
+import { evaluateSplit } from '../eval/evaluateSplit.ts';
+import { trainCountsFromSamples } from './jointData.ts';
 import { CodeIndex, VALID_METRIC, type GenerativeResult } from '../eval/generative.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { pausePoint, type PauseGate } from '../pause.ts';
@@ -506,6 +509,7 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
     const vars = [...policy.trainableVariables().values()];
     optimizer = new AdamW(vars, { lr: config.lr, weightDecay: config.weight_decay });
     const index = new CodeIndex(codeTable);
+    const popularTop = popularityTopK(trainCountsFromSamples(data.train, data.numItems), 10);
 
     const pausedMs = () => opts.pause?.pausedMs() ?? 0;
     const pauseAt = (phase: string) => pausePoint(opts.pause, opts.signal,
@@ -518,15 +522,21 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
       emit({ type: 'phase', stage: 'grpo', phase, message: `${total} ${split} samples, ${config.num_beams} beams` });
       const te = Date.now();
       const p0 = pausedMs();
-      return evaluateGenerative(policy, codeTable, samples, {
+      const result = await evaluateSplit(policy, codeTable, samples, {
         beams: config.num_beams,
         returnCount: config.return_beams,
         batchSize: config.eval_batch_size,
         limit: limit ?? undefined,
+        popularTop,
+        split,
+        shuffleSeed: split === 'test' ? config.seed : undefined,
+        onShuffleTest: () => emit({ type: 'phase', stage: 'grpo', phase: `${phase}: history-shuffle test` }),
         signal: opts.signal,
         beforeBatch: () => pauseAt(phase),
         onBatch: (done, tot) => emit({ type: 'progress', stage: 'grpo', phase, done, total: tot, unit: 'samples', etaSeconds: estimateEta(te + pausedMs() - p0, Date.now(), done, tot) }),
       });
+      if (split === 'test') for (const reason of collapseReasons(result.diagnostics)) emit({ type: 'log', stage: 'grpo', level: 'warn', message: `collapsed model? GRPO test: ${reason}` });
+      return result;
     };
 
     const validBefore = await evalSplit('valid', 'valid-before');

@@ -21,7 +21,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { StudioError } from '../errors.ts';
 import { codebookStats } from '../eval/codebook.ts';
-import { evaluateGenerative } from '../eval/evaluateGenerative.ts';
+import { collapseReasons, popularityTopK } from '../eval/diagnostics.ts';
+import { evaluateSplit } from '../eval/evaluateSplit.ts';
 import type { GenerativeResult } from '../eval/generative.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { pausePoint, type PauseGate } from '../pause.ts';
@@ -34,7 +35,7 @@ import { LrScheduler, jointScheduleSpecs, stepsPerEpoch, type ScheduleSpec } fro
 import { permutation, Rng } from '../rng.ts';
 import { buildCodeTable } from '../tokenizer/codes.ts';
 import { importRqvaeStateDict } from '../tokenizer/stateDict.ts';
-import { subsampleEvenly, truncateHistories } from './jointData.ts';
+import { subsampleEvenly, trainCountsFromSamples, truncateHistories } from './jointData.ts';
 import { DeviceBatches } from './deviceBatches.ts';
 import {
   EarlyStopper,
@@ -188,6 +189,8 @@ class JointRun {
     readonly tokConfig: RqvaeConfig,
     tokenizerState: Record<string, NamedArray>,
     readonly opts: JointTrainOptions,
+    /** The popularity top-10 of the training interactions (the overlap diagnostic). */
+    readonly popularTop: readonly number[] = [],
   ) {
     this.emit = opts.onEvent ?? (() => {});
     const master = new Rng(cfg.seed);
@@ -389,12 +392,16 @@ class JointRun {
           return { value: r.value, grad: r.grad as tf.Tensor2D };
         });
         addTerm('decCl', value);
+        addTerm('total', value, w.decCl);
         value.dispose();
         hD.dispose();
         grad = g;
         this.dropoutRng.setState(rngStart);
       }
       let acc: tf.NamedTensorMap | null = null;
+      // weight 0 over several micro-batches: the logged InfoNCE is still the full batch's (negatives
+      // from all of U), from the h_D kept off the gradient
+      const logLatents: tf.Tensor[] = [];
       for (const [a, b] of parts) {
         const n = b - a;
         const Um = parts.length > 1 ? localRows(U, a, b) : Array.from(U);
@@ -412,23 +419,30 @@ class JointRun {
             addTerm('code', code, codeW);
             addTerm('kl', kl, klW);
             let total = tf.add(tf.mul(code, w.code * codeW), tf.mul(kl, w.kl * klW));
+            addTerm('total', total);
             if (useCache && grad) {
+              // Σ g·h_D has the InfoNCE's gradient, not its value (logged from pass 1)
               const gm = tf.slice(grad, [a, 0], [n, -1]);
               total = tf.add(total, tf.mul(tf.sum(tf.mul(gm, out.decLatent)), w.decCl));
-            } else if (!useCache && parts.length === 1) {
+            } else if (parts.length === 1) {
               const cl = psaInfoNceLoss(zrm, out.decLatent, { rows: Um });
               addTerm('decCl', cl);
+              addTerm('total', cl, w.decCl);
               total = tf.add(total, tf.mul(cl, w.decCl));
-            } else if (Um.length) {
-              // weight 0 and several micro-batches: the logged InfoNCE is the micro-batches' mean
-              addTerm('decCl', psaInfoNceLoss(zrm, out.decLatent, { rows: Um }), Um.length / U.length);
+            } else {
+              logLatents.push(tf.keep(tf.clone(out.decLatent)));
             }
             return total as tf.Scalar;
           }, recVars);
         });
         acc = addGrads(acc, grads);
-        addTerm('total', value);
         value.dispose();
+      }
+      if (logLatents.length) {
+        const cl = tf.tidy(() => psaInfoNceLoss(zr, tf.concat(logLatents, 0) as tf.Tensor2D, { rows: U }));
+        addTerm('decCl', cl);
+        cl.dispose();
+        tf.dispose(logLatents);
       }
       tf.dispose([dT, zr]);
       grad?.dispose();
@@ -633,18 +647,28 @@ class JointRun {
     const p0 = this.pausedMs();
     const phase = `${this.stage}: ${split} beam search`;
     this.emit({ type: 'phase', stage: 'joint', phase });
-    return evaluateGenerative(this.rec, this.codes, samples, {
+    const result = await evaluateSplit(this.rec, this.codes, samples, {
       beams: cfg.num_beams,
       returnCount: cfg.return_beams,
       batchSize: cfg.eval_batch_size,
       constrained: cfg.constrained,
       lengthBucket: cfg.length_bucket,
       limit: limit > 0 ? limit : undefined,
+      popularTop: this.popularTop,
+      split,
+      shuffleSeed: split === 'test' ? cfg.seed : undefined,
+      onShuffleTest: () => this.emit({ type: 'phase', stage: 'joint', phase: `${this.stage}: history-shuffle test` }),
       signal: this.opts.signal,
       beforeBatch: () => this.pausePoint(phase),
       onBatch: (done, total) =>
         this.emit({ type: 'progress', stage: 'joint', phase, done, total, unit: 'users', etaSeconds: estimateEta(t0 + this.pausedMs() - p0, Date.now(), done, total) }),
     });
+    if (split === 'test') {
+      for (const reason of collapseReasons(result.diagnostics)) {
+        this.emit({ type: 'log', stage: 'joint', level: 'warn', message: `collapsed model? ${this.stage} test: ${reason}` });
+      }
+    }
+    return result;
   }
 
   private emitRecord(r: JointEpochRecord): void {
@@ -787,7 +811,8 @@ export async function trainJoint(data: JointData, config: JointTrainConfig, opts
   const h = cfg.max_history;
   const train = subsampleEvenly(truncateHistories(data.train, h), cfg.train_limit ?? 0);
   const cut: JointData = { ...data, train, valid: truncateHistories(data.valid, h), test: truncateHistories(data.test, h) };
-  const run = new JointRun(cfg, cut, recConfig, tokConfig, tokState, opts);
+  const popularTop = popularityTopK(trainCountsFromSamples(data.train, data.numItems), 10);
+  const run = new JointRun(cfg, cut, recConfig, tokConfig, tokState, opts, popularTop);
   try {
     if (opts.resume) run.restore(opts.resume);
     else {

@@ -65,3 +65,17 @@ export function truncateHistories(s: JointSamples, L: number): JointSamples {
   }
   return { ...s, L, histories, lens };
 }
+
+/**
+ * Training-interaction counts per item (`counts[j]` = item j+1) from the all-prefix training
+ * samples: every target, plus the first item of each sequence (the history of its length-1 sample).
+ * Equal to counting the training parts of the sequences when the samples are complete (no limit).
+ */
+export function trainCountsFromSamples(s: JointSamples, numItems: number): Int32Array {
+  const counts = new Int32Array(numItems);
+  for (let i = 0; i < s.count; i++) {
+    counts[s.targets[i] - 1]++;
+    if (s.lens[i] === 1) counts[s.histories[i * s.L] - 1]++;
+  }
+  return counts;
+}

@@ -311,6 +311,13 @@ export function jointTrainConfig(
 /** Problems with a config (empty when valid). */
 export function validateJointConfig(cfg: JointTrainConfig): string[] {
   const errs: string[] = [];
+  const nonFinite = (o: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v === 'number' && !Number.isFinite(v)) errs.push(`${prefix}${k} must be a finite number, got ${v}`);
+      else if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) nonFinite(v as Record<string, unknown>, `${prefix}${k}.`);
+    }
+  };
+  nonFinite(cfg as unknown as Record<string, unknown>, '');
   const posInt = (k: keyof JointTrainConfig) => {
     const v = cfg[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) errs.push(`${k} must be a positive integer`);
@@ -478,4 +485,46 @@ export class EarlyStopper {
   get stopped(): boolean {
     return this.bad >= this.patience;
   }
+}
+
+/**
+ * A copy of `cfg` with `key=value` settings applied; keys are the config's own names, nested ones
+ * dotted (`lr_rec`, `t5.dropout_rate`, `finetune.lr`, `ablation.sia`). A value must parse as the
+ * type of the value it replaces (a finite number, true/false, or one of the allowed words).
+ * Throws with the key named; the result still goes through validateJointConfig.
+ */
+export function applyJointSettings(cfg: JointTrainConfig, settings: readonly string[]): JointTrainConfig {
+  const out = structuredClone(cfg) as unknown as Record<string, unknown>;
+  const words: Record<string, readonly string[]> = { sia_sign: ['plus', 'minus'], lr_scheduler_type: ['cosine', 'linear', 'constant'], 'finetune.lr_scheduler_type': ['cosine', 'linear', 'constant'], valid_metric: ['ndcg@10'] };
+  for (const s of settings) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`setting "${s}" is not key=value`);
+    const key = s.slice(0, eq).trim();
+    const raw = s.slice(eq + 1).trim();
+    const path = key.split('.');
+    let obj = out;
+    for (const p of path.slice(0, -1)) {
+      const next = obj[p];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new Error(`unknown setting "${key}"`);
+      obj = next as Record<string, unknown>;
+    }
+    const leaf = path[path.length - 1];
+    if (!(leaf in obj) && !(key === 'train_limit')) throw new Error(`unknown setting "${key}"`);
+    const old = obj[leaf] ?? 0;
+    if (typeof old === 'number') {
+      const v = Number(raw);
+      if (raw === '' || !Number.isFinite(v)) throw new Error(`${key} must be a finite number, got "${raw}"`);
+      obj[leaf] = v;
+    } else if (typeof old === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw new Error(`${key} must be true or false, got "${raw}"`);
+      obj[leaf] = raw === 'true';
+    } else if (typeof old === 'string') {
+      const allowed = words[key];
+      if (allowed && !allowed.includes(raw)) throw new Error(`${key} must be one of ${allowed.join('|')}, got "${raw}"`);
+      obj[leaf] = raw;
+    } else {
+      throw new Error(`${key} is a group; set its members (e.g. ${key}.<name>)`);
+    }
+  }
+  return out as unknown as JointTrainConfig;
 }

@@ -1,0 +1,152 @@
+/**
+ * `etegrec ablate`: the paper's Table 4 on one dataset — the six ablation variants × seeds, each a
+ * full joint run (alternating stage, finetune, test with diagnostics) on the same split, tables
+ * and pretrained tokenizer; writes ablation.json / ablation.csv after every run (mean ± sd per
+ * variant, paired comparison with full) and resumes an interrupted sweep where it stopped.
+ */
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { BackendName } from '../core/backend.ts';
+import {
+  ABLATION_METRICS,
+  ABLATION_VARIANTS,
+  ablationCsv,
+  ablationPlan,
+  paperOrdering,
+  seedList,
+  summarizeAblation,
+  type AblationRunResult,
+  type AblationSummary,
+} from '../core/experiments/ablation.ts';
+import type { Diagnostics } from '../core/eval/diagnostics.ts';
+import { ABLATIONS, type AblationName } from '../core/train/jointSchedule.ts';
+import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import { runJointTraining, trainConfigFromArgs } from './train.ts';
+
+const USAGE = `Usage: etegrec ablate --data <prepared dir> --emb <npy> --tokenizer <safetensors> --out <dir> [options]
+
+The paper's Table 4 on a dataset: each ablation variant (full, no_sia, no_psa, no_both,
+no_alternation, no_end_to_end = the two-stage TIGER-style run on the frozen pretrained tokenizer)
+× each seed is a whole joint run (etegrec train) on the same split, tables and tokenizer. Writes
+into <dir>:
+  runs/<variant>-seed<s>/  each run's bundle files and metrics.json (with the diagnostics)
+  ablation.json            per run: test metrics and diagnostics; per variant: mean ± sd of
+                           recall@5/10, ndcg@5/10 and the diagnostics, the paired difference to
+                           full over seeds; the ranking and whether the paper's ordering holds
+  ablation.csv             one row per variant (the same summary)
+ablation.json/csv are rewritten after every run; running the same command again skips finished
+runs and resumes an interrupted one from its checkpoint.
+
+Options:
+  --data, --emb, --text-emb, --tokenizer, --out   as for etegrec train
+  --preset <p>           quick|converge|paper (default converge)
+  --seeds <n>            seeds per variant: 2020, 2021, … (default 3)
+  --variants <list>      comma-separated subset of the variants (default all six)
+  --set <key=value>      a config value for every run, repeatable (see etegrec train --help)
+  --epochs, --finetune-epochs, --batch, --micro-batch, --eval-limit, --train-limit
+                         as for etegrec train (applied to every run)
+  --backend <b>          wasm|cpu (default wasm)
+  --quiet                only warnings and errors on stderr
+  -h, --help             show this help
+`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  emb: { type: 'string' },
+  'text-emb': { type: 'string' },
+  tokenizer: { type: 'string' },
+  out: { type: 'string' },
+  preset: { type: 'string' },
+  seeds: { type: 'string' },
+  variants: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  epochs: { type: 'string' },
+  'finetune-epochs': { type: 'string' },
+  batch: { type: 'string' },
+  'micro-batch': { type: 'string' },
+  'eval-limit': { type: 'string' },
+  'train-limit': { type: 'string' },
+  backend: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+async function exists(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => null)) !== null;
+}
+
+/** A human-readable table of the summary (mean ± sd), for the terminal. */
+export function ablationTable(s: AblationSummary): string {
+  const pm = (m: { mean: number; sd: number }) => `${m.mean.toFixed(4)} ± ${m.sd.toFixed(4)}`;
+  const lines = [`variant           n  ${ABLATION_METRICS.map((k) => k.padEnd(17)).join(' ')} top-1  shuffle gap`];
+  for (const v of s.variants) {
+    lines.push(
+      `${v.variant.padEnd(16)} ${String(v.seeds.length).padStart(2)}  ${ABLATION_METRICS.map((k) => pm(v.metrics[k]).padEnd(17)).join(' ')} ${v.diagnostics.distinctTop1.mean.toFixed(0).padStart(5)}  ${Number.isFinite(v.diagnostics.shuffleGap.mean) ? v.diagnostics.shuffleGap.mean.toFixed(3) : 'n/a'}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function runAblate(args: ParsedArgs, ctx: CommandContext): Promise<number> {
+  const v = args.values;
+  const need = (k: string, what: string) => {
+    const x = v[k];
+    if (typeof x !== 'string' || !x) throw new UsageError(`--${k} ${what} is required`);
+    return x;
+  };
+  const data = need('data', '<prepared dir>');
+  const emb = need('emb', '<npy>');
+  const tokenizer = need('tokenizer', '<safetensors>');
+  const out = resolve(need('out', '<dir>'));
+  const backend = (v.backend ?? 'wasm') as string;
+  if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
+  const variants = (typeof v.variants === 'string' ? v.variants.split(',').map((x) => x.trim()).filter(Boolean) : ABLATION_VARIANTS) as AblationName[];
+  const unknown = variants.filter((x) => !(x in ABLATIONS));
+  if (unknown.length) throw new UsageError(`--variants: unknown ${unknown.join(', ')}; known: ${ABLATION_VARIANTS.join(', ')}`);
+  const seeds = seedList(intOption(v.seeds, 'seeds', 3, 1));
+  const plan = ablationPlan(variants, seeds);
+  // one config per run: the preset and options, then the variant's switches and the seed
+  const base = trainConfigFromArgs({ ...v, preset: v.preset ?? 'converge' });
+  const results: AblationRunResult[] = [];
+  const write = async () => {
+    const summary = summarizeAblation(results, variants);
+    const json = { preset: base.preset, variants, seeds, runs: results, summary, paper_ordering: paperOrdering(summary), config: base.config };
+    await writeFile(join(out, 'ablation.json'), JSON.stringify(json, null, 2) + '\n');
+    await writeFile(join(out, 'ablation.csv'), ablationCsv(summary));
+    return summary;
+  };
+  await mkdir(join(out, 'runs'), { recursive: true });
+  for (const [i, spec] of plan.entries()) {
+    const dir = join(out, 'runs', spec.key);
+    const metricsPath = join(dir, 'metrics.json');
+    const t = Date.now();
+    if (!(await exists(metricsPath))) {
+      const checkpoint = join(out, 'runs', `${spec.key}.checkpoint.safetensors`);
+      ctx.stderr(`== ${i + 1}/${plan.length} ${spec.key}`);
+      const config = { ...base.config, seed: spec.seed, ablation: { ...ABLATIONS[spec.variant] } };
+      await runJointTraining(
+        { data, emb, textEmb: v['text-emb'] as string | undefined, tokenizer, out: dir, checkpoint, resume: await exists(checkpoint), config, preset: base.preset, backend: backend as BackendName, quiet: v.quiet === true },
+        ctx,
+      );
+      await rm(checkpoint, { force: true });
+    } else {
+      ctx.stderr(`== ${i + 1}/${plan.length} ${spec.key}: finished before, kept`);
+    }
+    const m = JSON.parse(await readFile(metricsPath, 'utf8')) as { etegrec: { test: Record<string, number>; diagnostics?: Diagnostics }; seconds?: number };
+    results.push({ variant: spec.variant, seed: spec.seed, test: m.etegrec.test, diagnostics: m.etegrec.diagnostics, seconds: m.seconds ?? (Date.now() - t) / 1000 });
+    await write();
+  }
+  const summary = await write();
+  ctx.stderr(ablationTable(summary));
+  const order = paperOrdering(summary);
+  ctx.stderr(`ranking by ndcg@10: ${summary.ranking.join(' > ')}; full ahead of every ablation: ${order.fullBest ? 'yes' : 'no'}; w/o AT worst: ${order.noAlternationWorst === null ? 'n/a' : order.noAlternationWorst ? 'yes' : 'no'}`);
+  ctx.stderr(`wrote ablation.json, ablation.csv and runs/ to ${out}`);
+  return 0;
+}
+
+export const ablateCommand: Command = {
+  name: 'ablate',
+  summary: "the paper's Table 4: ablation variants × seeds, mean ± sd and paired comparison (ablation.json/csv)",
+  usage: USAGE,
+  options: OPTIONS,
+  run: runAblate,
+};
