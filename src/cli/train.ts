@@ -125,7 +125,7 @@ export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPre
     finetune: { epochs: intOption(v['finetune-epochs'], 'finetune-epochs', base.finetune.epochs, 0) },
   });
   const sets = (v.set ?? []) as string[];
-  let withSets = config;
+  let withSets: JointTrainConfig;
   try {
     withSets = applyJointSettings(config, sets);
   } catch (e) {
