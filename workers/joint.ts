@@ -59,7 +59,7 @@ import type {
 } from './jointApi.ts';
 import { loadStoredTokenizer } from './tokenizer.ts';
 
-const PRESET_NAMES: JointPresetName[] = ['quick', 'paper'];
+const PRESET_NAMES: JointPresetName[] = ['quick', 'converge', 'paper'];
 
 /** The preset with the overrides applied and validated (field-named errors). */
 export function resolveJointConfig(preset: JointPresetName, overrides: JointOverrides = {}): JointTrainConfig {

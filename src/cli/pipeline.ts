@@ -15,7 +15,7 @@ import { sasrecCommand } from './sasrec.ts';
 import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
 import { diagnosticsLine, runJointTraining, trainConfigFromArgs } from './train.ts';
 
-const USAGE = `Usage: etegrec pipeline <input file> --out <dir> [--preset quick|paper] [options]
+const USAGE = `Usage: etegrec pipeline <input file> --out <dir> [--preset quick|converge|paper] [options]
 
 Runs the whole pipeline on an interaction file (or a reference bundle directory):
 prepare (5-core, leave-one-out) → SASRec embeddings → RQ-VAE tokenizer → joint ETEGRec training
@@ -27,7 +27,8 @@ prepare (5-core, leave-one-out) → SASRec embeddings → RQ-VAE tokenizer → j
 
 Options:
   --out <dir>            output directory
-  --preset <p>           quick|paper (default quick): the preset of every stage
+  --preset <p>           quick|converge|paper (default quick): the preset of every stage
+                         (converge: SASRec and RQ-VAE use their quick presets)
   --sasrec-epochs <n>    SASRec epochs (default: the preset's)
   --rqvae-epochs <n>     RQ-VAE epochs (default: the preset's)
   --epochs <n>           joint alternating-stage epochs (default: the preset's)
@@ -74,6 +75,8 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
   const { preset, config } = trainConfigFromArgs(v);
+  // SASRec and RQ-VAE have quick and paper presets; converge only changes the joint stage
+  const stagePreset = preset === 'paper' ? 'paper' : 'quick';
   const quiet = v.quiet === true;
   const dir = resolve(out);
   const stages = { data: join(dir, 'stages', 'data'), sasrec: join(dir, 'stages', 'sasrec'), rqvae: join(dir, 'stages', 'rqvae') };
@@ -88,12 +91,12 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
 
   await timed('prepare', () => runStage(prepareCommand, { out: stages.data, format: 'auto', 'meta-format': 'auto', quiet }, args.positionals, ctx));
   await timed('sasrec', () =>
-    runStage(sasrecCommand, { data: stages.data, out: stages.sasrec, preset, backend, quiet, ...(v['sasrec-epochs'] ? { epochs: String(intOption(v['sasrec-epochs'], 'sasrec-epochs', 1, 1)) } : {}) }, [], ctx),
+    runStage(sasrecCommand, { data: stages.data, out: stages.sasrec, preset: stagePreset, backend, quiet, ...(v['sasrec-epochs'] ? { epochs: String(intOption(v['sasrec-epochs'], 'sasrec-epochs', 1, 1)) } : {}) }, [], ctx),
   );
   const npy = (await readdir(stages.sasrec)).find((n) => n.endsWith('.npy'));
   if (!npy) throw new StudioError({ code: 'internal', file: stages.sasrec, message: 'SASRec wrote no embedding table' });
   await timed('rqvae', () =>
-    runStage(rqvaeCommand, { data: stages.data, emb: join(stages.sasrec, npy), out: stages.rqvae, preset, backend, quiet, ...(v['rqvae-epochs'] ? { epochs: String(intOption(v['rqvae-epochs'], 'rqvae-epochs', 1, 1)) } : {}) }, [], ctx),
+    runStage(rqvaeCommand, { data: stages.data, emb: join(stages.sasrec, npy), out: stages.rqvae, preset: stagePreset, backend, quiet, ...(v['rqvae-epochs'] ? { epochs: String(intOption(v['rqvae-epochs'], 'rqvae-epochs', 1, 1)) } : {}) }, [], ctx),
   );
   const sasrecMetrics = JSON.parse(await readFile(join(stages.sasrec, 'metrics.json'), 'utf8')) as {
     test: Record<string, number>;

@@ -41,10 +41,11 @@ Options:
   --text-emb <file.npy>    text embeddings: the semantic input becomes [collab ‖ text]
   --tokenizer <file>       pretrained tokenizer (tokenizer.safetensors or a reference .pth)
   --out <dir>              output directory
-  --preset <p>             quick|paper (default quick)
+  --preset <p>             quick|converge|paper (default quick)
   --epochs <n>             alternating-stage epochs (default: the preset's)
   --finetune-epochs <n>    finetune epochs (0 = skip; default: the preset's)
-  --warm-epoch <n>         recommender-only epochs before alternation starts (default: the preset's)
+  --warm-epoch <n>         the SIA/PSA alignment weights are 0 before this epoch, in both phases
+                           (default: the preset's)
   --batch <n>              batch size (default: the preset's)
   --micro-batch <n>        rows per forward pass (exact; lower it when memory runs out)
   --length-bucket <n>      pad each micro-batch's histories to a multiple of n items (exact)
@@ -102,14 +103,14 @@ async function readInput(path: string): Promise<Uint8Array> {
 /** The JointTrainConfig of the command line (preset + overrides). */
 export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPresetName; config: JointTrainConfig } {
   const preset = (v.preset ?? 'quick') as string;
-  if (preset !== 'quick' && preset !== 'paper') throw new UsageError(`--preset must be quick or paper, got "${preset}"`);
-  const base = JOINT_PRESETS[preset].values;
+  if (!(preset in JOINT_PRESETS)) throw new UsageError(`--preset must be one of ${Object.keys(JOINT_PRESETS).join('|')}, got "${preset}"`);
+  const base = JOINT_PRESETS[preset as JointPresetName].values;
   const ablation = (v.ablation ?? 'full') as string;
   if (!(ablation in ABLATIONS)) throw new UsageError(`--ablation must be one of ${Object.keys(ABLATIONS).join('|')}, got "${ablation}"`);
   const sign = (v['sia-sign'] ?? base.sia_sign) as string;
   if (sign !== 'plus' && sign !== 'minus') throw new UsageError(`--sia-sign must be plus or minus, got "${sign}"`);
   const batch = intOption(v.batch, 'batch', base.batch_size, 1);
-  const config = jointTrainConfig(preset, {
+  const config = jointTrainConfig(preset as JointPresetName, {
     epochs: intOption(v.epochs, 'epochs', base.epochs, 1),
     batch_size: batch,
     micro_batch_size: Math.min(batch, intOption(v['micro-batch'], 'micro-batch', base.micro_batch_size, 1)),
@@ -133,7 +134,7 @@ export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPre
   }
   const errs = validateJointConfig(withSets);
   if (errs.length) throw new UsageError(errs.join('; '));
-  return { preset, config: withSets };
+  return { preset: preset as JointPresetName, config: withSets };
 }
 
 /** metrics.json's ETEGRec block: the reference metric keys, rounded as reported. */

@@ -91,6 +91,26 @@ describe('joint training (§5.5–§5.11)', () => {
     expect(maxAbsDiff(init.checkpoint.current.recommender, full.checkpoint.current.recommender)).toBeGreaterThan(1e-3);
   }, 120_000);
 
+  it('logs the full-batch InfoNCE and the weighted total in micro-batched recommender epochs', async () => {
+    const d = data();
+    const tok = await tokenizerState();
+    const base = { ablation: { endToEnd: false }, batch_size: 40, warmup_steps: 0, t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, dropout_rate: 0 } };
+    // warm_epoch 5: the alignment weights are 0 in this epoch, InfoNCE is only logged
+    const cold = { ...base, warm_epoch: 5 };
+    const full = await trainJoint(d, tinyConfig({ ...cold, micro_batch_size: 40 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    const split = await trainJoint(d, tinyConfig({ ...cold, micro_batch_size: 7 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    const f = full.checkpoint.history[0];
+    const s = split.checkpoint.history[0];
+    expect(f.weights.decCl).toBe(0);
+    expect(s.loss.decCl).toBeCloseTo(f.loss.decCl, 5);
+    expect(s.loss.total).toBeCloseTo(f.loss.code, 5);
+    // weighted: the logged total is w_code·CE + w_kl·KL + w_cl·InfoNCE, not the surrogate Σ g·h_D
+    const warm = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 7 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    const w = warm.checkpoint.history[0];
+    expect(w.weights.decCl).toBeGreaterThan(0);
+    expect(w.loss.total).toBeCloseTo(w.weights.code * w.loss.code + w.weights.kl * w.loss.kl + w.weights.decCl * w.loss.decCl, 5);
+  }, 120_000);
+
   it('micro-batches give the full-batch update in tokenizer epochs', async () => {
     const d = data();
     const tok = await tokenizerState();
