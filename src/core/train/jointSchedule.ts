@@ -131,7 +131,7 @@ export interface JointTrainConfig {
   max_history: number;
 }
 
-export type JointPresetName = 'paper' | 'quick';
+export type JointPresetName = 'paper' | 'quick' | 'converge';
 
 export interface JointPreset {
   description: string;
@@ -195,6 +195,24 @@ const PAPER_VALUES: JointTrainConfig = {
   max_history: 50,
 };
 
+/** The quick preset's values (ours), shared with the converge preset. */
+const QUICK_VALUES: JointTrainConfig = {
+  ...PAPER_VALUES,
+  epochs: 8,
+  warm_epoch: 2,
+  early_stop: 3,
+  warmup_steps: 50,
+  batch_size: 128,
+  eval_batch_size: 64,
+  ablation: { ...ABLATIONS.full },
+  finetune: { ...PAPER_VALUES.finetune, weights: { ...PAPER_VALUES.finetune.weights }, epochs: 3, early_stop: 2 },
+  t5: { ...T5_PAPER, num_layers: 2, num_decoder_layers: 2, d_model: 64, d_ff: 256, num_heads: 2, d_kv: 32 },
+  micro_batch_size: 32,
+  length_bucket: 5,
+  eval_limit: 400,
+  max_history: 20,
+};
+
 export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
   paper: {
     description: 'Reference joint training (official main.py / trainer.py, single process) + finetune',
@@ -251,22 +269,7 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
   },
   quick: {
     description: 'A few-minute run on the bundled 900-item sample in Node/wasm on 2 cores (changed by us)',
-    values: {
-      ...PAPER_VALUES,
-      epochs: 8,
-      warm_epoch: 2,
-      early_stop: 3,
-      warmup_steps: 50,
-      batch_size: 128,
-      eval_batch_size: 64,
-      ablation: { ...ABLATIONS.full },
-      finetune: { ...PAPER_VALUES.finetune, weights: { ...PAPER_VALUES.finetune.weights }, epochs: 3, early_stop: 2 },
-      t5: { ...T5_PAPER, num_layers: 2, num_decoder_layers: 2, d_model: 64, d_ff: 256, num_heads: 2, d_kv: 32 },
-      micro_batch_size: 32,
-      length_bucket: 5,
-      eval_limit: 400,
-      max_history: 20,
-    },
+    values: QUICK_VALUES,
     provenance: {
       epochs: n(['ours'], '8 (paper 400 with early stopping) for a few-minute run'),
       warm_epoch: n(['ours'], '2 (paper 10): alignment terms switch on within the short run'),
@@ -284,6 +287,30 @@ export const JOINT_PRESETS: Record<JointPresetName, JointPreset> = {
       'finetune.eval_step': n(['ours'], '1 (paper 1)'),
       'finetune.early_stop': n(['ours'], '2 (paper 10)'),
       other: n(['official'], 'every other value as the paper preset'),
+    },
+  },
+  converge: {
+    description: 'Trains the bundled sample to early stopping (tens of minutes on 2 cores): the quick model with a slower, longer schedule (changed by us)',
+    values: {
+      ...QUICK_VALUES,
+      epochs: 60,
+      early_stop: 5,
+      lr_rec: 1e-3,
+      cycle: 4,
+      warmup_steps: 200,
+      eval_limit: 0,
+      finetune: { ...QUICK_VALUES.finetune, epochs: 20, early_stop: 4 },
+    },
+    provenance: {
+      epochs: n(['ours'], '60 at most (paper 400); early stopping ends the run'),
+      early_stop: n(['ours'], '5 evaluations = 10 epochs without a better valid ndcg@10 (paper 15)'),
+      lr_rec: n(['paper', 'ours'], '1e-3, the low end of the paper grid {5e-3, 3e-3, 1e-3}: at 5e-3 the small T5 on the sample collapses to one list for everyone (docs/recipe.md)'),
+      cycle: n(['paper', 'ours'], '4 (paper tuned in {2, 4}; official 2): three recommender epochs per tokenizer epoch, fewer code rebuilds for the recommender to follow'),
+      warmup_steps: n(['ours'], '200 steps ≈ 4 epochs of the sample (paper 8000 ≈ 170 epochs)'),
+      eval_limit: n(['ours'], '0 = every valid user (the quick preset uses 400, which makes the best epoch noisy)'),
+      'finetune.epochs': n(['ours'], '20 (paper 100)'),
+      'finetune.early_stop': n(['ours'], '4 (paper 10)'),
+      other: n(['ours'], 'every other value as the quick preset (model size, batch, history length, micro-batches)'),
     },
   },
 };
