@@ -34,6 +34,8 @@ import type { JointWorkerApi } from './jointApi.ts';
 import type { RunsWorkerApi } from './runsApi.ts';
 export type * from './grpoApi.ts';
 import type { GrpoWorkerApi } from './grpoApi.ts';
+export type * from './experimentsApi.ts';
+import type { ExperimentsWorkerApi } from './experimentsApi.ts';
 
 /** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
@@ -187,7 +189,7 @@ export interface TextEmbeddingOptions {
   seed?: number;
 }
 
-export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, JointWorkerApi, GrpoWorkerApi {
+export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, JointWorkerApi, GrpoWorkerApi, ExperimentsWorkerApi {
   /** Picks the backend (webgpu → webgl → wasm → cpu unless a preference is given) and reports why. */
   initBackend(preference?: BackendName[]): Promise<BackendReport>;
   importDataset(request: ImportRequest, jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;

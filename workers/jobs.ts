@@ -103,6 +103,19 @@ export class JobRegistry {
   }
 }
 
+/**
+ * A job's body run inside another job's signal (an experiment sweep running joint runs): the
+ * outcome as JobRegistry.run reports it (a failure after the signal was aborted reads 'cancelled').
+ */
+export async function runInScope<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<Result<T>> {
+  try {
+    throwIfCancelled(signal);
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    return { ok: false, error: signal.aborted ? { ...CANCELLED } : toStudioErrorInfo(err) };
+  }
+}
+
 /** Any call as a Result (for the non-job methods). */
 export async function asResult<T>(fn: () => Promise<T> | T): Promise<Result<T>> {
   try {

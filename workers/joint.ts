@@ -15,7 +15,8 @@ import type { PreparedDataset } from '../src/core/data/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';
 import type { EtegrecRecommender } from '../src/core/models/recommender.ts';
-import { jointData, jointSamples } from '../src/core/train/jointData.ts';
+import { popularityTopK } from '../src/core/eval/diagnostics.ts';
+import { jointData, jointSamples, trainCountsFromSamples } from '../src/core/train/jointData.ts';
 import {
   ABLATIONS,
   JOINT_PRESETS,
@@ -42,8 +43,9 @@ import {
   type StoredJointRun,
   type StudioDb,
 } from '../src/storage/index.ts';
+import type { PauseGate } from '../src/core/pause.ts';
 import type { ExportedFile, ImportFile, ProgressCallback, Result } from './api.ts';
-import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
+import { adapterShort, asResult, forwardProgress, runInScope, type StageContext } from './jobs.ts';
 import type {
   JointImportResult,
   JointInputs,
@@ -102,7 +104,30 @@ function metricsOf(r: GenerativeResult | null | undefined): Record<string, numbe
   return r ? { ...r.metrics, invalid_rate: r.invalidRate, count: r.count } : null;
 }
 
+/**
+ * A joint training inside a job owned by someone else (an experiment sweep): its signal and pause
+ * gate, and a hook called once the run record is stored (before the first epoch).
+ */
+export interface JointJobScope {
+  jobId: string;
+  signal: AbortSignal;
+  pause: PauseGate;
+  onRunStored?: (runId: string) => Promise<void> | void;
+}
+
+/** What other worker stages may drive: the joint stage's own start/resume, in their job. */
+export interface JointTrainer {
+  start(request: JointStartRequest, onEvent: ProgressCallback, scope: JointJobScope): Promise<Result<JointTrainResult>>;
+  resume(runId: string, onEvent: ProgressCallback, scope: JointJobScope): Promise<Result<JointTrainResult>>;
+  /** A joint training is running in this worker. */
+  busy(): boolean;
+}
+
 export function createJointMethods(ctx: StageContext): JointWorkerApi {
+  return createJointService(ctx).methods;
+}
+
+export function createJointService(ctx: StageContext): { methods: JointWorkerApi; trainer: JointTrainer } {
   const chunkBytes = ctx.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   /** Run ids being trained by a job of this worker. */
   const active = new Set<string>();
@@ -110,6 +135,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
   /** The last model used for recommendations (per run and stored version). */
   let recCache: { key: string; model: EtegrecRecommender; checkpoint: JointCheckpoint } | null = null;
   const samplesCache = new Map<string, JointSamples>();
+  const popularCache = new Map<string, { ids: number[]; counts: Int32Array }>();
 
   function toSummary(r: StoredJointRun): JointRunSummary {
     const isActive = active.has(r.id);
@@ -155,6 +181,7 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
       resume?: JointCheckpoint;
       tokenizer?: { state: JointWeights['tokenizer']; config: JointCheckpoint['tokenizerConfig'] };
     }>,
+    scope?: JointJobScope,
   ): Promise<Result<JointTrainResult>> {
     if (training !== null) {
       return { ok: false, error: { code: 'bad_option', message: 'A joint training is already running; wait for it or cancel it first.' } };
@@ -163,13 +190,14 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
     const sink = forwardProgress(onEvent, ctx.progressIntervalMs);
     let runId: string | null = null;
     try {
-      return await ctx.jobs.run(jobId, async (signal, pause) => {
+      const body = async (signal: AbortSignal, pause: PauseGate): Promise<JointTrainResult> => {
         const t0 = Date.now();
         const db = await ctx.db();
         const p = await prepare(signal, sink);
         let rec = p.record;
         runId = rec.id;
         active.add(rec.id);
+        await scope?.onRunStored?.(rec.id);
         const [train, bundle] = await Promise.all([import('../src/core/train/joint.ts'), import('../src/core/io/bundle.ts')]);
         throwIfCancelled(signal);
         try {
@@ -220,7 +248,8 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
           // A DOMException (e.g. a lost WebGPU device's AbortError) would otherwise read as a cancel.
           throw new StudioError({ code: 'internal', message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch(s): ${message.replace(/\.\s*$/, '')}. The stored epochs are kept; Resume continues from them.` });
         }
-      });
+      };
+      return scope ? await runInScope(scope.signal, () => body(scope.signal, scope.pause)) : await ctx.jobs.run(jobId, body);
     } finally {
       if (runId) active.delete(runId);
       sink.flush();
@@ -258,7 +287,83 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
     return { model, checkpoint, record };
   }
 
-  return {
+  /** The popularity top-10 of a dataset's training interactions (what trainJoint's overlap diagnostic compares with). */
+  function popularOf(datasetId: string, ds: PreparedDataset): { ids: number[]; counts: Int32Array } {
+    let p = popularCache.get(datasetId);
+    if (!p) {
+      const counts = trainCountsFromSamples(jointSamples(ds, 'train'), ds.itemIds.length);
+      p = { ids: popularityTopK(counts, 10), counts };
+      if (popularCache.size > 8) popularCache.clear();
+      popularCache.set(datasetId, p);
+    }
+    return p;
+  }
+
+  type Prepare = Parameters<typeof runTraining>[2];
+
+  /** Stores a new run of the request (inputs checked) and hands it to runTraining. */
+  function prepareStart(request: JointStartRequest): Prepare {
+    return async (signal, sink) => {
+      sink({ type: 'phase', stage: 'joint', phase: 'load', message: 'loading the dataset, the embedding table and the tokenizer' });
+      const config = resolveJointConfig(request.preset, request.overrides ?? {});
+      const db = await ctx.db();
+      const [ds, report] = await Promise.all([ctx.dataset(request.datasetId), ctx.ensureBackend()]);
+      const { emb, table, data } = await inputsFor(db, ds, request.datasetId, request.embeddingId);
+      const tok = await loadStoredTokenizer(db, request.tokenizerId);
+      if (tok.summary.datasetId !== request.datasetId) throw new StudioError({ code: 'bad_option', field: 'tokenizerId', message: `Tokenizer "${tok.summary.name}" belongs to another dataset` });
+      if (tok.config.in_dim !== table.cols) {
+        throw new StudioError({
+          code: 'bad_option', field: 'tokenizerId',
+          message: `Tokenizer "${tok.summary.name}" reads ${tok.config.in_dim}-d vectors but table "${emb.name}" is ${table.cols}-d; pick the table it was trained on`,
+          expected: `${table.cols}-d tokenizer`, found: `${tok.config.in_dim}-d`,
+        });
+      }
+      const { readRqvaeSafetensors } = await import('../src/core/tokenizer/stateDict.ts');
+      const { state } = readRqvaeSafetensors(tok.weights, `${tok.summary.name}.safetensors`);
+      throwIfCancelled(signal);
+      const now = Date.now();
+      const name = await uniqueName(db, request.datasetId, request.name?.trim() || `${ds.name}_joint_${request.preset}`);
+      const record = await saveJointRun(db, {
+        id: newJointRunId(), createdAt: now, updatedAt: now, name, datasetId: request.datasetId,
+        embeddingId: emb.id, tokenizerId: tok.summary.id, status: 'running', backend: report.backend, adapter: adapterShort(report),
+        preset: request.preset, config, history: [], progress: null, test: null, testBeforeFinetune: null,
+        error: null, source: 'train',
+        meta: {
+          embeddingName: emb.name, tokenizerName: tok.summary.name, ablation: ablationName(config.ablation),
+          overrides: JSON.parse(JSON.stringify(request.overrides ?? {})) as unknown, seed: config.seed,
+          tokenizerTrainedOn: tok.summary.embeddingId,
+        },
+      });
+      if (tok.summary.embeddingId && tok.summary.embeddingId !== emb.id) {
+        sink({ type: 'log', stage: 'joint', level: 'warn', message: `Tokenizer "${tok.summary.name}" was trained on another table than "${emb.name}" (same width); its codes may not fit these vectors.` });
+      }
+      sink({ type: 'log', stage: 'joint', level: 'info', message: `joint training on ${report.backend}: ${data.numItems} items, ${data.train.count} train samples, semantic ${table.cols}-d` });
+      return { record, data, config, tokenizer: { state, config: tok.config } };
+    };
+  }
+
+  /** Loads a stored run's checkpoint for runTraining to continue. */
+  function prepareResume(runId: string): Prepare {
+    return async (signal, sink) => {
+      sink({ type: 'phase', stage: 'joint', phase: 'load', message: 'loading the stored checkpoint' });
+      if (active.has(runId)) throw new StudioError({ code: 'bad_option', message: 'This run is already training.' });
+      const db = await ctx.db();
+      const [{ record, bytes }, { unpackJointCheckpoint }, report] = await Promise.all([
+        loadJointCheckpointBytes(db, runId), import('../src/core/io/bundle.ts'), ctx.ensureBackend(),
+      ]);
+      if (record.status === 'finished') throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" has finished; nothing to resume.` });
+      if (!record.embeddingId) throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" was imported; it cannot be trained further.` });
+      const resume = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
+      const ds = await ctx.dataset(record.datasetId);
+      const { data } = await inputsFor(db, ds, record.datasetId, record.embeddingId);
+      throwIfCancelled(signal);
+      const rec = await updateJointRun(db, runId, { status: 'running', backend: report.backend, adapter: adapterShort(report), error: null });
+      sink({ type: 'log', stage: 'joint', level: 'info', message: `resuming "${record.name}" at ${resume.stage} epoch ${resume.nextEpoch} on ${report.backend}` });
+      return { record: rec, data, config: resume.config, resume };
+    };
+  }
+
+  const methods: JointWorkerApi = {
     getJointPresets: () =>
       asResult((): JointPresetInfo[] =>
         PRESET_NAMES.map((name) => ({
@@ -296,63 +401,9 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
         };
       }),
 
-    startJoint: (request: JointStartRequest, jobId, onEvent) =>
-      runTraining(jobId, onEvent, async (signal, sink) => {
-        sink({ type: 'phase', stage: 'joint', phase: 'load', message: 'loading the dataset, the embedding table and the tokenizer' });
-        const config = resolveJointConfig(request.preset, request.overrides ?? {});
-        const db = await ctx.db();
-        const [ds, report] = await Promise.all([ctx.dataset(request.datasetId), ctx.ensureBackend()]);
-        const { emb, table, data } = await inputsFor(db, ds, request.datasetId, request.embeddingId);
-        const tok = await loadStoredTokenizer(db, request.tokenizerId);
-        if (tok.summary.datasetId !== request.datasetId) throw new StudioError({ code: 'bad_option', field: 'tokenizerId', message: `Tokenizer "${tok.summary.name}" belongs to another dataset` });
-        if (tok.config.in_dim !== table.cols) {
-          throw new StudioError({
-            code: 'bad_option', field: 'tokenizerId',
-            message: `Tokenizer "${tok.summary.name}" reads ${tok.config.in_dim}-d vectors but table "${emb.name}" is ${table.cols}-d; pick the table it was trained on`,
-            expected: `${table.cols}-d tokenizer`, found: `${tok.config.in_dim}-d`,
-          });
-        }
-        const { readRqvaeSafetensors } = await import('../src/core/tokenizer/stateDict.ts');
-        const { state } = readRqvaeSafetensors(tok.weights, `${tok.summary.name}.safetensors`);
-        throwIfCancelled(signal);
-        const now = Date.now();
-        const name = await uniqueName(db, request.datasetId, request.name?.trim() || `${ds.name}_joint_${request.preset}`);
-        const record = await saveJointRun(db, {
-          id: newJointRunId(), createdAt: now, updatedAt: now, name, datasetId: request.datasetId,
-          embeddingId: emb.id, tokenizerId: tok.summary.id, status: 'running', backend: report.backend, adapter: adapterShort(report),
-          preset: request.preset, config, history: [], progress: null, test: null, testBeforeFinetune: null,
-          error: null, source: 'train',
-          meta: {
-            embeddingName: emb.name, tokenizerName: tok.summary.name, ablation: ablationName(config.ablation),
-            overrides: JSON.parse(JSON.stringify(request.overrides ?? {})) as unknown, seed: config.seed,
-            tokenizerTrainedOn: tok.summary.embeddingId,
-          },
-        });
-        if (tok.summary.embeddingId && tok.summary.embeddingId !== emb.id) {
-          sink({ type: 'log', stage: 'joint', level: 'warn', message: `Tokenizer "${tok.summary.name}" was trained on another table than "${emb.name}" (same width); its codes may not fit these vectors.` });
-        }
-        sink({ type: 'log', stage: 'joint', level: 'info', message: `joint training on ${report.backend}: ${data.numItems} items, ${data.train.count} train samples, semantic ${table.cols}-d` });
-        return { record, data, config, tokenizer: { state, config: tok.config } };
-      }),
+    startJoint: (request: JointStartRequest, jobId, onEvent) => runTraining(jobId, onEvent, prepareStart(request)),
 
-    resumeJoint: (runId, jobId, onEvent) =>
-      runTraining(jobId, onEvent, async (signal, sink) => {
-        sink({ type: 'phase', stage: 'joint', phase: 'load', message: 'loading the stored checkpoint' });
-        if (active.has(runId)) throw new StudioError({ code: 'bad_option', message: 'This run is already training.' });
-        const db = await ctx.db();
-        const [{ record, bytes }, { unpackJointCheckpoint }, report] = await Promise.all([
-          loadJointCheckpointBytes(db, runId), import('../src/core/io/bundle.ts'), ctx.ensureBackend(),
-        ]);
-        if (record.status === 'finished') throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" has finished; nothing to resume.` });
-        if (!record.embeddingId) throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" was imported; it cannot be trained further.` });
-        const resume = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
-        const ds = await ctx.dataset(record.datasetId);
-        const { data } = await inputsFor(db, ds, record.datasetId, record.embeddingId);
-        throwIfCancelled(signal);
-        const rec = await updateJointRun(db, runId, { status: 'running', backend: report.backend, adapter: adapterShort(report), error: null });
-        sink({ type: 'log', stage: 'joint', level: 'info', message: `resuming "${record.name}" at ${resume.stage} epoch ${resume.nextEpoch} on ${report.backend}` });
-        return { record: rec, data, config: resume.config, resume };
-      }),
+    resumeJoint: (runId, jobId, onEvent) => runTraining(jobId, onEvent, prepareResume(runId)),
 
     listJointRuns: (datasetId) => asResult(async () => (await listJointRuns(await ctx.db(), datasetId)).map(toSummary)),
 
@@ -398,6 +449,8 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
         });
         const target = samples.targets[row];
         const userIndex = samples.users ? samples.users[row] : -1;
+        const popular = popularOf(record.datasetId, ds);
+        const popularSet = new Set(popular.ids);
         return {
           split, sampleIndex: row, sampleCount: samples.count, userIndex, userId: ds.userIds[userIndex] ?? '',
           history: Array.from(one.histories.subarray(0, len), (id) => item(id)),
@@ -406,10 +459,11 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
             const c = Array.from(generated.subarray(r * 4, r * 4 + 4));
             const id = index.lookup(c);
             return {
-              rank: r + 1, codes: c, isTarget: rank === r + 1,
+              rank: r + 1, codes: c, isTarget: rank === r + 1, popular: id > 0 && popularSet.has(id),
               item: id > 0 ? { id, asin: ds.itemIds[id - 1] ?? '', title: ds.itemTitles?.[id - 1] ?? null } : null,
             };
           }),
+          popular: popular.ids.map((id) => ({ ...item(id), count: popular.counts[id - 1] })),
           hitRank: rank, beams: cfg.num_beams, constrained: cfg.constrained,
         };
       }),
@@ -500,4 +554,11 @@ export function createJointMethods(ctx: StageContext): JointWorkerApi {
         return { run: toSummary(rec), message: `${matched} of ${total} tensors matched`, detail: b.report.message, matched, total, warnings: b.report.warnings };
       }),
   };
+
+  const trainer: JointTrainer = {
+    start: (request, onEvent, scope) => runTraining(scope.jobId, onEvent, prepareStart(request), scope),
+    resume: (runId, onEvent, scope) => runTraining(scope.jobId, onEvent, prepareResume(runId), scope),
+    busy: () => training !== null,
+  };
+  return { methods, trainer };
 }

@@ -119,6 +119,8 @@ export interface RecGenerated {
   /** Null when the code matches no item (an invalid generation). */
   item: { id: number; asin: string; title: string | null } | null;
   isTarget: boolean;
+  /** The item is one of the popularity top-10 of the training data. */
+  popular: boolean;
 }
 
 export interface Recommendations {
@@ -130,6 +132,11 @@ export interface Recommendations {
   history: RecItem[];
   target: RecItem;
   generated: RecGenerated[];
+  /**
+   * The 10 most frequent items of the training interactions with their counts: the list a model
+   * that ignores the history tends to give everyone, shown beside the user's.
+   */
+  popular: (RecItem & { count: number })[];
   /** 1-based rank of the target among the generated codes, 0 = not in the top list. */
   hitRank: number;
   beams: number;

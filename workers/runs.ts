@@ -6,7 +6,8 @@
  */
 import { StudioError } from '../src/core/errors.ts';
 import { SASREC_PRESETS } from '../src/core/models/sasrec.ts';
-import { diffConfig, nearestPreset, type RunCurvePoint, type RunRow, type RunStage } from '../src/core/runs/runTable.ts';
+import type { Diagnostics } from '../src/core/eval/diagnostics.ts';
+import { diagnosticMetrics, diffConfig, nearestPreset, runWarnings, type RunCurvePoint, type RunRow, type RunStage } from '../src/core/runs/runTable.ts';
 import { GRPO_PRESETS } from '../src/core/train/grpo.ts';
 import { JOINT_PRESETS, type JointPresetName } from '../src/core/train/jointSchedule.ts';
 import { RQVAE_PRESETS, rqvaeTrainConfig, type RqvaePresetName } from '../src/core/train/rqvae.ts';
@@ -57,8 +58,16 @@ function mergePoints(points: RunCurvePoint[]): RunCurvePoint[] {
 
 function jointRow(r: JointRunSummary, names: Map<string, string>): RunRow {
   const metrics: Record<string, number> = {};
-  if (r.test) { flatMetrics('test_', r.test.metrics, metrics); metrics.test_invalid_rate = r.test.invalidRate; }
-  if (r.testBeforeFinetune) flatMetrics('test_before_finetune_', r.testBeforeFinetune.metrics, metrics);
+  if (r.test) {
+    flatMetrics('test_', r.test.metrics, metrics);
+    metrics.test_invalid_rate = r.test.invalidRate;
+    Object.assign(metrics, diagnosticMetrics('test_', r.test.diagnostics));
+  }
+  if (r.testBeforeFinetune) {
+    flatMetrics('test_before_finetune_', r.testBeforeFinetune.metrics, metrics);
+    metrics.test_before_finetune_invalid_rate = r.testBeforeFinetune.invalidRate;
+    Object.assign(metrics, diagnosticMetrics('test_before_finetune_', r.testBeforeFinetune.diagnostics));
+  }
   let bestValid: number | null = null;
   const curves: RunCurvePoint[] = r.history.map((h, i) => {
     const p: RunCurvePoint = { epoch: i + 1 };
@@ -69,6 +78,13 @@ function jointRow(r: JointRunSummary, names: Map<string, string>): RunRow {
     const rc = num(h.valid?.metrics?.['recall@10']);
     if (rc !== null) p['valid_recall@10'] = rc;
     if (h.codes) p.collision_rate = h.codes.collisionRate;
+    if (h.valid) {
+      p.valid_invalid_rate = h.valid.invalidRate;
+      if (h.valid.diagnostics) {
+        p.valid_distinct_top1 = h.valid.diagnostics.distinctTop1;
+        p.valid_modal_top10_share = h.valid.diagnostics.modalTopKShare;
+      }
+    }
     return p;
   });
   if (bestValid !== null) metrics['best_valid_ndcg@10'] = bestValid;
@@ -83,7 +99,7 @@ function jointRow(r: JointRunSummary, names: Map<string, string>): RunRow {
     preset: preset ? r.preset : r.preset || null, presetInferred: false,
     config: r.config as unknown as Rec,
     configDiff: preset ? diffConfig(r.config, preset.values, preset.provenance) : [],
-    metrics, curves,
+    metrics, curves, warnings: runWarnings(r.test),
   };
 }
 
@@ -198,6 +214,13 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
   flatMetrics('test_', obj(rec.test).metrics ?? rec.test, metrics);
   flatMetrics('valid_before_', obj(rec.validBefore).metrics, metrics);
   flatMetrics('valid_after_', obj(rec.validAfter).metrics, metrics);
+  const test = obj(rec.test) as { invalidRate?: unknown; diagnostics?: Diagnostics };
+  if (num(test.invalidRate) !== null) metrics.test_invalid_rate = test.invalidRate as number;
+  Object.assign(metrics, diagnosticMetrics('test_', test.diagnostics));
+  for (const [prefix, v] of [['valid_before_', rec.validBefore], ['valid_after_', rec.validAfter]] as const) {
+    const ir = num(obj(v).invalidRate);
+    if (ir !== null) metrics[`${prefix}invalid_rate`] = ir;
+  }
   const history = (Array.isArray(rec.history) ? rec.history : []) as Rec[];
   const curves: RunCurvePoint[] = history.map((h, i) => {
     const p: RunCurvePoint = { epoch: num(h.epoch) !== null ? (h.epoch as number) + 1 : i + 1 };
@@ -205,6 +228,8 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
     if (loss !== null) p.loss = loss;
     const v = num(obj(obj(h.valid).metrics)['ndcg@10']) ?? num(obj(h.valid)['ndcg@10']);
     if (v !== null) p['valid_ndcg@10'] = v;
+    const vir = num(obj(h.valid).invalidRate);
+    if (vir !== null) p.valid_invalid_rate = vir;
     const rw = num(h.rewardMean) ?? num(h.reward);
     if (rw !== null) p.reward = rw;
     const kl = num(h.kl);
@@ -222,6 +247,7 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
     headline: t !== null ? { name: 'test ndcg@10', value: t } : null,
     preset: presetName || null, presetInferred: false, config: obj(rec.config),
     configDiff: preset ? diffConfig(rec.config, preset.values, preset.provenance) : [], metrics, curves,
+    warnings: runWarnings(test),
   };
 }
 

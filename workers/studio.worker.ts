@@ -71,6 +71,10 @@ const api: StudioWorkerApi = {
   listGrpoRuns: (ds) => service.listGrpoRuns(ds),
   deleteGrpoRun: (id) => service.deleteGrpoRun(id),
   exportGrpoBundle: (run) => service.exportGrpoBundle(run),
+  startExperiment: (r, id, cb) => service.startExperiment(r, id, cb),
+  resumeExperiment: (e, id, cb) => service.resumeExperiment(e, id, cb),
+  listExperiments: (ds) => service.listExperiments(ds),
+  deleteExperiment: (e, withRuns) => service.deleteExperiment(e, withRuns),
 };
 
 Comlink.expose(api);

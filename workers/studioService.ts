@@ -11,8 +11,10 @@ import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { ProgressSink } from '../src/core/events.ts';
 import {
   deleteDatasetWithArtifacts,
+  deleteExperiment,
   deleteJointRun,
   deleteGrpoRun,
+  listExperiments,
   listDatasets,
   loadDataset,
   openStudioDb,
@@ -33,7 +35,8 @@ import type {
 import { DatasetView } from './datasetViews.ts';
 import { createEmbeddingMethods } from './embeddings.ts';
 import { createTokenizerMethods } from './tokenizer.ts';
-import { createJointMethods } from './joint.ts';
+import { createJointService } from './joint.ts';
+import { createExperimentMethods } from './experiments.ts';
 import { createRunsMethods } from './runs.ts';
 import { createGrpoMethods } from './grpo.ts';
 import { asResult, blobSource, forwardProgress, JobRegistry } from './jobs.ts';
@@ -149,7 +152,9 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
   };
   const embeddings = createEmbeddingMethods(stageDeps);
   const tokenizers = createTokenizerMethods(stageDeps);
-  const joint = createJointMethods(stageDeps);
+  const jointService = createJointService(stageDeps);
+  const joint = jointService.methods;
+  const experiments = createExperimentMethods({ ...stageDeps, trainer: jointService.trainer, joint });
   const runs = createRunsMethods({
     db, listJointRuns: () => joint.listJointRuns(), deleteJointRun: joint.deleteJointRun,
     deleteTokenizer: tokenizers.deleteTokenizer, deleteEmbedding: embeddings.deleteEmbedding,
@@ -166,6 +171,8 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       if (live.ok) for (const r of live.value) if (!r.active) await deleteJointRun(await db(), r.id);
       const liveGrpo = await grpo.listGrpoRuns(id);
       if (liveGrpo.ok) for (const r of liveGrpo.value) if (!r.active) await deleteGrpoRun(await db(), r.id);
+      // Its experiment sweeps (their runs went with the joint runs above).
+      for (const e of await listExperiments(await db(), id)) await deleteExperiment(await db(), e.id);
       if (view?.id === id) view = null;
     });
   }
@@ -176,6 +183,7 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
     ...joint,
     ...runs,
     ...grpo,
+    ...experiments,
 
     async initBackend(preference?: BackendName[]): Promise<BackendReport> {
       try {

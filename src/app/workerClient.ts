@@ -33,6 +33,7 @@ import type { TokenizerConfig, TokenizerTrainResult, TokenizerWorkerApi } from '
 import type { JointStartRequest, JointTrainResult, JointWorkerApi } from '../../workers/jointApi.ts';
 import type { RunsWorkerApi } from '../../workers/runsApi.ts';
 import type { GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from '../../workers/grpoApi.ts';
+import type { ExperimentResult, ExperimentStartRequest, ExperimentsWorkerApi } from '../../workers/experimentsApi.ts';
 
 export interface Job<T> {
   id: string;
@@ -95,6 +96,11 @@ export interface StudioClient {
   listGrpoRuns: GrpoWorkerApi['listGrpoRuns'];
   deleteGrpoRun: GrpoWorkerApi['deleteGrpoRun'];
   exportGrpoBundle: GrpoWorkerApi['exportGrpoBundle'];
+  // Experiment sweeps (Table 4 ablations).
+  startExperiment(request: ExperimentStartRequest, onEvent: (e: ProgressEvent) => void): Job<ExperimentResult>;
+  resumeExperiment(id: string, onEvent: (e: ProgressEvent) => void): Job<ExperimentResult>;
+  listExperiments: ExperimentsWorkerApi['listExperiments'];
+  deleteExperiment: ExperimentsWorkerApi['deleteExperiment'];
 }
 
 let worker: Worker | null = null;
@@ -167,6 +173,10 @@ export function getStudioClient(): StudioClient {
     listGrpoRuns: (datasetId) => api.listGrpoRuns(datasetId),
     deleteGrpoRun: (id) => api.deleteGrpoRun(id),
     exportGrpoBundle: (runId) => api.exportGrpoBundle(runId),
+    startExperiment: (request, onEvent) => startJob(api, onEvent, (id, cb) => api.startExperiment(request, id, cb)),
+    resumeExperiment: (expId, onEvent) => startJob(api, onEvent, (id, cb) => api.resumeExperiment(expId, id, cb)),
+    listExperiments: (datasetId) => api.listExperiments(datasetId),
+    deleteExperiment: (id, withRuns) => api.deleteExperiment(id, withRuns),
   };
   return client;
 }

@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './artifacts.ts';
 export * from './jointRuns.ts';
 export * from './grpoRuns.ts';
+export * from './experiments.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildMetricsCsv, buildMetricsJson, curveMetrics, diffConfig, filterRuns, nearestPreset, parseCsv, provenanceText, RUN_STAGE_LABELS, sortRuns, type RunRow } from '../../src/core/runs/runTable.ts';
+import { buildMetricsCsv, buildMetricsJson, curveMetrics, diagnosticMetrics, diffConfig, filterRuns, nearestPreset, parseCsv, provenanceText, RUN_STAGE_LABELS, runWarnings, sortRuns, type RunRow } from '../../src/core/runs/runTable.ts';
 
 function row(p: Partial<RunRow>): RunRow {
   return {
@@ -68,5 +68,26 @@ describe('run table', () => {
     expect(json.runs).toHaveLength(2);
     expect(json.exportedAt).toBe('1970-01-01T00:00:00.000Z');
     expect(curveMetrics(rows)).toEqual(['valid_ndcg@10', 'loss']);
+  });
+
+  it('flattens diagnostics into named metrics (shuffle test only when present) and warns on a collapsed test model', () => {
+    const d = { users: 100, k: 10, distinctTop1: 1, distinctTopK: 3, coverageAtK: 0.012, modalTopKShare: 0.9, popularityOverlapAtK: 0.8, invalidRate: 0.05 };
+    expect(diagnosticMetrics('test_', d)).toEqual({
+      test_distinct_top1: 1, test_distinct_top10: 3, 'test_coverage@10': 0.012, test_modal_top10_share: 0.9, 'test_popularity_overlap@10': 0.8, test_invalid_rate: 0.05,
+    });
+    const shuffle = { split: 'test' as const, users: 100, seed: 2020, ceReal: 3.1226, ceShuffled: 3.1229, gap: 0.0003, perLevelReal: [], perLevelShuffled: [] };
+    const withShuffle = diagnosticMetrics('valid_after_', { ...d, k: 4, shuffle });
+    expect(withShuffle).toMatchObject({ valid_after_shuffle_gap: 0.0003, valid_after_ce_real: 3.1226, valid_after_ce_shuffled: 3.1229, valid_after_diagnostics_k: 4 });
+    expect(diagnosticMetrics('test_', undefined)).toEqual({});
+    // Older records have no diagnostics: no warning; a collapsed model gets both reasons.
+    expect(runWarnings({})).toEqual([]);
+    expect(runWarnings(null)).toEqual([]);
+    const reasons = runWarnings({ diagnostics: { ...d, shuffle } });
+    expect(reasons).toHaveLength(2);
+    expect(reasons[0]).toContain('90.0 % of users');
+    expect(runWarnings({ diagnostics: { ...d, modalTopKShare: 0.1, shuffle: { ...shuffle, gap: 0.4 } } })).toEqual([]);
+    // The CSV carries them like any final metric.
+    const csv = parseCsv(buildMetricsCsv([row({ metrics: diagnosticMetrics('test_', d) })]));
+    expect(csv.slice(1).map((l) => l[12])).toEqual(['test_distinct_top1', 'test_distinct_top10', 'test_coverage@10', 'test_modal_top10_share', 'test_popularity_overlap@10', 'test_invalid_rate']);
   });
 });

@@ -149,7 +149,14 @@ describe('joint training stage (worker API in Node)', () => {
       expect(g.codes).toHaveLength(4);
       if (g.item) expect(g.item.asin).toMatch(/^I\d+$/);
       expect(g.isTarget).toBe(g.rank === rec.value.hitRank);
+      expect(g.popular).toBe(!!g.item && rec.value.popular.some((p) => p.id === g.item!.id));
     }
+    // The popularity top-10 of the training interactions, most frequent first.
+    expect(rec.value.popular).toHaveLength(10);
+    const counts = rec.value.popular.map((p) => p.count);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+    expect(counts[0]).toBeGreaterThan(0);
+    expect(rec.value.popular[0].codes).toHaveLength(4);
     const byUser = await svc2.recommendations(run.id, { split: 'valid', userIndex: rec.value.userIndex });
     if (!byUser.ok) throw new Error(byUser.error.message);
     expect(byUser.value.userId).toBe(rec.value.userId);

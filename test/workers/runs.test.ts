@@ -66,10 +66,31 @@ describe('runs (worker API in Node)', () => {
         { stage: 'joint', epoch: 0, phase: 'recommender', loss: { total: 2, code: 2 }, seconds: 1.5 },
         { stage: 'joint', epoch: 1, phase: 'tokenizer', loss: { total: 1.5, code: 1.4 }, valid: { metrics: { 'ndcg@10': 0.12 }, invalidRate: 0, count: 8 }, seconds: 2.5 },
       ],
-      progress: null, test: { metrics: { 'ndcg@10': 0.15, 'recall@10': 0.3 }, invalidRate: 0, count: 8 }, testBeforeFinetune: null,
+      progress: null,
+      // Diagnostics of a collapsed model: one list for 7 of 8 users, no shuffle gap.
+      test: {
+        metrics: { 'ndcg@10': 0.15, 'recall@10': 0.3 }, invalidRate: 0.25, count: 8,
+        diagnostics: {
+          users: 8, k: 10, distinctTop1: 2, distinctTopK: 2, coverageAtK: 0.4, modalTopKShare: 0.875, popularityOverlapAtK: 0.9, invalidRate: 0.25,
+          shuffle: { split: 'test', users: 8, seed: 1, ceReal: 3.1, ceShuffled: 3.105, gap: 0.005, perLevelReal: [1, 1, 1, 0.1], perLevelShuffled: [1, 1, 1, 0.105] },
+        },
+      },
+      testBeforeFinetune: null,
       error: null, source: 'train', meta: {},
     }, new Uint8Array(10_000), 4096);
-    await db.put('runs', { id: 'grpo-x', createdAt: 4000, type: 'grpo', stage: 'grpo', name: 'toy_grpo', datasetId: ds.id, status: 'finished', backend: 'cpu', preset: 'quick', seed: 3, config: {}, history: [{ epoch: 0, loss: 0.5, seconds: 2 }], test: { metrics: { 'ndcg@10': 0.18 } } });
+    await db.put('runs', {
+      id: 'grpo-x', createdAt: 4000, type: 'grpo', stage: 'grpo', name: 'toy_grpo', datasetId: ds.id, status: 'finished', backend: 'cpu', preset: 'quick', seed: 3, config: {},
+      history: [{ epoch: 0, loss: 0.5, seconds: 2 }],
+      test: {
+        metrics: { 'ndcg@10': 0.18 }, invalidRate: 0, count: 8,
+        diagnostics: {
+          users: 8, k: 4, distinctTop1: 6, distinctTopK: 8, coverageAtK: 0.6, modalTopKShare: 0.125, popularityOverlapAtK: 0.2, invalidRate: 0,
+          shuffle: { split: 'test', users: 8, seed: 3, ceReal: 2.5, ceShuffled: 3, gap: 0.5, perLevelReal: [], perLevelShuffled: [] },
+        },
+      },
+    });
+    // An experiment sweep record is no run of its own (its joint runs are).
+    await db.put('runs', { id: 'experiment-x', createdAt: 5000, type: 'experiment', name: 'sweep', datasetId: ds.id });
     await db.put('chunks', new ArrayBuffer(8), ['grpo-x', 'bundle', 0]);
 
     const list = await svc.listAllRuns();
@@ -102,6 +123,19 @@ describe('runs (worker API in Node)', () => {
     expect(sr.curves).toEqual([{ epoch: 1, loss: 3, 'valid_ndcg@10': 0.1 }, { epoch: 2, loss: 2.5, 'valid_ndcg@10': 0.2 }]);
     expect(sr.configDiff.map((d) => d.key)).toEqual(['epochs']);
     expect(grpo.headline?.value).toBe(0.18);
+    // Diagnostics as flat metrics, and the collapse warning of the collapsed joint model only.
+    expect(joint.metrics).toMatchObject({
+      test_invalid_rate: 0.25, test_distinct_top1: 2, test_distinct_top10: 2, 'test_coverage@10': 0.4, test_modal_top10_share: 0.875,
+      'test_popularity_overlap@10': 0.9, test_shuffle_gap: 0.005, test_ce_real: 3.1, test_ce_shuffled: 3.105,
+    });
+    expect(joint.metrics).not.toHaveProperty('test_diagnostics_k');
+    expect(joint.warnings).toHaveLength(2);
+    expect(joint.warnings?.[0]).toMatch(/87\.5 % of users get the same top-10 list/);
+    expect(joint.warnings?.[1]).toMatch(/history-shuffle gap 0\.0050/);
+    expect(joint.curves[1].valid_invalid_rate).toBe(0);
+    expect(grpo.metrics).toMatchObject({ test_distinct_top1: 6, test_shuffle_gap: 0.5, test_invalid_rate: 0, test_diagnostics_k: 4 });
+    expect(grpo.warnings).toEqual([]);
+    expect(sr.warnings ?? []).toEqual([]);
     expect(grpo.seed).toBe(3);
     // the WebGPU adapter beside the backend; records written before it (or on cpu) have none
     expect(sr.backend).toBe('webgpu');

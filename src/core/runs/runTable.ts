@@ -3,6 +3,7 @@
  * the uniform summary of a recorded run of any stage, the config diff against a preset (with the
  * preset's provenance note), filtering and sorting, and the all-metrics CSV/JSON export.
  */
+import { collapseReasons, type Diagnostics } from '../eval/diagnostics.ts';
 
 export type RunStage = 'data' | 'text' | 'sasrec' | 'rqvae' | 'joint' | 'grpo';
 
@@ -56,6 +57,41 @@ export interface RunRow {
   /** Final metrics, flat (name → value). */
   metrics: Record<string, number>;
   curves: RunCurvePoint[];
+  /** Why the run's test model looks collapsed to one list (collapseReasons); absent or empty = no warning. */
+  warnings?: string[];
+}
+
+// ---- diagnostics ------------------------------------------------------------------------------
+
+/**
+ * The diagnostics of one evaluation as flat metrics, e.g. prefix 'test_' → test_distinct_top1,
+ * test_distinct_top10, test_coverage@10, test_modal_top10_share, test_popularity_overlap@10,
+ * test_invalid_rate, test_shuffle_gap, test_ce_real, test_ce_shuffled. The names keep "10" (the
+ * reference list length) so runs compare in one column; `<prefix>diagnostics_k` says when a run
+ * returned fewer beams and its lists were shorter.
+ */
+export function diagnosticMetrics(prefix: string, d: Diagnostics | undefined | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!d) return out;
+  const put = (k: string, v: number | undefined) => { if (typeof v === 'number' && Number.isFinite(v)) out[`${prefix}${k}`] = v; };
+  put('distinct_top1', d.distinctTop1);
+  put('distinct_top10', d.distinctTopK);
+  put('coverage@10', d.coverageAtK);
+  put('modal_top10_share', d.modalTopKShare);
+  put('popularity_overlap@10', d.popularityOverlapAtK);
+  put('invalid_rate', d.invalidRate);
+  if (d.k !== 10) put('diagnostics_k', d.k);
+  if (d.shuffle) {
+    put('shuffle_gap', d.shuffle.gap);
+    put('ce_real', d.shuffle.ceReal);
+    put('ce_shuffled', d.shuffle.ceShuffled);
+  }
+  return out;
+}
+
+/** The collapse warnings of a run from its test diagnostics (none without them: older records). */
+export function runWarnings(test: { diagnostics?: Diagnostics } | null | undefined): string[] {
+  return collapseReasons(test?.diagnostics);
 }
 
 // ---- config diff -----------------------------------------------------------------------------
