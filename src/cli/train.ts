@@ -221,7 +221,13 @@ export async function runJointTraining(p: JointRunInputs, ctx: CommandContext): 
       const parts = [`${r.stage} epoch ${r.epoch + 1} (${r.phase}): loss ${f(r.loss.total)} code ${f(r.loss.code)} kl ${f(r.loss.kl)} cl ${f(r.loss.decCl)}`];
       if (r.phase !== 'recommender') parts.push(`vq ${f(r.loss.vq)}`);
       if (r.codes) parts.push(`collision ${f(r.codes.collisionRate)} churn ${r.codes.churn}`);
-      if (r.valid) parts.push(`valid ndcg@10 ${f(r.valid.metrics['ndcg@10'])} recall@10 ${f(r.valid.metrics['recall@10'])}${r.improved ? ' *' : ''}`);
+      if (r.valid) {
+        const d = r.valid.diagnostics;
+        const lists = d ? ` (top-1 ${d.distinctTop1}, lists ${d.distinctTopK}${d.shuffle ? `, shuffle gap ${f(d.shuffle.gap)}` : ''})` : '';
+        parts.push(`valid ndcg@10 ${f(r.valid.metrics['ndcg@10'])} recall@10 ${f(r.valid.metrics['recall@10'])}${lists}${r.improved ? ' *' : ''}`);
+      }
+      if (r.gradNormRecommender !== undefined) parts.push(`|g| rec ${r.gradNormRecommender.toFixed(3)}`);
+      if (r.gradNormTokenizer !== undefined) parts.push(`|g| tok ${r.gradNormTokenizer.toFixed(3)}`);
       parts.push(`${r.seconds.toFixed(1)}s`);
       sink({ type: 'log', stage: 'joint', level: 'info', message: parts.join(', ') });
     },

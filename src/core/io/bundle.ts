@@ -131,6 +131,7 @@ export const METRICS_CSV_COLUMNS = [
   'collision_rate', 'churn', 'churn_rate', 'max_suffix', 'gini_mean',
   'valid_recall@1', 'valid_recall@5', 'valid_ndcg@5', 'valid_recall@10', 'valid_ndcg@10', 'valid_invalid_rate',
   'valid_distinct_top1', 'valid_distinct_top10', 'valid_coverage@10', 'valid_modal_top10_share', 'valid_popularity_overlap@10',
+  'valid_ce_real', 'valid_ce_shuffled', 'valid_shuffle_gap', 'valid_ce1_real', 'valid_ce1_shuffled',
   'improved', 'seconds', 'samples_per_second',
 ];
 
@@ -146,6 +147,7 @@ export function writeMetricsCsv(history: JointEpochRecord[]): string {
       r.codes?.collisionRate, r.codes?.churn, r.codes?.churnRate, r.codes?.maxSuffix, r.codes?.giniMean,
       m?.['recall@1'], m?.['recall@5'], m?.['ndcg@5'], m?.['recall@10'], m?.['ndcg@10'], r.valid?.invalidRate,
       d?.distinctTop1, d?.distinctTopK, d?.coverageAtK, d?.modalTopKShare, d?.popularityOverlapAtK,
+      d?.shuffle?.ceReal, d?.shuffle?.ceShuffled, d?.shuffle?.gap, d?.shuffle?.perLevelReal[0], d?.shuffle?.perLevelShuffled[0],
       r.improved, r.seconds, r.samplesPerSecond,
     ];
   });

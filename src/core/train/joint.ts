@@ -656,7 +656,8 @@ class JointRun {
       limit: limit > 0 ? limit : undefined,
       popularTop: this.popularTop,
       split,
-      shuffleSeed: split === 'test' ? cfg.seed : undefined,
+      // on validation too: a cheap per-epoch view of whether the history is used (2 forward passes)
+      shuffleSeed: cfg.seed,
       onShuffleTest: () => this.emit({ type: 'phase', stage: 'joint', phase: `${this.stage}: history-shuffle test` }),
       signal: this.opts.signal,
       beforeBatch: () => this.pausePoint(phase),
@@ -688,6 +689,14 @@ class JointRun {
     if (r.valid) {
       for (const [k, v] of Object.entries(r.valid.metrics)) m(`valid/${k}`, v);
       m('valid/invalid_rate', r.valid.invalidRate);
+      const d = r.valid.diagnostics;
+      if (d) {
+        m('valid/distinct_top1', d.distinctTop1);
+        m('valid/distinct_top10', d.distinctTopK);
+        m('valid/coverage@10', d.coverageAtK);
+        m('valid/modal_top10_share', d.modalTopKShare);
+        m('valid/shuffle_gap', d.shuffle?.gap);
+      }
     }
     this.opts.onEpoch?.(r);
   }
