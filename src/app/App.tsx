@@ -4,7 +4,7 @@ import { BackendPanel } from './components/BackendPanel.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
-import { embeddingsHref, grpoHref, jointHref, tokenizerHref, useRoute, type Route } from './route.ts';
+import { embeddingsHref, experimentsHref, grpoHref, jointHref, tokenizerHref, useRoute, type Route } from './route.ts';
 import { STAGES } from './stages.ts';
 import { HiddenTabBanner, ShortcutsHelp, ThemeToggle, useStageShortcuts } from './components/Shell.tsx';
 
@@ -15,6 +15,7 @@ const TokenizerPage = lazy(() => import('./pages/TokenizerPage.tsx').then((m) =>
 const JointPage = lazy(() => import('./pages/JointPage.tsx').then((m) => ({ default: m.JointPage })));
 const RunsPage = lazy(() => import('./pages/RunsPage.tsx').then((m) => ({ default: m.RunsPage })));
 const GrpoPage = lazy(() => import('./pages/GrpoPage.tsx').then((m) => ({ default: m.GrpoPage })));
+const ExperimentsPage = lazy(() => import('./pages/ExperimentsPage.tsx').then((m) => ({ default: m.ExperimentsPage })));
 
 /** Stage of a route, and where each built stage's nav link goes (keeping the open dataset). */
 function stageOf(route: Route): string {
@@ -75,6 +76,12 @@ export function App() {
             ),
           )}
           <li>
+            <a href={experimentsHref(route.page === 'datasets' || route.page === 'runs' ? null : route.datasetId)} className={`stage${route.page === 'experiments' ? ' active' : ''}`}
+              aria-current={route.page === 'experiments' ? 'page' : undefined} data-testid="stage-experiments">
+              Experiments
+            </a>
+          </li>
+          <li>
             <a href="#/runs" className={`stage${route.page === 'runs' ? ' active' : ''}`} aria-current={route.page === 'runs' ? 'page' : undefined} data-testid="stage-runs">
               Runs
             </a>
@@ -90,6 +97,10 @@ export function App() {
         ) : route.page === 'dataset' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <DatasetPage datasetId={route.datasetId} />
+          </Suspense>
+        ) : route.page === 'experiments' ? (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <ExperimentsPage datasetId={route.datasetId} />
           </Suspense>
         ) : route.page === 'grpo' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>

@@ -12,7 +12,8 @@ export type Route =
   | { page: 'embeddings'; datasetId: string | null }
   | { page: 'tokenizer'; datasetId: string | null }
   | { page: 'joint'; datasetId: string | null }
-  | { page: 'grpo'; datasetId: string | null };
+  | { page: 'grpo'; datasetId: string | null }
+  | { page: 'experiments'; datasetId: string | null };
 
 export function parseRoute(hash: string): Route {
   const m = /^#\/data\/(.+)$/.exec(hash);
@@ -27,6 +28,8 @@ export function parseRoute(hash: string): Route {
   if (j) return { page: 'joint', datasetId: j[1] ? decodeURIComponent(j[1]) : null };
   const g = /^#\/grpo(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
   if (g) return { page: 'grpo', datasetId: g[1] ? decodeURIComponent(g[1]) : null };
+  const x = /^#\/experiments(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
+  if (x) return { page: 'experiments', datasetId: x[1] ? decodeURIComponent(x[1]) : null };
   return { page: 'datasets' };
 }
 
@@ -36,6 +39,10 @@ export function jointHref(datasetId?: string | null): string {
 
 export function grpoHref(datasetId?: string | null): string {
   return datasetId ? `#/grpo/${encodeURIComponent(datasetId)}` : '#/grpo';
+}
+
+export function experimentsHref(datasetId?: string | null): string {
+  return datasetId ? `#/experiments/${encodeURIComponent(datasetId)}` : '#/experiments';
 }
 
 export function embeddingsHref(datasetId?: string | null): string {

@@ -6,10 +6,11 @@
 import { useEffect, useState } from 'react';
 import { ConfigPanel } from '../components/joint/ConfigPanel.tsx';
 import { JointCharts } from '../components/joint/JointCharts.tsx';
+import { JointResults } from '../components/joint/JointResults.tsx';
 import { RecommendationsView } from '../components/joint/RecommendationsView.tsx';
 import { ImportBundlePanel, InterruptedRuns, RunList } from '../components/joint/RunList.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
-import { pointsFromHistory, useJointStore } from '../stores/joint.ts';
+import { pointsFromHistory, useJointStore, withStoredPoints } from '../stores/joint.ts';
 import { datasetHref, jointHref, navigate } from '../route.ts';
 import { formatInt } from '../format.ts';
 import '../tokenizer.css';
@@ -25,6 +26,7 @@ export function JointPage({ datasetId }: { datasetId: string | null }) {
   const dataset = datasets.find((d) => d.id === datasetId);
   const [recRunId, setRecRunId] = useState<string | null>(null);
   const [chartRunId, setChartRunId] = useState<string | null>(null);
+  const [resultsRunId, setResultsRunId] = useState<string | null>(null);
 
   useEffect(() => {
     if (!datasetId && datasets.length > 0) navigate(jointHref(datasets[0].id));
@@ -36,9 +38,15 @@ export function JointPage({ datasetId }: { datasetId: string | null }) {
 
   const recRun = runs?.find((r) => r.id === recRunId) ?? null;
   const mine = train.datasetId === dataset?.id;
-  // Live points while a job runs (or after it); otherwise the curves of the chosen stored run.
+  // Live points while a job runs (or after it), with the validation diagnostics of its stored
+  // epochs (the run list is polled); otherwise the curves of the chosen stored run.
   const chartRun = runs?.find((r) => r.id === chartRunId) ?? null;
-  const points = chartRun && !train.running ? pointsFromHistory(chartRun.history) : mine ? train.points : [];
+  const liveRun = (mine && runs?.find((r) => r.active || r.name === train.runName)) || null;
+  const points = chartRun && !train.running
+    ? pointsFromHistory(chartRun.history)
+    : mine ? withStoredPoints(train.points, liveRun ? pointsFromHistory(liveRun.history) : []) : [];
+  // Results of the chosen run, else the one training (or just trained), else the newest evaluated one.
+  const resultsRun = runs?.find((r) => r.id === resultsRunId) ?? liveRun ?? runs?.find((r) => r.test) ?? runs?.[0] ?? null;
 
   return (
     <div className="page" data-testid="joint-page">
@@ -83,7 +91,8 @@ export function JointPage({ datasetId }: { datasetId: string | null }) {
             </label>
           )}
           <JointCharts points={points} />
-          <RunList datasetId={dataset.id} runs={runs ?? []} loaded={runs !== undefined} onRecommend={setRecRunId} />
+          {resultsRun && <JointResults run={resultsRun} />}
+          <RunList datasetId={dataset.id} runs={runs ?? []} loaded={runs !== undefined} onRecommend={setRecRunId} selected={resultsRun?.id ?? null} onSelect={setResultsRunId} />
           {recRun && <RecommendationsView run={recRun} />}
           <ImportBundlePanel datasetId={dataset.id} />
         </>

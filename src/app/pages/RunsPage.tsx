@@ -4,7 +4,7 @@
  * the curves of 2+ runs, the config diff against the run's preset (with provenance), delete, and
  * export all metrics as one CSV and one JSON file.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Fragment, useCallback, useEffect, useMemo, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RunRow, RunStage } from '../../../workers/runsApi.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
@@ -12,6 +12,7 @@ import {
   buildMetricsCsv, buildMetricsJson, curveMetrics, filterRuns, RUN_STAGE_LABELS, sortRuns, type RunSortKey,
 } from '../../core/runs/runTable.ts';
 import { ErrorBox } from '../components/ErrorBox.tsx';
+import '../diagnostics.css';
 import { downloadBytes } from '../download.ts';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { getStudioClient } from '../workerClient.ts';
@@ -43,6 +44,16 @@ function fmtHeadline(h: RunRow['headline']): string {
   // counts (interactions of a dataset, the width of a text table) are integers
   return Number.isInteger(h.value) && !/ndcg|recall/.test(h.name) ? `${h.name} ${h.value}` : `${h.name} ${h.value.toFixed(4)}`;
 }
+
+/** The invalid-code rate beside a generative headline (a model with 90 % invalid codes must not look merely weak). */
+function fmtInvalid(r: RunRow): string {
+  const prefix = r.headline?.name.startsWith('test') ? 'test_' : null;
+  const v = prefix ? r.metrics[`${prefix}invalid_rate`] : undefined;
+  return v === undefined ? '' : ` · invalid ${(v * 100).toFixed(1)} %`;
+}
+
+/** The compare checkbox, the sortable columns and the actions. */
+const COLUMN_COUNT = COLUMNS.length + 2;
 
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 
@@ -155,7 +166,8 @@ export function RunsPage() {
           </thead>
           <tbody>
             {shown.map((r) => (
-              <tr key={keyOf(r)} data-testid="runs-row" data-stage={r.stage} data-id={r.id}>
+              <Fragment key={keyOf(r)}>
+              <tr data-testid="runs-row" data-stage={r.stage} data-id={r.id} data-collapsed={r.warnings?.length ? 'true' : 'false'}>
                 <td><input type="checkbox" data-testid="runs-select" aria-label={`compare ${r.name}`} checked={selected.includes(keyOf(r))} onChange={() => toggleSel(keyOf(r))} /></td>
                 <td>{RUN_STAGE_LABELS[r.stage]}</td>
                 <td data-testid="runs-name">{r.name}</td>
@@ -165,7 +177,7 @@ export function RunsPage() {
                 <td data-testid="runs-backend" title={`adapter: ${r.adapter ?? '—'}`}>{r.backend}{r.adapter ? ` (${r.adapter})` : ''}</td>
                 <td>{r.seed ?? '—'}</td>
                 <td>{fmtDuration(r.durationSeconds)}</td>
-                <td data-testid="runs-metric">{fmtHeadline(r.headline)}</td>
+                <td data-testid="runs-metric">{fmtHeadline(r.headline)}{fmtInvalid(r)}</td>
                 <td className="row">
                   <button type="button" data-testid="runs-diff" onClick={() => setDiffOf(diffOf === keyOf(r) ? null : keyOf(r))}>
                     Diff vs preset ({r.configDiff.length})
@@ -173,6 +185,15 @@ export function RunsPage() {
                   <button type="button" className="danger" data-testid="runs-delete" onClick={() => void remove(r)}>Delete</button>
                 </td>
               </tr>
+              {r.warnings && r.warnings.length > 0 && (
+                <tr className="runs-warning-row" data-testid="runs-warning-row" data-id={r.id}>
+                  <td colSpan={COLUMN_COUNT} data-testid="collapse-warning" role="alert">
+                    <strong>⚠ Collapsed model ({r.name}): it gives (nearly) every user the same recommendations.</strong>
+                    <ul>{r.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul>
+                  </td>
+                </tr>
+              )}
+              </Fragment>
             ))}
           </tbody>
         </table>

@@ -60,10 +60,13 @@ export function grpoOverridesOf(values: Record<string, string>): GrpoOverrides {
 /** The trainer's metric names from stored epoch records (charts of a stored run). */
 export function grpoPointsFromRun(run: GrpoRunSummary): GrpoPoint[] {
   const pts: GrpoPoint[] = [];
-  if (run.validBefore) pts.push({ x: 0, 'valid/ndcg@10': run.validBefore.metrics['ndcg@10'] ?? 0 });
+  if (run.validBefore) pts.push({ x: 0, 'valid/ndcg@10': run.validBefore.metrics['ndcg@10'] ?? 0, 'valid/invalid_rate': run.validBefore.invalidRate });
   for (const r of run.history as GrpoEpochRecord[]) {
     const p: GrpoPoint = { x: r.epoch + 1, reward_mean: r.rewardMean, hit_rate: r.hitRate, invalid_rate: r.invalidRate, kl: r.kl, policy_loss: r.policyLoss, lr: r.lr };
-    if (r.valid) p['valid/ndcg@10'] = r.valid.metrics['ndcg@10'] ?? 0;
+    if (r.valid) {
+      p['valid/ndcg@10'] = r.valid.metrics['ndcg@10'] ?? 0;
+      p['valid/invalid_rate'] = r.valid.invalidRate;
+    }
     pts.push(p);
   }
   return pts;

@@ -18,6 +18,7 @@ import type {
   RecommendationQuery,
   Recommendations,
 } from '../../../workers/jointApi.ts';
+import type { Diagnostics } from '../../core/eval/diagnostics.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
@@ -96,10 +97,10 @@ export function valuesOf(c: JointTrainConfig, presets: JointPresetInfo[] | null)
   return out;
 }
 
-/** Form values → overrides (numbers parsed; NaN stays NaN so the worker names the field). */
-export function overridesOf(values: Record<string, string>): JointOverrides {
+/** Form values → overrides (numbers parsed; NaN stays NaN so the worker names the field), of `fields` only. */
+export function overridesOf(values: Record<string, string>, fields: FieldSpec[] = JOINT_FIELDS): JointOverrides {
   const o: Record<string, unknown> = {};
-  for (const f of JOINT_FIELDS) {
+  for (const f of fields) {
     const raw = values[f.key];
     if (raw === undefined) continue;
     const v = f.kind === 'int' || f.kind === 'float' ? Number(raw) : f.kind === 'bool' ? raw === 'true' : raw;
@@ -128,9 +129,50 @@ export function pointsFromHistory(history: JointEpochRecord[]): JointPoint[] {
     if (r.valid) {
       for (const [k, v] of Object.entries(r.valid.metrics)) p[`valid/${k}`] = v;
       p['valid/invalid_rate'] = r.valid.invalidRate;
+      Object.assign(p, diagnosticPoint(r.valid.diagnostics));
     }
     return p;
   });
+}
+
+/** A validation's diagnostics as chart values (the trainer's live events do not carry them). */
+function diagnosticPoint(d: Diagnostics | undefined): Record<string, number> {
+  if (!d) return {};
+  return {
+    'valid/distinct_top1': d.distinctTop1,
+    'valid/distinct_topk': d.distinctTopK,
+    'valid/modal_share': d.modalTopKShare,
+    'valid/coverage': d.coverageAtK,
+    'valid/popularity_overlap': d.popularityOverlapAtK,
+  };
+}
+
+/**
+ * Live points with what only the stored epochs have (the validation diagnostics) filled in; the
+ * live values win where both exist. Both count epochs from 1 over both stages.
+ */
+export function withStoredPoints(live: JointPoint[], stored: JointPoint[]): JointPoint[] {
+  if (!stored.length) return live;
+  const byX = new Map(stored.map((p) => [p.x, p]));
+  const out = live.map((p) => ({ ...byX.get(p.x), ...p }));
+  const have = new Set(live.map((p) => p.x));
+  for (const p of stored) if (!have.has(p.x)) out.push(p);
+  return out.sort((a, b) => a.x - b.x);
+}
+
+/**
+ * The table and tokenizer a form starts from: the chosen ones when they still fit, else the first
+ * table and a tokenizer of its width (the one trained on it first).
+ */
+export function chooseInputs(inputs: JointInputs, embeddingId: string, tokenizerId: string): {
+  emb: JointInputs['embeddings'][number] | undefined;
+  fitting: JointInputs['tokenizers'];
+  tok: JointInputs['tokenizers'][number] | undefined;
+} {
+  const emb = inputs.embeddings.find((e) => e.id === embeddingId) ?? inputs.embeddings[0];
+  const fitting = inputs.tokenizers.filter((t) => emb && t.inDim === emb.cols);
+  const tok = fitting.find((t) => t.id === tokenizerId) ?? fitting.find((t) => t.embeddingId === emb?.id) ?? fitting[0];
+  return { emb, fitting, tok };
 }
 
 export interface JointTrainView extends PauseView {

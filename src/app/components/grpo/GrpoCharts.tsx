@@ -11,7 +11,9 @@ export function GrpoCharts({ points }: { points: GrpoPoint[] }) {
       <Chart title="KL to the SFT policy (k1)" testId="grpo-kl-chart" points={points} series={[{ key: 'kl', name: 'KL' }]} />
       <Chart title="Policy loss (clipped surrogate)" testId="grpo-policy-chart" points={points} series={[{ key: 'policy_loss', name: 'policy loss' }]} />
       <Chart title="Learning rate" testId="grpo-lr-chart" points={points} domain0 series={[{ key: 'lr', name: 'lr' }]} />
-      <Chart title="Validation NDCG@10 (epoch 0 = SFT model)" testId="grpo-valid-chart" points={points} domain0 series={[{ key: 'valid/ndcg@10', name: 'NDCG@10' }]} />
+      <Chart title="Validation NDCG@10 and invalid codes (epoch 0 = SFT model)" testId="grpo-valid-chart" points={points} domain0 series={[
+        { key: 'valid/ndcg@10', name: 'NDCG@10' }, { key: 'valid/invalid_rate', name: 'invalid codes' },
+      ]} />
     </div>
   );
 }

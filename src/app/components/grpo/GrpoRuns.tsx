@@ -1,38 +1,27 @@
-/** The valid_before / valid_after / test table of a GRPO run, and the stored runs (Export / Delete). */
+/** The valid_before / valid_after / test table of a GRPO run with its diagnostics, and the stored runs (Export / Delete). */
 import { useState } from 'react';
-import type { GenerativeResult } from '../../../../workers/jointApi.ts';
 import type { GrpoRunSummary } from '../../../../workers/grpoApi.ts';
 import type { StudioErrorInfo } from '../../../core/errors.ts';
+import { pct } from '../../diagnostics.ts';
 import { downloadBytes } from '../../download.ts';
 import { formatBytes, formatDuration, formatUtcDateTime } from '../../format.ts';
 import { useGrpoStore } from '../../stores/grpo.ts';
+import { CollapseBadge, CollapseWarning, ResultsTable, type ResultRow } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 
-const METRICS = ['recall@5', 'recall@10', 'ndcg@5', 'ndcg@10'];
 const STATUS_CLASS: Record<string, string> = { finished: 'badge-ok', cancelled: 'badge-warn', failed: 'badge-bad', running: '' };
 
 export function GrpoResultsTable({ run }: { run: GrpoRunSummary }) {
-  const rows: [string, string, GenerativeResult | null][] = [
-    ['valid_before', 'valid, SFT model (before GRPO)', run.validBefore],
-    ['valid_after', `valid, kept state (${run.bestEpoch === null ? '—' : run.bestEpoch < 0 ? 'the SFT state' : `epoch ${run.bestEpoch + 1}`})`, run.validAfter],
-    ['test', 'test, kept state', run.test],
+  const rows: ResultRow[] = [
+    { key: 'valid_before', label: 'valid, SFT model (before GRPO)', result: run.validBefore },
+    { key: 'valid_after', label: `valid, kept state (${run.bestEpoch === null ? '—' : run.bestEpoch < 0 ? 'the SFT state' : `epoch ${run.bestEpoch + 1}`})`, result: run.validAfter },
+    { key: 'test', label: 'test, kept state', result: run.test },
   ];
   return (
     <section className="card" data-testid="grpo-results">
       <h3>Results of {run.name}</h3>
-      <table className="compact tok-table" data-testid="grpo-results-table">
-        <thead><tr><th>split</th>{METRICS.map((m) => <th key={m}>{m}</th>)}<th>invalid</th><th>samples</th></tr></thead>
-        <tbody>
-          {rows.map(([key, label, r]) => (
-            <tr key={key} data-testid={`grpo-result-${key}`}>
-              <th title={key}>{label}</th>
-              {METRICS.map((m) => <td key={m}>{r ? (r.metrics[m] ?? 0).toFixed(4) : '—'}</td>)}
-              <td>{r ? `${(r.invalidRate * 100).toFixed(1)} %` : '—'}</td>
-              <td>{r ? r.count : '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <CollapseWarning result={run.test} what="the GRPO model on the test split" />
+      <ResultsTable rows={rows} testId="grpo-results-table" rowTestId={(k) => `grpo-result-${k}`} />
       <p className="small muted">
         From joint run {run.jointRunName || run.jointRunId} · {run.preset} preset, G {run.config.group_size}, β {run.config.kl_coeff}, seed {run.seed} · {run.backend}
         {run.timings.total !== undefined ? ` · ${formatDuration(run.timings.total)}` : ''}
@@ -71,17 +60,18 @@ export function GrpoRunList({ datasetId, runs, loaded, selected, onSelect }: { d
       ) : (
         <table className="compact tok-table" data-testid="grpo-list">
           <thead>
-            <tr><th>name</th><th>status</th><th>from</th><th>epochs</th><th>valid ndcg@10 before → after</th><th>test ndcg@10</th><th>size</th><th>created</th><th /></tr>
+            <tr><th>name</th><th>status</th><th>from</th><th>epochs</th><th>valid ndcg@10 before → after</th><th>test ndcg@10</th><th title="Share of generated test codes that match no item">test invalid</th><th>size</th><th>created</th><th /></tr>
           </thead>
           <tbody>
             {runs.map((r) => (
               <tr key={r.id} data-testid="grpo-row" className={selected === r.id ? 'selected' : undefined}>
-                <td><button type="button" className="link" data-testid="grpo-row-show" onClick={() => onSelect(r.id)}>{r.name}</button></td>
+                <td><button type="button" className="link" data-testid="grpo-row-show" onClick={() => onSelect(r.id)}>{r.name}</button><CollapseBadge result={r.test} /></td>
                 <td><span className={`badge ${STATUS_CLASS[r.status] ?? ''}`} data-testid="grpo-row-status" title={r.error ?? undefined}>{r.active ? 'running' : r.status}</span></td>
                 <td>{r.jointRunName || '—'}</td>
                 <td>{r.history.length}</td>
                 <td>{r.validBefore ? (r.validBefore.metrics['ndcg@10'] ?? 0).toFixed(4) : '—'} → {r.validAfter ? (r.validAfter.metrics['ndcg@10'] ?? 0).toFixed(4) : '—'}</td>
                 <td>{r.test ? (r.test.metrics['ndcg@10'] ?? 0).toFixed(4) : '—'}</td>
+                <td>{r.test ? pct(r.test.invalidRate) : '—'}</td>
                 <td>{r.bundleBytes ? formatBytes(r.bundleBytes) : '—'}</td>
                 <td>{formatUtcDateTime(r.createdAt)}</td>
                 <td>

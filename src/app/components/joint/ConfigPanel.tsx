@@ -1,8 +1,8 @@
 /** Inputs, preset with provenance, the main overrides, Start / Cancel, progress and the outcome. */
 import { useEffect, useRef, useState } from 'react';
-import type { JointInputs, JointPresetName, ProvenanceNote } from '../../../../workers/jointApi.ts';
+import type { JointInputs, JointPresetInfo, JointPresetName, ProvenanceNote } from '../../../../workers/jointApi.ts';
 import { jointShareHash, sharedConfigOf } from '../../shareConfig.ts';
-import { JOINT_FIELDS, useJointStore } from '../../stores/joint.ts';
+import { chooseInputs, JOINT_FIELDS, useJointStore, type FieldSpec } from '../../stores/joint.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
@@ -14,6 +14,70 @@ function Provenance({ note }: { note: ProvenanceNote | undefined }) {
       {note.sources.map((s) => <span key={s} className={`badge${s === 'ours' ? ' badge-warn' : ''}`} data-testid="joint-prov-source">{s}</span>)}{' '}
       <span className="muted">{note.note}</span>
     </span>
+  );
+}
+
+/** Where a field's value comes from in a preset (its own note, its group's, or the preset's catch-all). */
+export function provenanceOf(info: JointPresetInfo | undefined, key: string): ProvenanceNote | undefined {
+  return info?.provenance[key] ?? info?.provenance[key.split('.')[0]] ?? (info && info.name !== 'paper' ? info.provenance.other : undefined);
+}
+
+/** The semantic table and tokenizer selects (a tokenizer must read vectors of the table's width). */
+export function InputSelects({ inputs, embeddingId, tokenizerId, onEmbedding, onTokenizer, testIdPrefix }: {
+  inputs: JointInputs; embeddingId: string; tokenizerId: string; onEmbedding: (id: string) => void; onTokenizer: (id: string) => void; testIdPrefix: string;
+}) {
+  const { emb, fitting, tok } = chooseInputs(inputs, embeddingId, tokenizerId);
+  return (
+    <>
+      <label>Semantic table{' '}
+        <select data-testid={`${testIdPrefix}-embedding`} value={emb?.id ?? ''} onChange={(e) => onEmbedding(e.target.value)}>
+          {inputs.embeddings.length === 0 && <option value="">none — create one in stage 2</option>}
+          {inputs.embeddings.map((e) => <option key={e.id} value={e.id}>{e.name} ({e.rows} × {e.cols}, {e.kind})</option>)}
+        </select>
+      </label>
+      <label>Tokenizer{' '}
+        <select data-testid={`${testIdPrefix}-tokenizer`} value={tok?.id ?? ''} onChange={(e) => onTokenizer(e.target.value)}>
+          {fitting.length === 0 && <option value="">none for this table — train one in stage 3</option>}
+          {fitting.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.name} ({t.numEmbList.join('×')}, collision {(t.collisionRate * 100).toFixed(1)} %){t.embeddingId && t.embeddingId !== emb?.id ? ' — trained on another table' : ''}
+            </option>
+          ))}
+        </select>
+      </label>
+    </>
+  );
+}
+
+/** The editable joint values with each one's provenance in the chosen preset. */
+export function JointFieldsTable({ fields, values, info, onChange, testIdPrefix }: {
+  fields: FieldSpec[]; values: Record<string, string>; info: JointPresetInfo | undefined; onChange: (key: string, value: string) => void; testIdPrefix: string;
+}) {
+  return (
+    <table className="compact" data-testid={`${testIdPrefix}-fields`}>
+      <tbody>
+        {fields.map((f) => {
+          const id = `${testIdPrefix}-field-${f.key}`;
+          return (
+            <tr key={f.key}>
+              <th><label htmlFor={id}>{f.label}</label></th>
+              <td>
+                {f.kind === 'bool' ? (
+                  <input id={id} type="checkbox" data-testid={id} checked={values[f.key] === 'true'} onChange={(e) => onChange(f.key, String(e.target.checked))} />
+                ) : f.kind === 'select' ? (
+                  <select id={id} data-testid={id} value={values[f.key] ?? ''} onChange={(e) => onChange(f.key, e.target.value)}>
+                    {f.options?.map((o) => <option key={o} value={o}>{o}</option>)}
+                  </select>
+                ) : (
+                  <input id={id} data-testid={id} value={values[f.key] ?? ''} size={10} onChange={(e) => onChange(f.key, e.target.value)} />
+                )}
+              </td>
+              <td><Provenance note={provenanceOf(info, f.key)} /></td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 
@@ -53,9 +117,7 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
     setShareNote({ ok: true, text: 'Configuration restored from the shared link.' });
   }, [presets, setPreset, setValue]);
 
-  const emb = inputs.embeddings.find((e) => e.id === embeddingId) ?? inputs.embeddings[0];
-  const fitting = inputs.tokenizers.filter((t) => emb && t.inDim === emb.cols);
-  const tok = fitting.find((t) => t.id === tokenizerId) ?? fitting.find((t) => t.embeddingId === emb?.id) ?? fitting[0];
+  const { emb, tok } = chooseInputs(inputs, embeddingId, tokenizerId);
   const info = presets?.find((p) => p.name === preset);
   const mine = train.datasetId === datasetId;
   async function copyShareLink(): Promise<void> {
@@ -73,32 +135,15 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
       setShareNote({ ok: true, text: 'The clipboard is not available here: copy the link below.' });
     }
   }
-  const provOf = (key: string): ProvenanceNote | undefined =>
-    info?.provenance[key] ?? info?.provenance[key.split('.')[0]] ?? (preset === 'quick' ? info?.provenance.other : undefined);
 
   return (
     <section className="card" data-testid="joint-config">
       <h3>New joint training</h3>
       {presetsError && <ErrorBox error={presetsError} title="Could not read the presets" />}
       <div className="row tok-controls">
-        <label>Semantic table{' '}
-          <select data-testid="joint-embedding" value={emb?.id ?? ''} onChange={(e) => setEmbeddingId(e.target.value)}>
-            {inputs.embeddings.length === 0 && <option value="">none — create one in stage 2</option>}
-            {inputs.embeddings.map((e) => <option key={e.id} value={e.id}>{e.name} ({e.rows} × {e.cols}, {e.kind})</option>)}
-          </select>
-        </label>
-        <label>Tokenizer{' '}
-          <select data-testid="joint-tokenizer" value={tok?.id ?? ''} onChange={(e) => setTokenizerId(e.target.value)}>
-            {fitting.length === 0 && <option value="">none for this table — train one in stage 3</option>}
-            {fitting.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name} ({t.numEmbList.join('×')}, collision {(t.collisionRate * 100).toFixed(1)} %){t.embeddingId && t.embeddingId !== emb?.id ? ' — trained on another table' : ''}
-              </option>
-            ))}
-          </select>
-        </label>
+        <InputSelects inputs={inputs} embeddingId={embeddingId} tokenizerId={tokenizerId} onEmbedding={setEmbeddingId} onTokenizer={setTokenizerId} testIdPrefix="joint" />
         <label>Preset{' '}
-          <select data-testid="joint-preset" value={preset} onChange={(e) => setPreset(e.target.value as 'quick' | 'paper')}>
+          <select data-testid="joint-preset" value={preset} onChange={(e) => setPreset(e.target.value as JointPresetName)}>
             {(presets ?? []).map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
           </select>
         </label>
@@ -107,27 +152,7 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
         </label>
       </div>
       {info && <p className="small muted" data-testid="joint-preset-description">{info.description}</p>}
-      <table className="compact" data-testid="joint-fields">
-        <tbody>
-          {JOINT_FIELDS.map((f) => (
-            <tr key={f.key}>
-              <th><label htmlFor={`joint-field-${f.key}`}>{f.label}</label></th>
-              <td>
-                {f.kind === 'bool' ? (
-                  <input id={`joint-field-${f.key}`} type="checkbox" data-testid={`joint-field-${f.key}`} checked={values[f.key] === 'true'} onChange={(e) => setValue(f.key, String(e.target.checked))} />
-                ) : f.kind === 'select' ? (
-                  <select id={`joint-field-${f.key}`} data-testid={`joint-field-${f.key}`} value={values[f.key] ?? ''} onChange={(e) => setValue(f.key, e.target.value)}>
-                    {f.options?.map((o) => <option key={o} value={o}>{o}</option>)}
-                  </select>
-                ) : (
-                  <input id={`joint-field-${f.key}`} data-testid={`joint-field-${f.key}`} value={values[f.key] ?? ''} size={10} onChange={(e) => setValue(f.key, e.target.value)} />
-                )}
-              </td>
-              <td><Provenance note={provOf(f.key === 'ablation' ? 'ablation' : f.key)} /></td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <JointFieldsTable fields={JOINT_FIELDS} values={values} info={info} onChange={setValue} testIdPrefix="joint" />
       <div className="row tok-controls">
         <button type="button" className="primary" data-testid="joint-start" data-shortcut="start" disabled={train.running || !emb || !tok || !presets}
           onClick={() => emb && tok && void start(datasetId, emb.id, tok.id, name.trim())}>

@@ -56,6 +56,14 @@ export function JointCharts({ points }: { points: JointPoint[] }) {
       <Chart title="Validation (beam search)" testId="joint-valid-chart" points={points} domain0 series={[
         { key: 'valid/recall@5', name: 'Recall@5' }, { key: 'valid/recall@10', name: 'Recall@10' },
         { key: 'valid/ndcg@5', name: 'NDCG@5' }, { key: 'valid/ndcg@10', name: 'NDCG@10' },
+        { key: 'valid/invalid_rate', name: 'invalid codes' },
+      ]} />
+      <Chart title="Validation lists: distinct recommendations" testId="joint-distinct-chart" points={points} domain0 series={[
+        { key: 'valid/distinct_top1', name: 'distinct top-1 items' }, { key: 'valid/distinct_topk', name: 'distinct lists' },
+      ]} />
+      <Chart title="Validation lists: same list, coverage, popularity overlap" testId="joint-lists-chart" points={points} percent domain0 series={[
+        { key: 'valid/modal_share', name: 'users with the most common list' }, { key: 'valid/coverage', name: 'catalogue coverage' },
+        { key: 'valid/popularity_overlap', name: 'overlap with popularity' },
       ]} />
       <Chart title="Code collision rate after each tokenizer epoch" testId="joint-collision-chart" points={points} percent domain0 series={[
         { key: 'codes/collision_rate', name: 'collision rate' },

@@ -1,8 +1,15 @@
-/** One user's history, the top generated codes (item or "invalid"), the held-out target and its hit rank. */
+/**
+ * One user's history, the top generated codes (item or "invalid"), the held-out target and its hit
+ * rank, beside the popularity top-10 of the training data (a model that ignores the history tends
+ * to recommend it to everyone) and the run's test diagnostics.
+ */
 import { useEffect, useState } from 'react';
 import type { JointRunSummary } from '../../../../workers/jointApi.ts';
+import { diagnosticsLine } from '../../diagnostics.ts';
 import { useJointStore } from '../../stores/joint.ts';
+import { CollapseWarning } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
+import '../../diagnostics.css';
 
 const code = (c: number[]) => `⟨${c.join(', ')}⟩`;
 
@@ -15,6 +22,8 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
   useEffect(() => { void show(run.id, { split: 'test', sampleIndex: 0 }); }, [run.id, show]);
 
   const d = recs.runId === run.id ? recs.data : null;
+  const generatedIds = new Set(d?.generated.map((g) => g.item?.id).filter((x): x is number => x !== undefined));
+  const popularShown = d ? d.generated.filter((g) => g.popular).length : 0;
   const go = (i: number) => { setIndex(String(i)); void show(run.id, { split, sampleIndex: i }); };
   return (
     <section className="card" data-testid="joint-recs-view">
@@ -32,6 +41,10 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
         <button type="button" data-testid="joint-rec-next" disabled={recs.loading || !d} onClick={() => go((d?.sampleIndex ?? 0) + 1)}>Next user</button>
         {recs.loading && <span className="muted">generating…</span>}
       </div>
+      {run.test?.diagnostics && (
+        <p className="small" data-testid="joint-rec-diagnostics">Over all {run.test.diagnostics.users} test users this model gives {diagnosticsLine(run.test.diagnostics)}.</p>
+      )}
+      <CollapseWarning result={run.test} what="this model" />
       {recs.runId === run.id && recs.error && <ErrorBox error={recs.error} title="Could not generate" />}
       {d && (
         <div data-testid="joint-rec-result" data-hit-rank={d.hitRank}>
@@ -39,7 +52,7 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
             User <strong data-testid="joint-rec-user">{d.userId}</strong> ({d.split} sample {d.sampleIndex + 1} of {d.sampleCount}) · beam search with {d.beams} beams
             {d.constrained ? ', constrained to real items' : ', unconstrained (invalid codes occupy ranks, as the reference)'}.
           </p>
-          <div className="row" style={{ alignItems: 'flex-start', gap: '2rem', flexWrap: 'wrap' }}>
+          <div className="rec-columns">
             <div>
               <h4>History ({d.history.length} items, oldest first)</h4>
               <ol className="small" data-testid="joint-rec-history">
@@ -58,10 +71,29 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
                 <thead><tr><th>rank</th><th>code</th><th>item</th></tr></thead>
                 <tbody>
                   {d.generated.map((g) => (
-                    <tr key={g.rank} data-testid="joint-rec-gen" data-target={g.isTarget ? 'true' : 'false'} data-invalid={g.item ? 'false' : 'true'} className={g.isTarget ? 'selected' : ''}>
+                    <tr key={g.rank} data-testid="joint-rec-gen" data-target={g.isTarget ? 'true' : 'false'} data-invalid={g.item ? 'false' : 'true'} data-popular={g.popular ? 'true' : 'false'} className={g.isTarget ? 'selected' : ''}>
                       <td>{g.rank}</td>
                       <td><span className={`tok-chip${g.isTarget ? ' chosen' : ''}`}>{code(g.codes)}</span></td>
-                      <td>{g.item ? <>#{g.item.id} {g.item.title ?? g.item.asin}{g.isTarget && <strong> ← target</strong>}</> : <span className="badge badge-bad">invalid code (no item)</span>}</td>
+                      <td>
+                        {g.item ? <>#{g.item.id} {g.item.title ?? g.item.asin}{g.isTarget && <strong> ← target</strong>}</> : <span className="badge badge-bad">invalid code (no item)</span>}
+                        {g.popular && <span className="tok-chip popular-chip" title="One of the 10 most frequent training items">popular</span>}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <p className="small muted" data-testid="joint-rec-popular-share">{popularShown} of {d.generated.length} generated items are in the popularity top-10.</p>
+            </div>
+            <div>
+              <h4>Popularity top-10 (training data)</h4>
+              <table className="compact" data-testid="joint-rec-popular">
+                <thead><tr><th>#</th><th>item</th><th>interactions</th></tr></thead>
+                <tbody>
+                  {d.popular.map((p, i) => (
+                    <tr key={p.id} data-testid="joint-rec-popular-item" data-generated={generatedIds.has(p.id) ? 'true' : 'false'}>
+                      <td>{i + 1}</td>
+                      <td>#{p.id} {p.title ?? p.asin}{generatedIds.has(p.id) && <span className="tok-chip popular-chip" title="Also in this user's generated list">in list</span>}</td>
+                      <td>{p.count}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -4,7 +4,9 @@ import type { JointImportResult, JointRunSummary } from '../../../../workers/joi
 import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { downloadBytes } from '../../download.ts';
 import { formatBytes, formatUtcDateTime } from '../../format.ts';
+import { pct } from '../../diagnostics.ts';
 import { useJointStore } from '../../stores/joint.ts';
+import { CollapseBadge } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 
 const STATUS_CLASS: Record<string, string> = { finished: 'badge-ok', paused: 'badge-warn', cancelled: 'badge-warn', failed: 'badge-bad', running: '' };
@@ -36,7 +38,9 @@ export function InterruptedRuns({ datasetId, runs }: { datasetId: string; runs: 
   );
 }
 
-export function RunList({ datasetId, runs, loaded, onRecommend }: { datasetId: string; runs: JointRunSummary[]; loaded: boolean; onRecommend: (id: string) => void }) {
+export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSelect }: {
+  datasetId: string; runs: JointRunSummary[]; loaded: boolean; onRecommend: (id: string) => void; selected: string | null; onSelect: (id: string) => void;
+}) {
   const running = useJointStore((s) => s.train.running);
   const { resume, remove, exportBundle } = useJointStore.getState();
   const [error, setError] = useState<StudioErrorInfo | null>(null);
@@ -59,16 +63,29 @@ export function RunList({ datasetId, runs, loaded, onRecommend }: { datasetId: s
       ) : (
         <table className="compact tok-table" data-testid="joint-list">
           <thead>
-            <tr><th>name</th><th>status</th><th>epochs</th><th>test R@10</th><th>test N@10</th><th>before finetune N@10</th><th>backend</th><th>updated</th><th>checkpoint</th><th /></tr>
+            <tr>
+              <th>name</th><th>status</th><th>epochs</th><th>test R@10</th><th>test N@10</th>
+              <th title="Share of generated test codes that match no item">invalid</th>
+              <th title="Distinct first-ranked test recommendations / test users">distinct top-1</th>
+              <th title="History-shuffle test on the test split, in nats (≈ 0: the history is not used)">shuffle gap</th>
+              <th>before finetune N@10</th><th>backend</th><th>updated</th><th>checkpoint</th><th />
+            </tr>
           </thead>
           <tbody>
             {runs.map((r) => (
-              <tr key={r.id} data-testid="joint-row" data-status={r.status}>
-                <td data-testid="joint-row-name" title={r.source}>{r.name}{r.meta.ablation && r.meta.ablation !== 'full' ? <span className="tok-chip">{String(r.meta.ablation)}</span> : null}</td>
+              <tr key={r.id} data-testid="joint-row" data-status={r.status} className={selected === r.id ? 'selected' : undefined}>
+                <td title={r.source}>
+                  <button type="button" className="link-button" data-testid="joint-row-name" title="Show this run's results" onClick={() => onSelect(r.id)}>{r.name}</button>
+                  {r.meta.ablation && r.meta.ablation !== 'full' ? <span className="tok-chip">{String(r.meta.ablation)}</span> : null}
+                  <CollapseBadge result={r.test} />
+                </td>
                 <td><span className={`badge ${STATUS_CLASS[r.status] ?? ''}`} data-testid="joint-status" title={r.error ?? undefined}>{r.active ? 'training' : r.status}</span></td>
                 <td data-testid="joint-epochs">{epochsText(r)}</td>
                 <td data-testid="joint-test-recall">{r.test?.metrics['recall@10']?.toFixed(4) ?? '—'}</td>
                 <td data-testid="joint-test-ndcg">{r.test?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
+                <td data-testid="joint-test-invalid">{r.test ? pct(r.test.invalidRate) : '—'}</td>
+                <td data-testid="joint-test-distinct">{r.test?.diagnostics ? `${r.test.diagnostics.distinctTop1} / ${r.test.diagnostics.users}` : '—'}</td>
+                <td data-testid="joint-test-shuffle">{r.test?.diagnostics?.shuffle ? r.test.diagnostics.shuffle.gap.toFixed(3) : '—'}</td>
                 <td>{r.testBeforeFinetune?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
                 <td>{r.backend}</td>
                 <td className="small">{formatUtcDateTime(r.updatedAt)}</td>

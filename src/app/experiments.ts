@@ -1,0 +1,56 @@
+/**
+ * The Experiments view's pure part (no DOM): a stored sweep's finished runs as ablation results,
+ * their per-variant summary (mean ± sd and the paired comparison with full, from core), and how
+ * its cells read.
+ */
+import type { ExperimentSummary } from '../../workers/experimentsApi.ts';
+import {
+  ABLATION_VARIANTS,
+  seedList,
+  summarizeAblation,
+  type AblationRunResult,
+  type AblationSummary,
+  type MeanSd,
+  type PairedComparison,
+} from '../core/experiments/ablation.ts';
+import { JOINT_FIELDS, type FieldSpec } from './stores/joint.ts';
+
+/** The joint values a sweep may override: all the joint page's, except what the sweep sets per run. */
+export const EXPERIMENT_FIELDS: FieldSpec[] = JOINT_FIELDS.filter((f) => f.key !== 'ablation' && f.key !== 'seed');
+
+/** The finished runs of a sweep (a run counts once it has its test result). */
+export function experimentResults(e: Pick<ExperimentSummary, 'runs'>): AblationRunResult[] {
+  return e.runs
+    .filter((r) => r.status === 'finished' && r.test)
+    .map((r) => ({
+      variant: r.variant, seed: r.seed, test: r.test!.metrics,
+      ...(r.test!.diagnostics ? { diagnostics: r.test!.diagnostics } : {}),
+      ...(r.seconds !== null ? { seconds: r.seconds } : {}),
+    }));
+}
+
+/** The live table of a sweep: variants in the sweep's order, only those with a finished run. */
+export function experimentSummary(e: Pick<ExperimentSummary, 'runs' | 'variants'>): AblationSummary {
+  return summarizeAblation(experimentResults(e), e.variants.length ? e.variants : ABLATION_VARIANTS);
+}
+
+/** "0.0481 ± 0.0012" (n ≥ 2), "0.0481" (one seed), "—" (none). */
+export function fmtMeanSd(m: MeanSd | undefined, digits = 4): string {
+  if (!m || m.n === 0 || !Number.isFinite(m.mean)) return '—';
+  return m.n > 1 ? `${m.mean.toFixed(digits)} ± ${m.sd.toFixed(digits)}` : m.mean.toFixed(digits);
+}
+
+/** "−0.0040 ± 0.0010 (full ahead 2/2)", signed so a worse variant reads negative. */
+export function fmtPaired(p: PairedComparison | undefined, digits = 4): string {
+  if (!p || p.n === 0) return '—';
+  const sign = (x: number) => (x > 0 ? '+' : x < 0 ? '−' : '±');
+  const mean = `${sign(p.mean)}${Math.abs(p.mean).toFixed(digits)}`;
+  return `${p.n > 1 ? `${mean} ± ${p.sd.toFixed(digits)}` : mean} (full ahead ${p.fullAhead}/${p.n})`;
+}
+
+/** Seeds 2020, 2021, … as the CLI's --seeds N, from the form's count (null when it is no count). */
+export function seedsFromCount(raw: string): number[] | null {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 50) return null;
+  return seedList(n);
+}

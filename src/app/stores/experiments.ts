@@ -1,0 +1,192 @@
+/**
+ * Experiments store: the sweep form (joint preset and its edited values — the joint page's field
+ * handling — the variants and the number of seeds), the running sweep job (progress of its current
+ * run, log, cancel, pause) and the stored sweeps per dataset, polled while a job runs so the table
+ * fills in as runs finish.
+ */
+import { create } from 'zustand';
+import type { Result } from '../../../workers/api.ts';
+import type { ExperimentResult, ExperimentSummary } from '../../../workers/experimentsApi.ts';
+import type { AblationName, JointPresetInfo } from '../../../workers/jointApi.ts';
+import { ABLATION_VARIANTS } from '../../core/experiments/ablation.ts';
+import type { StudioErrorInfo } from '../../core/errors.ts';
+import type { ProgressEvent } from '../../core/events.ts';
+import { EXPERIMENT_FIELDS, seedsFromCount } from '../experiments.ts';
+import { getStudioClient, type Job } from '../workerClient.ts';
+import type { JobProgress } from './job.ts';
+import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
+import { overridesOf, valuesOf } from './joint.ts';
+import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+
+export interface ExperimentJobView extends PauseView {
+  running: boolean;
+  cancelling: boolean;
+  datasetId: string | null;
+  startedAt: number;
+  progress: JobProgress | null;
+  log: { level: 'info' | 'warn'; message: string }[];
+  error: StudioErrorInfo | null;
+  result: ExperimentResult | null;
+  cancelFn: (() => Promise<void>) | null;
+}
+
+const IDLE: ExperimentJobView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, log: [], error: null, result: null, cancelFn: null, ...NO_PAUSE };
+
+/** The form's values of a preset: the joint page's, less what the sweep sets per run. */
+function formValues(info: JointPresetInfo, presets: JointPresetInfo[]): Record<string, string> {
+  const all = valuesOf(info.config, presets);
+  return Object.fromEntries(EXPERIMENT_FIELDS.map((f) => [f.key, all[f.key]]));
+}
+
+interface ExperimentsState {
+  preset: string;
+  values: Record<string, string>;
+  variants: AblationName[];
+  seedCount: string;
+  job: ExperimentJobView;
+  experiments: Record<string, ExperimentSummary[] | undefined>;
+  listError: StudioErrorInfo | null;
+  /** Fills the form from the presets once they are known (keeps edits made since). */
+  initForm(presets: JointPresetInfo[]): void;
+  setPreset(name: string, presets: JointPresetInfo[]): void;
+  setValue(key: string, value: string): void;
+  toggleVariant(v: AblationName): void;
+  setSeedCount(raw: string): void;
+  refresh(datasetId: string): Promise<void>;
+  start(datasetId: string, embeddingId: string, tokenizerId: string, name: string): Promise<void>;
+  resume(datasetId: string, id: string): Promise<void>;
+  cancel(): Promise<void>;
+  togglePause(): Promise<void>;
+  remove(datasetId: string, id: string, withRuns: boolean): Promise<Result<void>>;
+}
+
+export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
+  let pending: ProgressEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  function flush(): void {
+    if (!pending.length) return;
+    const events = pending;
+    pending = [];
+    set((s) => {
+      let { progress, log } = s.job;
+      for (const e of events) {
+        progress = progressFrom(progress, e);
+        if (e.type === 'log') log = [...log.slice(-99), { level: e.level, message: e.message }];
+      }
+      return { job: { ...s.job, progress, log } };
+    });
+  }
+
+  async function runJob(datasetId: string, start: (onEvent: (e: ProgressEvent) => void) => Job<ExperimentResult>): Promise<void> {
+    if (get().job.running) return;
+    pending = [];
+    set({ job: { ...IDLE, running: true, datasetId, startedAt: Date.now() } });
+    let res: Result<ExperimentResult>;
+    try {
+      const job = start((e) => {
+        pending.push(e);
+        timer ??= setTimeout(() => { timer = null; flush(); }, FLUSH_MS);
+      });
+      set((s) => ({ job: { ...s.job, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
+      // The table follows the stored runs while the sweep trains (each finished run is stored).
+      const poll = setInterval(() => void get().refresh(datasetId), 2000);
+      try {
+        res = await job.result;
+      } finally {
+        clearInterval(poll);
+      }
+    } catch (err) {
+      res = internal(err);
+    }
+    flush();
+    set((s) => ({
+      job: { ...s.job, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE, result: res.ok ? res.value : null, error: res.ok ? null : res.error },
+    }));
+    await get().refresh(datasetId);
+  }
+
+  return {
+    preset: 'quick',
+    values: {},
+    variants: [...ABLATION_VARIANTS],
+    seedCount: '3',
+    job: IDLE,
+    experiments: {},
+    listError: null,
+
+    initForm(presets) {
+      if (Object.keys(get().values).length || !presets.length) return;
+      const info = presets.find((p) => p.name === get().preset) ?? presets[0];
+      set({ preset: info.name, values: formValues(info, presets) });
+    },
+
+    setPreset(name, presets) {
+      const info = presets.find((p) => p.name === name);
+      if (info) set({ preset: name, values: formValues(info, presets) });
+    },
+
+    setValue(key, value) {
+      set((s) => ({ values: { ...s.values, [key]: value } }));
+    },
+
+    toggleVariant(v) {
+      set((s) => {
+        const on = s.variants.includes(v);
+        // Kept in the paper's order, whatever the clicking order.
+        return { variants: ABLATION_VARIANTS.filter((x) => (x === v ? !on : s.variants.includes(x))) };
+      });
+    },
+
+    setSeedCount(raw) {
+      set({ seedCount: raw });
+    },
+
+    async refresh(datasetId) {
+      try {
+        const r = await getStudioClient().listExperiments(datasetId);
+        set((s) => ({ experiments: r.ok ? { ...s.experiments, [datasetId]: r.value } : s.experiments, listError: r.ok ? null : r.error }));
+      } catch (err) {
+        set({ listError: internal(err).error });
+      }
+    },
+
+    start(datasetId, embeddingId, tokenizerId, name) {
+      const { preset, values, variants, seedCount } = get();
+      const seeds = seedsFromCount(seedCount);
+      if (!seeds) {
+        set({ job: { ...IDLE, datasetId, error: { code: 'bad_option', field: 'seeds', message: `Seeds must be a whole number from 1 to 50 (found "${seedCount}")` } } });
+        return Promise.resolve();
+      }
+      return runJob(datasetId, (cb) => getStudioClient().startExperiment({
+        datasetId, embeddingId, tokenizerId, preset, overrides: overridesOf(values, EXPERIMENT_FIELDS), variants, seeds, ...(name ? { name } : {}),
+      }, cb));
+    },
+
+    resume(datasetId, id) {
+      return runJob(datasetId, (cb) => getStudioClient().resumeExperiment(id, cb));
+    },
+
+    async cancel() {
+      const fn = get().job.cancelFn;
+      if (!fn) return;
+      set((s) => ({ job: { ...s.job, cancelling: true } }));
+      await fn();
+    },
+
+    async togglePause() {
+      await togglePause(get().job, (paused) => set((s) => ({ job: { ...s.job, paused } })));
+    },
+
+    async remove(datasetId, id, withRuns) {
+      let r: Result<void>;
+      try {
+        r = await getStudioClient().deleteExperiment(id, withRuns);
+      } catch (err) {
+        r = internal(err);
+      }
+      await get().refresh(datasetId);
+      return r;
+    },
+  };
+});
