@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { strFromU8, unzipSync } from 'fflate';
 import { expect, test } from '@playwright/test';
-import { finishTinyJointRun, prepareTable, safetensorsNames, trainTinyTokenizer } from './helpers.ts';
+import { finishTinyJointRun, prepareTable, safetensorsNames, screenshotThemes, trainTinyTokenizer } from './helpers.ts';
 
 const GRPO_FIELDS: Record<string, string> = {
   group_size: '2', epochs: '1', batch_size: '1024', top_k: '8', lr: '0.001', num_beams: '4', return_beams: '4',
@@ -50,11 +50,20 @@ test('GRPO: from a finished joint run, live charts, results table, export and de
 
   const table = page.getByTestId('grpo-results-table');
   for (const key of ['valid_before', 'valid_after', 'test']) await expect(table.getByTestId(`grpo-result-${key}`)).toContainText(/\d\.\d{4}/);
+  // Diagnostics beside Recall/NDCG; the collapse warning exactly when the test row is flagged.
+  const testRow = table.getByTestId('grpo-result-test');
+  await expect(testRow.getByTestId('result-invalid')).toHaveText(/^\d+\.\d %$/);
+  await expect(testRow.getByTestId('result-distinct_top1')).toHaveText(/^\d+ \/ 16$/);
+  await expect(testRow.getByTestId('result-shuffle')).toHaveText(/^-?\d\.\d{4} nats$/);
+  await expect(table.getByTestId('grpo-result-valid_before').getByTestId('result-modal')).toHaveText(/^\d+\.\d %$/);
+  const flagged = (await testRow.getAttribute('data-collapsed')) === 'true';
+  await expect(page.getByTestId('grpo-results').getByTestId('collapse-warning')).toHaveCount(flagged ? 1 : 0);
+  await expect(page.getByTestId('grpo-row').filter({ hasText: 'e2e-grpo' }).getByTestId('collapse-badge')).toHaveCount(flagged ? 1 : 0);
   const row = page.getByTestId('grpo-row').filter({ hasText: 'e2e-grpo' });
   await expect(row).toHaveCount(1);
   await expect(row.getByTestId('grpo-row-status')).toHaveText('finished');
   await expect(row).toContainText('sft-run');
-  await page.screenshot({ path: 'test-results/screens/grpo-page.png', fullPage: true });
+  await screenshotThemes(page, 'grpo-page');
 
   // Export: GRPO recommender + SFT tokenizer + code.json + metrics.json {valid_before, valid_after, test}.
   const dl = page.waitForEvent('download');

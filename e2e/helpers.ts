@@ -174,12 +174,15 @@ export async function trainTinyTokenizer(page: Page, epochs = 10, codes = 16): P
  * A finished tiny joint run on the seeded table + tokenizer (prepareTable + trainTinyTokenizer
  * first): tiny T5, 1 alternating epoch + 1 finetune epoch, big batches, 4 beams, 16 valid users.
  */
+/** The tiny joint values (field keys of the joint form): tiny T5, 1 + 1 epochs, big batches, 4 beams, 16 valid users. */
+export const TINY_JOINT_FIELDS: Record<string, string> = {
+  epochs: '1', 'finetune.epochs': '1', batch_size: '512', micro_batch_size: '512', cycle: '2', warm_epoch: '0', eval_step: '1',
+  warmup_steps: '2', num_beams: '4', return_beams: '4', eval_batch_size: '128', eval_limit: '16',
+  't5.d_model': '16', 't5.num_layers': '1', 't5.num_decoder_layers': '1', 't5.num_heads': '2', 't5.d_kv': '8', 't5.d_ff': '24',
+};
+
 export async function finishTinyJointRun(page: Page, name: string): Promise<void> {
-  const fields: Record<string, string> = {
-    epochs: '1', 'finetune.epochs': '1', batch_size: '512', micro_batch_size: '512', cycle: '2', warm_epoch: '0', eval_step: '1',
-    warmup_steps: '2', num_beams: '4', return_beams: '4', eval_batch_size: '128', eval_limit: '16',
-    't5.d_model': '16', 't5.num_layers': '1', 't5.num_decoder_layers': '1', 't5.num_heads': '2', 't5.d_kv': '8', 't5.d_ff': '24',
-  };
+  const fields = TINY_JOINT_FIELDS;
   await page.getByTestId('stage-joint').click();
   await expect(page.getByTestId('joint-page')).toBeVisible();
   await expect(page.getByTestId('joint-start')).toBeEnabled();
@@ -188,4 +191,17 @@ export async function finishTinyJointRun(page: Page, name: string): Promise<void
   await page.getByTestId('joint-name').fill(name);
   await page.getByTestId('joint-start').click();
   await expect(page.getByTestId('joint-note')).toContainText('Finished', { timeout: 240_000 });
+}
+
+/** Full-page screenshots in the light and the dark theme (test-results/screens/<name>-light|dark.png); the theme is left as found. */
+export async function screenshotThemes(page: Page, name: string): Promise<void> {
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
+  const start = await theme();
+  for (let i = 0; i < 2; i++) {
+    const t = await theme();
+    await page.screenshot({ path: `test-results/screens/${name}-${t}.png`, fullPage: true });
+    await page.getByTestId('theme-toggle').click();
+    await expect.poll(theme).not.toBe(t);
+  }
+  expect(await theme()).toBe(start);
 }

@@ -2,7 +2,7 @@
  * How the UI shows an evaluation beside Recall/NDCG (pure, no DOM): the invalid-code rate and the
  * diagnostics that tell a model that personalises from one that gives everyone the same list.
  */
-import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
+import { COLLAPSE_THRESHOLDS, collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
 
 /** The part of a GenerativeResult these helpers read (older stored results lack diagnostics). */
 export interface EvalLike {
@@ -22,6 +22,8 @@ export interface DiagnosticColumn {
   /** What the column means (header tooltip). */
   title: string;
   value(d: Diagnostics): string;
+  /** The value crosses a collapse threshold (shown as a problem). */
+  bad?(d: Diagnostics): boolean;
 }
 
 /** 0.1234 → "12.3 %". */
@@ -35,14 +37,18 @@ export function fixed(x: number | undefined | null, digits = 4): string {
 
 /** The diagnostics columns, in the order every results table shows them. */
 export const DIAGNOSTIC_COLUMNS: DiagnosticColumn[] = [
-  { key: 'distinct_top1', label: 'distinct top-1', title: 'Distinct first-ranked recommendations over the evaluated users (1 = everyone gets the same first item)', value: (d) => `${d.distinctTop1} / ${d.users}` },
+  { key: 'distinct_top1', label: 'distinct top‑1', title: 'Distinct first-ranked recommendations over the evaluated users (1 = everyone gets the same first item)', value: (d) => `${d.distinctTop1} / ${d.users}` },
   { key: 'distinct_topk', label: 'distinct lists', title: 'Distinct top-k lists (ordered) over the evaluated users', value: (d) => `${d.distinctTopK}` },
   { key: 'coverage', label: 'coverage', title: 'Share of the catalogue that appears in at least one top-k list', value: (d) => pct(d.coverageAtK) },
-  { key: 'modal', label: 'same list', title: 'Share of users whose top-k list equals the most common one (collapse warning above 50 %)', value: (d) => pct(d.modalTopKShare) },
+  {
+    key: 'modal', label: 'same list', title: 'Share of users whose top-k list equals the most common one (collapse warning above 50 %)', value: (d) => pct(d.modalTopKShare),
+    bad: (d) => d.users > 1 && d.modalTopKShare > COLLAPSE_THRESHOLDS.modalTopKShare,
+  },
   { key: 'popularity', label: 'popularity overlap', title: 'Mean share of a user\'s top-k that is in the popularity top-k of the training data', value: (d) => pct(d.popularityOverlapAtK) },
   {
     key: 'shuffle', label: 'shuffle gap', title: 'History-shuffle test: mean code cross-entropy with histories permuted across users minus with the real ones, in nats (≈ 0: the history is not used; warning below 0.02)',
-    value: (d) => (d.shuffle ? `${d.shuffle.gap.toFixed(3)} nats` : '—'),
+    value: (d) => (d.shuffle ? `${d.shuffle.gap.toFixed(4)} nats` : '—'),
+    bad: (d) => !!d.shuffle && d.shuffle.gap < COLLAPSE_THRESHOLDS.shuffleGap,
   },
 ];
 
@@ -59,10 +65,10 @@ export function collapseOf(r: EvalLike | null | undefined): string[] {
   return collapseReasons(r?.diagnostics);
 }
 
-/** One line for a run list: "1 top-1 item · 92 % same list · gap 0.001" (or '' without diagnostics). */
+/** "1 distinct top-1 item(s) · the same top-10 to 92 % of users · shuffle gap 0.0003 nats" (or '' without diagnostics). */
 export function diagnosticsLine(d: Diagnostics | undefined): string {
   if (!d) return '';
-  const parts = [`${d.distinctTop1} distinct top-1`, `${pct(d.modalTopKShare, 0)} same top-${d.k}`];
-  if (d.shuffle) parts.push(`shuffle gap ${d.shuffle.gap.toFixed(3)}`);
+  const parts = [`${d.distinctTop1} distinct top-1 item(s)`, `the same top-${d.k} to ${pct(d.modalTopKShare, 0)} of users`];
+  if (d.shuffle) parts.push(`shuffle gap ${d.shuffle.gap.toFixed(4)} nats`);
   return parts.join(' · ');
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { collapseOf, DIAGNOSTIC_COLUMNS, diagnosticsLine, pct, shuffleDetail } from '../../src/app/diagnostics.ts';
-import { EXPERIMENT_FIELDS, experimentResults, experimentSummary, fmtMeanSd, fmtPaired, seedsFromCount } from '../../src/app/experiments.ts';
+import { EXPERIMENT_FIELDS, experimentResults, experimentSummary, fmtMeanSd, fmtPaired, orderingOf, seedsFromCount } from '../../src/app/experiments.ts';
 import { useExperimentsStore } from '../../src/app/stores/experiments.ts';
 import { chooseInputs, JOINT_FIELDS, overridesOf, pointsFromHistory, withStoredPoints, type JointPoint } from '../../src/app/stores/joint.ts';
 import type { Diagnostics } from '../../src/core/eval/diagnostics.ts';
@@ -23,7 +23,11 @@ const personal: Diagnostics = { ...collapsed, distinctTop1: 412, distinctTopK: 1
 describe('results with diagnostics', () => {
   it('reads the diagnostics cells and flags only the collapsed model (not older results without them)', () => {
     const cells = Object.fromEntries(DIAGNOSTIC_COLUMNS.map((c) => [c.key, c.value(collapsed)]));
-    expect(cells).toEqual({ distinct_top1: '1 / 1429', distinct_topk: '3', coverage: '1.1 %', modal: '93.0 %', popularity: '70.0 %', shuffle: '0.000 nats' });
+    expect(cells).toEqual({ distinct_top1: '1 / 1429', distinct_topk: '3', coverage: '1.1 %', modal: '93.0 %', popularity: '70.0 %', shuffle: '0.0003 nats' });
+    // Only the cells past a collapse threshold are marked.
+    expect(DIAGNOSTIC_COLUMNS.filter((c) => c.bad?.(collapsed)).map((c) => c.key)).toEqual(['modal', 'shuffle']);
+    expect(DIAGNOSTIC_COLUMNS.filter((c) => c.bad?.(personal)).map((c) => c.key)).toEqual([]);
+    expect(DIAGNOSTIC_COLUMNS.filter((c) => c.bad?.({ ...collapsed, modalTopKShare: 0.5 })).map((c) => c.key)).toEqual(['shuffle']);
     expect(DIAGNOSTIC_COLUMNS.find((c) => c.key === 'shuffle')!.value({ ...collapsed, shuffle: undefined })).toBe('—');
     const result = { metrics: { 'ndcg@10': 0.042 }, invalidRate: 0.02, count: 1429 };
     expect(collapseOf({ ...result, diagnostics: collapsed })).toHaveLength(2);
@@ -32,7 +36,7 @@ describe('results with diagnostics', () => {
     expect(collapseOf(null)).toEqual([]);
     expect(shuffleDetail(collapsed)).toBe('CE 3.1226 real → 3.1229 shuffled (1429 test users, seed 2020); per level 1.50→1.50, 1.20→1.20, 0.40→0.40, 0.02→0.02');
     expect(shuffleDetail(undefined)).toBe('');
-    expect(diagnosticsLine(collapsed)).toBe('1 distinct top-1 · 93 % same top-10 · shuffle gap 0.000');
+    expect(diagnosticsLine(collapsed)).toBe('1 distinct top-1 item(s) · the same top-10 to 93 % of users · shuffle gap 0.0003 nats');
     expect(pct(undefined)).toBe('—');
     expect(pct(0.12345, 2)).toBe('12.35 %');
   });
@@ -118,9 +122,15 @@ describe('experiments view', () => {
     expect(fmtPaired(noSia.vsFull?.['ndcg@10'])).toBe('−0.0040 ± 0.0014 (full ahead 2/2)');
     expect(fmtMeanSd(s.variants[2].metrics['ndcg@10'])).toBe('0.0300');
     expect(fmtPaired(s.variants[2].vsFull?.['ndcg@10'])).toBe('−0.0200 (full ahead 1/1)');
+    expect(orderingOf(s)).toEqual({ text: 'ETEGRec (full) > w/o L_SIA > w/o AT', fullBest: true, noAlternationWorst: true });
     expect(fmtMeanSd(undefined)).toBe('—');
     expect(fmtPaired(undefined)).toBe('—');
     expect(experimentSummary({ variants: ['full'], runs: [run('full', 1, null)] }).variants).toEqual([]);
+    // A tie is no ordering: full is not "ahead" of a variant with the same mean.
+    const tie = experimentSummary({ variants: ['full', 'no_sia'], runs: [run('full', 1, 0.05), run('no_sia', 1, 0.05)] });
+    expect(orderingOf(tie)).toEqual({ text: 'ETEGRec (full) = w/o L_SIA', fullBest: false, noAlternationWorst: null });
+    expect(fmtPaired(tie.variants[1].vsFull?.['ndcg@10'])).toBe('0.0000 (full ahead 0/1)');
+    expect(orderingOf(experimentSummary({ variants: ['full'], runs: [run('full', 1, 0.05)] }))).toMatchObject({ fullBest: null, noAlternationWorst: null });
   });
 
   it('seeds from the form count like the CLI (2020, 2021, …), refusing what is no count', () => {

@@ -34,7 +34,7 @@ export function ResultsTable({ rows, testId, rowTestId = (k) => `result-${k}` }:
               {RESULT_METRICS.map((m) => <td key={m} className="num">{r ? fixed(r.metrics[m] ?? 0) : '—'}</td>)}
               <td className="num" data-testid="result-invalid">{r ? pct(r.invalidRate) : '—'}</td>
               {DIAGNOSTIC_COLUMNS.map((c) => (
-                <td key={c.key} className="num" data-testid={`result-${c.key}`} title={c.key === 'shuffle' ? shuffleDetail(r?.diagnostics) || undefined : undefined}>
+                <td key={c.key} className={`num${r?.diagnostics && c.bad?.(r.diagnostics) ? ' diag-bad' : ''}`} data-testid={`result-${c.key}`} title={c.key === 'shuffle' ? shuffleDetail(r?.diagnostics) || undefined : undefined}>
                   {r?.diagnostics ? c.value(r.diagnostics) : '—'}
                 </td>
               ))}
@@ -57,11 +57,11 @@ export function CollapseWarning({ result, what }: { result: EvalLike | null | un
   if (!reasons.length) return null;
   return (
     <div className="collapse-warning" role="alert" data-testid="collapse-warning">
-      <strong>⚠ Collapsed model: {what} gives (nearly) every user the same recommendations.</strong>
+      <strong>⚠ Collapsed model: {what} does not personalise.</strong>
       <ul data-testid="collapse-reasons">{reasons.map((r, i) => <li key={i}>{r}</li>)}</ul>
       <p className="small">
-        Its Recall/NDCG are then the popularity list&apos;s, not a sign that it learned from the history. Longer training with a
-        smaller recommender learning rate (the converge preset) usually personalises.
+        Its recommendations (nearly) do not depend on the user&apos;s history, so its Recall/NDCG are those of one list for everyone, not a
+        sign that it learned from the history. Longer training with a smaller recommender learning rate (the converge preset) usually personalises.
       </p>
     </div>
   );

@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { ExperimentSummary } from '../../../workers/experimentsApi.ts';
 import type { AblationName } from '../../../workers/jointApi.ts';
-import { ABLATION_DIAGNOSTICS, ABLATION_LABELS, ABLATION_VARIANTS, ablationCsv, paperOrdering, type AblationVariantSummary } from '../../core/experiments/ablation.ts';
+import { ABLATION_DIAGNOSTICS, ABLATION_LABELS, ABLATION_VARIANTS, ablationCsv, type AblationVariantSummary, type PairedComparison } from '../../core/experiments/ablation.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
 import { CollapseBadge } from '../components/Diagnostics.tsx';
 import { ErrorBox } from '../components/ErrorBox.tsx';
@@ -17,7 +17,7 @@ import { ProgressLine } from '../components/embeddings/ProgressLine.tsx';
 import { InputSelects, JointFieldsTable } from '../components/joint/ConfigPanel.tsx';
 import { pct } from '../diagnostics.ts';
 import { downloadBytes } from '../download.ts';
-import { EXPERIMENT_FIELDS, experimentSummary, fmtMeanSd, fmtPaired, seedsFromCount } from '../experiments.ts';
+import { EXPERIMENT_FIELDS, experimentSummary, fmtMeanSd, orderingOf, pairedParts, seedsFromCount } from '../experiments.ts';
 import { formatDuration, formatInt, formatUtcDateTime } from '../format.ts';
 import { datasetHref, experimentsHref, jointHref, navigate } from '../route.ts';
 import { useDatasetsStore } from '../stores/datasets.ts';
@@ -128,9 +128,19 @@ function diagnosticCell(v: AblationVariantSummary, k: (typeof ABLATION_DIAGNOSTI
   return fmtMeanSd(v.diagnostics[k], digits);
 }
 
+/** The paired difference on one line and "full ahead k/n" below it. */
+function PairedCell({ p, testId }: { p: PairedComparison | undefined; testId?: string }) {
+  const parts = pairedParts(p);
+  return (
+    <td className="num" data-testid={testId}>
+      {parts ? <>{parts[0]}<br /><span className="small muted"> ({parts[1]})</span></> : '—'}
+    </td>
+  );
+}
+
 function SweepTable({ exp }: { exp: ExperimentSummary }) {
   const summary = useMemo(() => experimentSummary(exp), [exp]);
-  const order = summary.variants.length > 1 && summary.variants.some((v) => v.variant === 'full') ? paperOrdering(summary) : null;
+  const order = orderingOf(summary);
   if (!summary.variants.length) return <p className="muted small" data-testid="exp-table-empty">No run has finished yet; the table fills in as runs finish.</p>;
   return (
     <>
@@ -156,20 +166,19 @@ function SweepTable({ exp }: { exp: ExperimentSummary }) {
                   <td key={m} className={`num${summary.ranking[0] === v.variant && m === 'ndcg@10' ? ' best' : ''}`} data-testid={`exp-cell-${m}`}>{fmtMeanSd(v.metrics[m])}</td>
                 ))}
                 <td className="num" data-testid="exp-cell-distinct">{diagnosticCell(v, 'distinctTop1', 1)}</td>
-                <td className="num" data-testid="exp-cell-shuffle">{diagnosticCell(v, 'shuffleGap', 3)}</td>
+                <td className="num" data-testid="exp-cell-shuffle">{diagnosticCell(v, 'shuffleGap', 4)}</td>
                 <td className="num" data-testid="exp-cell-invalid">{v.diagnostics.invalidRate.n ? pct(v.diagnostics.invalidRate.mean) : '—'}</td>
-                <td className="num" data-testid="exp-cell-vsfull">{v.variant === 'full' ? '—' : fmtPaired(v.vsFull?.['ndcg@10'])}</td>
-                <td className="num">{v.variant === 'full' ? '—' : fmtPaired(v.vsFull?.['recall@10'])}</td>
+                <PairedCell p={v.vsFull?.['ndcg@10']} testId="exp-cell-vsfull" />
+                <PairedCell p={v.vsFull?.['recall@10']} />
               </tr>
             ))}
           </tbody>
         </table>
       </div>
       <p className="small muted" data-testid="exp-ordering">
-        Ranking by mean test N@10: {summary.ranking.map((v) => ABLATION_LABELS[v]).join(' > ')}.
-        {order && ` Full ahead of every other variant: ${order.fullBest ? 'yes' : 'no'}`}
-        {order && order.noAlternationWorst !== null && ` · w/o AT the worst: ${order.noAlternationWorst ? 'yes' : 'no'}`}
-        {order && '.'}
+        Ranking by mean test N@10: {order.text}.
+        {order.fullBest !== null && ` Full strictly ahead of every other variant: ${order.fullBest ? 'yes' : 'no'}.`}
+        {order.noAlternationWorst !== null && ` w/o AT strictly the worst: ${order.noAlternationWorst ? 'yes' : 'no'}.`}
       </p>
     </>
   );
@@ -226,7 +235,7 @@ function SweepCard({ exp, open }: { exp: ExperimentSummary; open: boolean }) {
                 <td className="num">{r.test ? (r.test.metrics['ndcg@10'] ?? 0).toFixed(4) : '—'}</td>
                 <td className="num">{r.test ? pct(r.test.invalidRate) : '—'}</td>
                 <td className="num">{r.test?.diagnostics ? formatInt(r.test.diagnostics.distinctTop1) : '—'}</td>
-                <td className="num">{r.test?.diagnostics?.shuffle ? r.test.diagnostics.shuffle.gap.toFixed(3) : '—'}</td>
+                <td className="num">{r.test?.diagnostics?.shuffle ? r.test.diagnostics.shuffle.gap.toFixed(4) : '—'}</td>
               </tr>
             ))}
           </tbody>

@@ -9,6 +9,7 @@ import { GrpoConfigPanel } from '../components/grpo/GrpoConfigPanel.tsx';
 import { GrpoResultsTable, GrpoRunList } from '../components/grpo/GrpoRuns.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { grpoPointsFromRun, useGrpoStore } from '../stores/grpo.ts';
+import { withStoredPoints } from '../stores/joint.ts';
 import { datasetHref, grpoHref, navigate } from '../route.ts';
 import { formatInt } from '../format.ts';
 import '../tokenizer.css';
@@ -37,7 +38,11 @@ export function GrpoPage({ datasetId }: { datasetId: string | null }) {
   const shown = runs?.find((r) => r.id === selectedId)
     ?? (mine && train.result ? runs?.find((r) => r.id === train.result?.run.id) : undefined)
     ?? runs?.find((r) => r.status === 'finished') ?? null;
-  const points = mine && (train.running || (!selectedId && train.points.length)) ? train.points : shown ? grpoPointsFromRun(shown) : [];
+  // Live points, completed from the stored run once it is listed (the live events lack the validation's invalid-code rate).
+  const jobRun = mine && train.result ? runs?.find((r) => r.id === train.result?.run.id) : undefined;
+  const points = mine && (train.running || (!selectedId && train.points.length))
+    ? withStoredPoints(train.points, jobRun ? grpoPointsFromRun(jobRun) : [])
+    : shown ? grpoPointsFromRun(shown) : [];
 
   return (
     <div className="page" data-testid="grpo-page">

@@ -49,7 +49,7 @@ function fmtHeadline(h: RunRow['headline']): string {
 function fmtInvalid(r: RunRow): string {
   const prefix = r.headline?.name.startsWith('test') ? 'test_' : null;
   const v = prefix ? r.metrics[`${prefix}invalid_rate`] : undefined;
-  return v === undefined ? '' : ` · invalid ${(v * 100).toFixed(1)} %`;
+  return v === undefined ? '' : `invalid codes ${(v * 100).toFixed(1)} %`;
 }
 
 /** The compare checkbox, the sortable columns and the actions. */
@@ -177,7 +177,7 @@ export function RunsPage() {
                 <td data-testid="runs-backend" title={`adapter: ${r.adapter ?? '—'}`}>{r.backend}{r.adapter ? ` (${r.adapter})` : ''}</td>
                 <td>{r.seed ?? '—'}</td>
                 <td>{fmtDuration(r.durationSeconds)}</td>
-                <td data-testid="runs-metric">{fmtHeadline(r.headline)}{fmtInvalid(r)}</td>
+                <td data-testid="runs-metric">{fmtHeadline(r.headline)}{fmtInvalid(r) && <><br /><span className="small muted" data-testid="runs-invalid">{fmtInvalid(r)}</span></>}</td>
                 <td className="row">
                   <button type="button" data-testid="runs-diff" onClick={() => setDiffOf(diffOf === keyOf(r) ? null : keyOf(r))}>
                     Diff vs preset ({r.configDiff.length})
@@ -188,7 +188,7 @@ export function RunsPage() {
               {r.warnings && r.warnings.length > 0 && (
                 <tr className="runs-warning-row" data-testid="runs-warning-row" data-id={r.id}>
                   <td colSpan={COLUMN_COUNT} data-testid="collapse-warning" role="alert">
-                    <strong>⚠ Collapsed model ({r.name}): it gives (nearly) every user the same recommendations.</strong>
+                    <strong>⚠ Collapsed model ({r.name}): it does not personalise.</strong>
                     <ul>{r.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul>
                   </td>
                 </tr>

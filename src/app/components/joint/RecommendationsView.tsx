@@ -42,7 +42,7 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
         {recs.loading && <span className="muted">generating…</span>}
       </div>
       {run.test?.diagnostics && (
-        <p className="small" data-testid="joint-rec-diagnostics">Over all {run.test.diagnostics.users} test users this model gives {diagnosticsLine(run.test.diagnostics)}.</p>
+        <p className="small" data-testid="joint-rec-diagnostics">Over all {run.test.diagnostics.users} test users: {diagnosticsLine(run.test.diagnostics)}.</p>
       )}
       <CollapseWarning result={run.test} what="this model" />
       {recs.runId === run.id && recs.error && <ErrorBox error={recs.error} title="Could not generate" />}
@@ -86,14 +86,14 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
             </div>
             <div>
               <h4>Popularity top-10 (training data)</h4>
-              <table className="compact" data-testid="joint-rec-popular">
-                <thead><tr><th>#</th><th>item</th><th>interactions</th></tr></thead>
+              <table className="compact diag-table" data-testid="joint-rec-popular">
+                <thead><tr><th>#</th><th>item</th><th className="num">interactions</th></tr></thead>
                 <tbody>
                   {d.popular.map((p, i) => (
                     <tr key={p.id} data-testid="joint-rec-popular-item" data-generated={generatedIds.has(p.id) ? 'true' : 'false'}>
                       <td>{i + 1}</td>
                       <td>#{p.id} {p.title ?? p.asin}{generatedIds.has(p.id) && <span className="tok-chip popular-chip" title="Also in this user's generated list">in list</span>}</td>
-                      <td>{p.count}</td>
+                      <td className="num">{p.count}</td>
                     </tr>
                   ))}
                 </tbody>

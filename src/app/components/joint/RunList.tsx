@@ -85,7 +85,7 @@ export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSele
                 <td data-testid="joint-test-ndcg">{r.test?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
                 <td data-testid="joint-test-invalid">{r.test ? pct(r.test.invalidRate) : '—'}</td>
                 <td data-testid="joint-test-distinct">{r.test?.diagnostics ? `${r.test.diagnostics.distinctTop1} / ${r.test.diagnostics.users}` : '—'}</td>
-                <td data-testid="joint-test-shuffle">{r.test?.diagnostics?.shuffle ? r.test.diagnostics.shuffle.gap.toFixed(3) : '—'}</td>
+                <td data-testid="joint-test-shuffle">{r.test?.diagnostics?.shuffle ? r.test.diagnostics.shuffle.gap.toFixed(4) : '—'}</td>
                 <td>{r.testBeforeFinetune?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
                 <td>{r.backend}</td>
                 <td className="small">{formatUtcDateTime(r.updatedAt)}</td>
