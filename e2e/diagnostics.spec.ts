@@ -44,6 +44,7 @@ test('a collapsed tiny joint run is flagged with its reasons on the joint page, 
   // The validation diagnostics are charted from the stored epochs.
   await expect(page.getByTestId('joint-distinct-chart')).toHaveAttribute('data-points', /^[1-9]/);
   await expect(page.getByTestId('joint-lists-chart')).toHaveAttribute('data-points', /^[1-9]/);
+  await expect(page.getByTestId('joint-shuffle-chart')).toHaveAttribute('data-points', /^[1-9]/);
 
   // Recommendations: the user's list beside the popularity top-10, and the run's diagnostics.
   await row.getByTestId('joint-recs').click();

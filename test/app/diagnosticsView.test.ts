@@ -50,7 +50,11 @@ describe('joint page helpers', () => {
       record({}),
       record({ epoch: 1, valid: { metrics: { 'ndcg@10': 0.05 }, invalidRate: 0.1, count: 16, generated: 64, diagnostics: collapsed } }),
     ]);
-    expect(stored[1]).toMatchObject({ 'valid/ndcg@10': 0.05, 'valid/invalid_rate': 0.1, 'valid/distinct_top1': 1, 'valid/distinct_topk': 3, 'valid/modal_share': 0.93, 'valid/coverage': 0.0111, 'valid/popularity_overlap': 0.7 });
+    expect(stored[1]).toMatchObject({
+      'valid/ndcg@10': 0.05, 'valid/invalid_rate': 0.1, 'valid/distinct_top1': 1, 'valid/distinct_top10': 3, 'valid/modal_top10_share': 0.93,
+      'valid/coverage@10': 0.0111, 'valid/popularity_overlap@10': 0.7, 'valid/shuffle_gap': 0.0003,
+    });
+    expect(stored[0]).not.toHaveProperty('valid/shuffle_gap');
     const live: JointPoint[] = [{ x: 1, 'loss/recommender/total': 2.5 }, { x: 2, 'valid/ndcg@10': 0.06 }, { x: 3, 'loss/recommender/total': 1.9 }];
     const merged = withStoredPoints(live, stored);
     expect(merged.map((p) => p.x)).toEqual([1, 2, 3]);

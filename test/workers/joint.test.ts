@@ -76,8 +76,8 @@ describe('joint training stage (worker API in Node)', () => {
     const svc = service();
     const p = await svc.getJointPresets();
     if (!p.ok) throw new Error(p.error.message);
-    expect(p.value.map((x) => x.name)).toEqual(['quick', 'paper']);
-    expect(p.value[1].provenance.lr_rec.sources).toContain('paper');
+    expect(p.value.map((x) => x.name)).toEqual(['quick', 'converge', 'paper']);
+    expect(p.value.find((x) => x.name === 'paper')!.provenance.lr_rec.sources).toContain('paper');
   });
 
   it('trains, stores per epoch, resumes after a crash, recommends, exports and imports back', async () => {

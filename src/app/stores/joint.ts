@@ -135,20 +135,22 @@ export function pointsFromHistory(history: JointEpochRecord[]): JointPoint[] {
   });
 }
 
-/** A validation's diagnostics as chart values (the trainer's live events do not carry them). */
+/** A validation's diagnostics under the trainer's live metric names (the overlap is not among the live ones). */
 function diagnosticPoint(d: Diagnostics | undefined): Record<string, number> {
   if (!d) return {};
-  return {
+  const p: Record<string, number> = {
     'valid/distinct_top1': d.distinctTop1,
-    'valid/distinct_topk': d.distinctTopK,
-    'valid/modal_share': d.modalTopKShare,
-    'valid/coverage': d.coverageAtK,
-    'valid/popularity_overlap': d.popularityOverlapAtK,
+    'valid/distinct_top10': d.distinctTopK,
+    'valid/modal_top10_share': d.modalTopKShare,
+    'valid/coverage@10': d.coverageAtK,
+    'valid/popularity_overlap@10': d.popularityOverlapAtK,
   };
+  if (d.shuffle) p['valid/shuffle_gap'] = d.shuffle.gap;
+  return p;
 }
 
 /**
- * Live points with what only the stored epochs have (the validation diagnostics) filled in; the
+ * Live points with what only the stored epochs have (e.g. the popularity overlap) filled in; the
  * live values win where both exist. Both count epochs from 1 over both stages.
  */
 export function withStoredPoints(live: JointPoint[], stored: JointPoint[]): JointPoint[] {

@@ -59,11 +59,14 @@ export function JointCharts({ points }: { points: JointPoint[] }) {
         { key: 'valid/invalid_rate', name: 'invalid codes' },
       ]} />
       <Chart title="Validation lists: distinct recommendations" testId="joint-distinct-chart" points={points} domain0 series={[
-        { key: 'valid/distinct_top1', name: 'distinct top-1 items' }, { key: 'valid/distinct_topk', name: 'distinct lists' },
+        { key: 'valid/distinct_top1', name: 'distinct top-1 items' }, { key: 'valid/distinct_top10', name: 'distinct lists' },
       ]} />
       <Chart title="Validation lists: same list, coverage, popularity overlap" testId="joint-lists-chart" points={points} percent domain0 series={[
-        { key: 'valid/modal_share', name: 'users with the most common list' }, { key: 'valid/coverage', name: 'catalogue coverage' },
-        { key: 'valid/popularity_overlap', name: 'overlap with popularity' },
+        { key: 'valid/modal_top10_share', name: 'users with the most common list' }, { key: 'valid/coverage@10', name: 'catalogue coverage' },
+        { key: 'valid/popularity_overlap@10', name: 'overlap with popularity' },
+      ]} />
+      <Chart title="Validation: history-shuffle gap (nats; ≈ 0 = the history is not used)" testId="joint-shuffle-chart" points={points} series={[
+        { key: 'valid/shuffle_gap', name: 'shuffle gap' },
       ]} />
       <Chart title="Code collision rate after each tokenizer epoch" testId="joint-collision-chart" points={points} percent domain0 series={[
         { key: 'codes/collision_rate', name: 'collision rate' },
