@@ -176,7 +176,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
             const t = res.test.metrics;
             return {
               run: toSummary(rec), cancelled: false, seconds: (Date.now() - t0) / 1000,
-              note: `Finished on ${rec.backend}: ${res.history.length} epoch(s), valid ndcg@10 ${(res.validBefore.metrics['ndcg@10'] ?? 0).toFixed(4)} → ${(res.validAfter.metrics['ndcg@10'] ?? 0).toFixed(4)}, test ndcg@10 ${(t['ndcg@10'] ?? 0).toFixed(4)}.`,
+              note: `Finished on ${rec.backend}: ${res.history.length} epoch(s), valid ndcg@10 ${(res.validBefore.metrics['ndcg@10'] ?? 0).toFixed(4)} → ${(res.validAfter.metrics['ndcg@10'] ?? 0).toFixed(4)}, test ndcg@10 ${(t['ndcg@10'] ?? 0).toFixed(4)} (invalid codes ${(res.test.invalidRate * 100).toFixed(1)} %).`,
             };
           } catch (err) {
             active.delete(rec.id);

@@ -231,7 +231,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
           const t = res.test?.metrics;
           return {
             run: toSummary(rec), cancelled: false, seconds: (Date.now() - t0) / 1000,
-            note: `Finished on ${rec.backend}: ${rec.history.length} epoch(s)${t ? `, test recall@10 ${t['recall@10']}, ndcg@10 ${t['ndcg@10']}` : ''}.`,
+            note: `Finished on ${rec.backend}: ${rec.history.length} epoch(s)${t ? `, test recall@10 ${t['recall@10']}, ndcg@10 ${t['ndcg@10']}, invalid codes ${((res.test?.invalidRate ?? 0) * 100).toFixed(1)} %` : ''}.`,
           };
         } catch (err) {
           active.delete(rec.id);
