@@ -47,6 +47,7 @@ test('experiments: a 2 × 2 ablation sweep survives a reload, fills its table an
   await expect(sweep.getByTestId('exp-sweep-progress')).toHaveText('1 of 4 run(s) finished', { timeout: 180_000 });
   await expect(sweep.locator('[data-testid="exp-variant-row"][data-variant="full"]')).toHaveAttribute('data-seeds', '1');
   lap('first run finished');
+  await screenshotThemes(page, 'experiments-running');
 
   // Reload mid-sweep: the worker dies; the sweep is listed as interrupted and resumes.
   await page.reload();
