@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { collapseOf, DIAGNOSTIC_COLUMNS, diagnosticsLine, pct, shuffleDetail } from '../../src/app/diagnostics.ts';
 import { EXPERIMENT_FIELDS, experimentResults, experimentSummary, fmtMeanSd, fmtPaired, orderingOf, seedsFromCount } from '../../src/app/experiments.ts';
 import { useExperimentsStore } from '../../src/app/stores/experiments.ts';
-import { chooseInputs, JOINT_FIELDS, overridesOf, pointsFromHistory, withStoredPoints, type JointPoint } from '../../src/app/stores/joint.ts';
+import { chooseInputs, JOINT_FIELDS, overridesOf, pointsFromHistory, withMetricEvents, withStoredPoints, type JointPoint } from '../../src/app/stores/joint.ts';
 import type { Diagnostics } from '../../src/core/eval/diagnostics.ts';
 import { JOINT_PRESETS, jointTrainConfig, ABLATIONS } from '../../src/core/train/jointSchedule.ts';
 import type { ExperimentRunView, ExperimentSummary } from '../../workers/experimentsApi.ts';
@@ -64,6 +64,15 @@ describe('joint page helpers', () => {
     expect(merged[0]['loss/recommender/total']).toBe(2.5);
     expect(merged[2]).toEqual({ x: 3, 'loss/recommender/total': 1.9 });
     expect(withStoredPoints(live, [])).toBe(live);
+    // Live events land on the stored epochs' x (step = finished epochs including this one).
+    const fromEvents = withMetricEvents([], [
+      { type: 'metric', stage: 'joint', name: 'loss/recommender/total', step: 1, value: 2 },
+      { type: 'log', stage: 'joint', level: 'info', message: 'x' },
+      { type: 'metric', stage: 'joint', name: 'valid/ndcg@10', step: 2, value: 0.05 },
+      { type: 'metric', stage: 'joint', name: 'loss/recommender/total', step: 2, value: 1.5 },
+    ]);
+    expect(fromEvents).toEqual([{ x: 1, 'loss/recommender/total': 2 }, { x: 2, 'valid/ndcg@10': 0.05, 'loss/recommender/total': 1.5 }]);
+    expect(withStoredPoints(fromEvents, stored).map((p) => p.x)).toEqual([1, 2]);
     expect(withStoredPoints([], stored)).toHaveLength(2);
   });
 

@@ -103,6 +103,8 @@ describe('joint training stage (worker API in Node)', () => {
     const names = new Set(events.filter((e) => e.type === 'metric').map((e) => (e as { name: string }).name));
     for (const m of ['loss/tokenizer/total', 'loss/recommender/code', 'loss/finetune/total', 'lr/recommender', 'lr/tokenizer', 'codes/collision_rate', 'codes/churn', 'valid/ndcg@10']) expect(names, m).toContain(m);
     expect(events.some((e) => e.type === 'progress' && e.etaSeconds !== undefined)).toBe(true);
+    // An epoch's metric events carry step = finished epochs including it (1, 2, 3): the UI's x.
+    expect(events.filter((e) => e.type === 'metric' && e.name === 'lr/recommender').map((e) => (e as { step: number }).step)).toEqual([1, 2, 3]);
 
     // 2. A run that stops after one epoch (maxEpochs is not in the API: simulate a crash by
     // cancelling after the first checkpoint, then mark it running as a dead worker would leave it).

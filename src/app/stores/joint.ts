@@ -150,6 +150,28 @@ function diagnosticPoint(d: Diagnostics | undefined): Record<string, number> {
 }
 
 /**
+ * The trainer's per-epoch metric events added to the points. An epoch's events carry step = the
+ * number of finished epochs including it, so x = step: the same x as pointsFromHistory gives the
+ * stored epoch (a resumed run's curves continue its stored ones without a gap).
+ */
+export function withMetricEvents(points: JointPoint[], events: ProgressEvent[]): JointPoint[] {
+  const out = [...points];
+  const index = new Map<number, number>();
+  out.forEach((p, i) => index.set(p.x, i));
+  for (const e of events) {
+    if (e.type !== 'metric') continue;
+    const x = e.step;
+    const at = index.get(x);
+    if (at !== undefined) out[at] = { ...out[at], [e.name]: e.value };
+    else {
+      index.set(x, out.length);
+      out.push({ x, [e.name]: e.value });
+    }
+  }
+  return out.sort((a, b) => a.x - b.x);
+}
+
+/**
  * Live points with what only the stored epochs have (e.g. the popularity overlap) filled in; the
  * live values win where both exist. Both count epochs from 1 over both stages.
  */
@@ -241,23 +263,11 @@ export const useJointStore = create<JointState>()((set, get) => {
       const t = s.train;
       let progress = t.progress;
       let log = t.log;
-      const points = [...t.points];
-      const index = new Map<number, number>();
-      points.forEach((p, i) => index.set(p.x, i));
       for (const e of events) {
         progress = progressFrom(progress, e);
         if (e.type === 'log') log = [...log.slice(-49), { level: e.level, message: e.message }];
-        if (e.type !== 'metric') continue;
-        const x = e.step + 1;
-        const at = index.get(x);
-        if (at !== undefined) points[at] = { ...points[at], [e.name]: e.value };
-        else {
-          index.set(x, points.length);
-          points.push({ x, [e.name]: e.value });
-        }
       }
-      points.sort((a, b) => a.x - b.x);
-      return { train: { ...t, progress, log, points } };
+      return { train: { ...t, progress, log, points: withMetricEvents(t.points, events) } };
     });
   }
 
