@@ -101,6 +101,7 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
   const sasrecMetrics = JSON.parse(await readFile(join(stages.sasrec, 'metrics.json'), 'utf8')) as {
     test: Record<string, number>;
     valid: Record<string, number>;
+    test_diagnostics?: unknown;
     baselines: { popularity: Record<string, number> };
   };
   let jointSeconds = 0;
@@ -119,7 +120,7 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
         backend: backend as BackendName,
         quiet,
         extraMetrics: {
-          sasrec: { test: pick(sasrecMetrics.test), valid: pick(sasrecMetrics.valid) },
+          sasrec: { test: pick(sasrecMetrics.test), valid: pick(sasrecMetrics.valid), test_diagnostics: sasrecMetrics.test_diagnostics },
           popularity: { test: pick(sasrecMetrics.baselines.popularity) },
         },
       },

@@ -79,6 +79,7 @@ async function runSasrec(args: ParsedArgs, ctx: CommandContext): Promise<number>
 
   const metrics = {
     test: res.test,
+    test_diagnostics: res.testDiagnostics,
     valid: res.valid,
     baselines: { popularity: res.baselines.popularity.test },
     baselines_valid: { popularity: res.baselines.popularity.valid },

@@ -20,6 +20,7 @@ import { estimateEta, type ProgressSink } from '../events.ts';
 import { pausePoint, type PauseGate } from '../pause.ts';
 import { SasrecModel, type SasrecConfig } from '../models/sasrec.ts';
 import { AdamW } from '../optim/adam.ts';
+import { DiagnosticsAccumulator, popularityTopK, type ListDiagnostics } from '../eval/diagnostics.ts';
 import { popularityMetrics, RankingAccumulator, ranksOnDevice, type RankingMetrics } from '../eval/ranking.ts';
 import { Rng, permutation } from '../rng.ts';
 import { registerWasmUnsortedSegmentSum } from '../tfjs/wasmSegmentSum.ts';
@@ -72,6 +73,8 @@ export interface SasrecResult {
   cancelled: boolean;
   valid: RankingMetrics;
   test: RankingMetrics;
+  /** What the full-ranking top-10 lists of the test users look like (as for the generative models). */
+  testDiagnostics?: ListDiagnostics;
   baselines: { popularity: { valid: RankingMetrics; test: RankingMetrics } };
   curves: {
     epochs: { epoch: number; trainLoss: number; validNdcg10?: number; validRecall10?: number }[];
@@ -194,6 +197,8 @@ export async function evaluateSasrec(
   s: SampleArrays,
   chunk = 256,
   signal?: AbortSignal,
+  /** When given, also fed each user's top-k item list (the list diagnostics). */
+  lists?: DiagnosticsAccumulator,
 ): Promise<RankingMetrics> {
   const acc = new RankingAccumulator();
   const N = model.numItems;
@@ -201,16 +206,24 @@ export async function evaluateSasrec(
   for (const { rows, width } of microBatches(s, order, chunk, model.cfg.length_bucket ?? 0)) {
     if (signal?.aborted && acc.count > 0) break;
     const n = rows.length;
-    const ranks = tf.tidy(() => {
+    const [ranks, top] = tf.tidy(() => {
       const b = batchTensors(s, rows, chunk, width);
       const rep = model.encode(b.ids as tf.Tensor2D, b.lens, false);
       const scores = tf.slice(model.logits(rep), [0, 1], [chunk, N]);
       const cols = tf.maximum(tf.sub(b.targets, tf.scalar(1, 'int32')), tf.scalar(0, 'int32')) as tf.Tensor1D;
-      return ranksOnDevice(scores as tf.Tensor2D, cols);
+      return [ranksOnDevice(scores as tf.Tensor2D, cols), lists ? tf.topk(scores, lists.k).indices : tf.zeros([0], 'int32')];
     });
     const r = await ranks.data();
-    ranks.dispose();
+    const t = await top.data();
+    tf.dispose([ranks, top]);
     acc.addAll(r.subarray(0, n));
+    if (lists) {
+      const k = lists.k;
+      for (let i = 0; i < n; i++) {
+        const items = Int32Array.from(t.subarray(i * k, (i + 1) * k), (c) => c + 1);
+        lists.addUser(items, Array.from(items, String));
+      }
+    }
   }
   return acc.result();
 }
@@ -396,7 +409,8 @@ export async function trainSasrec(
     emit({ type: 'phase', stage: 'sasrec', phase: 'test' });
     if (best) restore(model, best);
     const validFinal = bestValid ?? (await evaluateSasrec(model, valid, evalChunk));
-    const testFinal = await evaluateSasrec(model, test, evalChunk);
+    const testLists = new DiagnosticsAccumulator(N, 10, popularityTopK(counts, 10));
+    const testFinal = await evaluateSasrec(model, test, evalChunk, undefined, testLists);
     for (const [name, value] of Object.entries(testFinal)) {
       emit({ type: 'metric', stage: 'sasrec', name: `test/${name}`, step: bestEpoch, value });
     }
@@ -411,6 +425,7 @@ export async function trainSasrec(
       cancelled,
       valid: validFinal,
       test: testFinal,
+      testDiagnostics: testLists.result(),
       baselines: { popularity },
       curves,
       config: cfg,

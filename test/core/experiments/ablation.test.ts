@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ablationCsv, ablationPlan, meanSd, paperOrdering, seedList, summarizeAblation, type AblationRunResult } from '../../../src/core/experiments/ablation.ts';
 import { readCsv } from '../../../src/core/io/csv.ts';
-import { applyJointSettings, jointTrainConfig, validateJointConfig } from '../../../src/core/train/jointSchedule.ts';
+import { JOINT_PRESETS, applyJointSettings, jointTrainConfig, validateJointConfig } from '../../../src/core/train/jointSchedule.ts';
 
 const run = (variant: AblationRunResult['variant'], seed: number, ndcg10: number, gap?: number): AblationRunResult => ({
   variant,
@@ -55,12 +55,12 @@ describe('ablation sweep', () => {
 
 describe('config settings (key=value)', () => {
   it('sets numbers, booleans and words by their dotted names, typed', () => {
-    const c = applyJointSettings(jointTrainConfig('quick'), ['lr_rec=1e-3', 't5.dropout_rate=0.2', 'finetune.freeze_semantic=false', 'sia_sign=minus']);
-    expect(c.lr_rec).toBe(1e-3);
+    const c = applyJointSettings(jointTrainConfig('quick'), ['lr_rec=7e-4', 't5.dropout_rate=0.2', 'finetune.freeze_semantic=false', 'sia_sign=minus']);
+    expect(c.lr_rec).toBe(7e-4);
     expect(c.t5.dropout_rate).toBe(0.2);
     expect(c.finetune.freeze_semantic).toBe(false);
     expect(c.sia_sign).toBe('minus');
-    expect(jointTrainConfig('quick').lr_rec).toBe(5e-3); // the preset is untouched
+    expect(jointTrainConfig('quick').lr_rec).toBe(JOINT_PRESETS.quick.values.lr_rec); // the preset is untouched
   });
 
   it('refuses unknown keys, wrong types and non-finite numbers with the key named', () => {

@@ -63,7 +63,8 @@ export function tinyJointConfig(over: Parameters<typeof jointTrainConfig>[1] = {
     rec_dec_cl_loss: 0.3,
     id_kl_loss: 0.1,
     id_dec_cl_loss: 0.3,
-    t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8 },
+    // dropout on (whatever the quick preset says) so the tests cover the replayed dropout masks
+    t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, dropout_rate: 0.1 },
     ...over,
     finetune: { epochs: 2, eval_step: 1, early_stop: 2, ...(over.finetune ?? {}) },
   });
