@@ -61,7 +61,8 @@ export function CollapseWarning({ result, what }: { result: EvalLike | null | un
       <ul data-testid="collapse-reasons">{reasons.map((r, i) => <li key={i}>{r}</li>)}</ul>
       <p className="small">
         Its recommendations (nearly) do not depend on the user&apos;s history, so its Recall/NDCG are those of one list for everyone, not a
-        sign that it learned from the history. Longer training with a smaller recommender learning rate (the converge preset) usually personalises.
+        sign that it learned from the history. A smaller recommender learning rate and a longer schedule (as in the quick and converge
+        presets) usually personalise.
       </p>
     </div>
   );
