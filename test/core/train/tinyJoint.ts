@@ -50,6 +50,7 @@ export function tinyJointConfig(over: Parameters<typeof jointTrainConfig>[1] = {
   return jointTrainConfig('quick', {
     epochs: 4,
     warm_epoch: 0,
+    cycle: 2,
     eval_step: 2,
     warmup_steps: 2,
     batch_size: 16,
