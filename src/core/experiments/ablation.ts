@@ -149,7 +149,9 @@ export function summarizeAblation(results: readonly AblationRunResult[], variant
 
 /** Whether the paper's ordering holds: full ahead of every ablation on mean ndcg@10, and w/o AT the worst. */
 export function paperOrdering(s: AblationSummary): { fullBest: boolean; noAlternationWorst: boolean | null } {
-  const fullBest = s.ranking[0] === 'full';
+  // strict: a tie with an ablation is not "full ahead"
+  const mean = (v: AblationName) => s.variants.find((x) => x.variant === v)?.metrics['ndcg@10'].mean ?? NaN;
+  const fullBest = s.variants.some((v) => v.variant === 'full') && s.variants.every((v) => v.variant === 'full' || mean(v.variant) < mean('full'));
   const noAlternationWorst = s.ranking.includes('no_alternation') ? s.ranking[s.ranking.length - 1] === 'no_alternation' : null;
   return { fullBest, noAlternationWorst };
 }
