@@ -17,11 +17,12 @@ import type { GenerativeResult } from '../src/core/eval/generative.ts';
 import type { EtegrecRecommender } from '../src/core/models/recommender.ts';
 import { popularityTopK } from '../src/core/eval/diagnostics.ts';
 import { jointData, jointSamples, trainCountsFromSamples } from '../src/core/train/jointData.ts';
+import { resolveStage, type ConfigContext } from '../src/core/stages/fields.ts';
+import { JOINT_STAGE } from '../src/core/stages/joint.ts';
 import {
   ABLATIONS,
   JOINT_PRESETS,
   jointTrainConfig,
-  validateJointConfig,
   type AblationName,
   type AblationSwitches,
   type JointPresetName,
@@ -64,22 +65,11 @@ import { loadStoredTokenizer } from './tokenizer.ts';
 const PRESET_NAMES: JointPresetName[] = ['quick', 'converge', 'paper'];
 
 /** The preset with the overrides applied and validated (field-named errors). */
-export function resolveJointConfig(preset: JointPresetName, overrides: JointOverrides = {}): JointTrainConfig {
-  if (!PRESET_NAMES.includes(preset)) {
-    throw new StudioError({ code: 'bad_option', field: 'preset', message: `Unknown joint preset "${String(preset)}"`, expected: PRESET_NAMES.join(' | '), found: String(preset) });
-  }
-  const { ablation, ...rest } = overrides;
-  let abl: Partial<AblationSwitches> | undefined;
-  if (typeof ablation === 'string') {
-    if (!(ablation in ABLATIONS)) {
-      throw new StudioError({ code: 'bad_option', field: 'ablation', message: `Unknown ablation variant "${ablation}"`, expected: Object.keys(ABLATIONS).join(' | '), found: ablation });
-    }
-    abl = ABLATIONS[ablation as AblationName];
-  } else abl = ablation;
-  const cfg = jointTrainConfig(preset, { ...rest, ...(abl ? { ablation: abl } : {}) });
-  const errs = validateJointConfig(cfg);
-  if (errs.length) throw new StudioError({ code: 'bad_option', message: `Joint training config: ${errs.join('; ')}` });
-  return cfg;
+export function resolveJointConfig(preset: JointPresetName, overrides: JointOverrides = {}, ctx: ConfigContext = {}): JointTrainConfig {
+  const r = resolveStage(JOINT_STAGE, preset, overrides as Record<string, unknown>, ctx);
+  if (r.ok) return r.config;
+  const first = r.errors[0];
+  throw new StudioError({ code: 'bad_option', field: first.field, message: `Joint training config: ${r.errors.map((e) => e.message).join('; ')}` });
 }
 
 /** The Table 4 variant name of a set of switches (or 'custom'). */

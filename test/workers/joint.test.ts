@@ -71,7 +71,7 @@ describe('joint training stage (worker API in Node)', () => {
     const c = resolveJointConfig('quick', { ablation: 'no_sia', epochs: 3 });
     expect(c.ablation.sia).toBe(false);
     expect(c.epochs).toBe(3);
-    expect(() => resolveJointConfig('quick', { ablation: 'nope' as never })).toThrow(/Unknown ablation/);
+    expect(() => resolveJointConfig('quick', { ablation: 'nope' as never })).toThrow(/ablation must be one of full/);
     expect(() => resolveJointConfig('quick', { return_beams: 30, num_beams: 4 })).toThrow(/return_beams/);
     const svc = service();
     const p = await svc.getJointPresets();

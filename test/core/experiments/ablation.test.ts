@@ -69,7 +69,7 @@ describe('config settings (key=value)', () => {
     expect(() => applyJointSettings(q, ['lr_rec=abc'])).toThrow(/lr_rec must be a finite number/);
     expect(() => applyJointSettings(q, ['lr_rec=Infinity'])).toThrow(/finite/);
     expect(() => applyJointSettings(q, ['constrained=yes'])).toThrow(/constrained must be true or false/);
-    expect(() => applyJointSettings(q, ['sia_sign=up'])).toThrow(/plus\|minus/);
+    expect(() => applyJointSettings(q, ['sia_sign=up'])).toThrow(/sia_sign must be one of plus, minus/);
     expect(() => applyJointSettings(q, ['t5=3'])).toThrow(/group/);
     expect(() => applyJointSettings(q, ['lr_rec'])).toThrow(/key=value/);
   });
