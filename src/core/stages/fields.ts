@@ -17,6 +17,21 @@ export interface ProvenanceNote {
 
 export const note = (sources: Provenance[], text: string): ProvenanceNote => ({ sources, note: text });
 
+/**
+ * A provenance written as text ("ours: …", "official code …", "1e-3 — official [O]", "[F]", "[P]",
+ * "changed by us") as sources + note, so every stage's presets read the same way.
+ */
+export function noteFromText(text: string): ProvenanceNote {
+  const sources: Provenance[] = [];
+  const add = (p: Provenance) => { if (!sources.includes(p)) sources.push(p); };
+  if (/\[P\b|\bpaper\b/i.test(text) && !/\(paper \d/.test(text)) add('paper');
+  if (/\[O\b|\bofficial\b|RecBole/.test(text)) add('official');
+  if (/\[F\b|\bfork\b/.test(text)) add('fork');
+  if (/^ours\b|changed by us|\bours\b/i.test(text)) add('ours');
+  if (!sources.length) add('ours');
+  return { sources, note: text };
+}
+
 /** The four stages of the pipeline, named the same everywhere. */
 export type StageName = 'embeddings' | 'tokenizer' | 'joint' | 'grpo';
 

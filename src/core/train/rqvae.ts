@@ -12,90 +12,16 @@ import { StudioError } from '../errors.ts';
 import { codebookStats, type CodebookStats } from '../eval/codebook.ts';
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { pausePoint, type PauseGate } from '../pause.ts';
-import { Rqvae, rqvaeLayout, sqDistances, type RqvaeConfig } from '../models/rqvae.ts';
+import { Rqvae, sqDistances } from '../models/rqvae.ts';
 import { matMul2d, oneHotF32 } from '../nn/layers.ts';
 import type { NamedArray } from '../nn/params.ts';
 import { AdamW, clipGradNorm } from '../optim/adam.ts';
 import { permutation, Rng } from '../rng.ts';
 
-export interface RqvaeTrainConfig extends RqvaeConfig {
-  epochs: number;
-  batch_size: number;
-  lr: number;
-  weight_decay: number;
-  warmup_epochs: number;
-  /** Evaluate every eval_step epochs. */
-  eval_step: number;
-  /** Early stop after this many evaluations without a strictly lower collision rate (0 = off). */
-  patience: number;
-  kmeans_init: boolean;
-  kmeans_iters: number;
-  clip_norm: number;
-  seed: number;
-}
-
-export type RqvaePresetName = 'paper' | 'quick';
-
-export interface RqvaePreset {
-  description: string;
-  /** Values that differ between the single (256-d) and dual (1024-d) layouts are resolved in rqvaeTrainConfig. */
-  values: Omit<RqvaeTrainConfig, keyof RqvaeConfig | 'batch_size' | 'kmeans_iters'>;
-  provenance: Record<string, string>;
-}
-
-const COMMON_PROVENANCE: Record<string, string> = {
-  lr: '1e-3 — official run_pretrain.sh [O]',
-  weight_decay: '1e-4 — official [O]',
-  clip_norm: 'global L2 1.0 — official trainer [O]',
-  batch_size: '1024 single (run_pretrain.sh [O]); 2048 dual (run_dual.sh [F])',
-  kmeans_iters: '100 single [O]; 500 dual (run_dual.sh [F])',
-  kmeans_init: 'true in every pretrain script [O]; sklearn KMeans(random_state=42)',
-  beta: '0.25 [O]',
-  quant_loss_weight: '1.0 [O]',
-  layers: '[512, 256] single [O, P "3-layer MLP"]; [1024, 512, 256] dual [F]',
-  e_dim: '128 [O]',
-  num_emb_list: '256 × 3 [O]',
-  sk_epsilons: '0 (off): the executed fork path never uses Sinkhorn (spec §4.5)',
-};
-
-export const RQVAE_PRESETS: Record<RqvaePresetName, RqvaePreset> = {
-  paper: {
-    description: 'Reference pretraining (run_pretrain.sh / run_dual.sh, fork early stop)',
-    values: { epochs: 10000, lr: 1e-3, weight_decay: 1e-4, warmup_epochs: 50, eval_step: 50, patience: 20, kmeans_init: true, clip_norm: 1, seed: 2024 },
-    provenance: {
-      ...COMMON_PROVENANCE,
-      epochs: '10000 [O]',
-      warmup_epochs: '50 [O]',
-      eval_step: '50 [O]',
-      patience: '20 evaluations (= 1000 epochs) — fork early stop [F]; official ran all epochs',
-      seed: '2024 [O]',
-    },
-  },
-  quick: {
-    description: 'Short run for the 900-item sample in about a minute (changed by us)',
-    values: { epochs: 200, lr: 1e-3, weight_decay: 1e-4, warmup_epochs: 5, eval_step: 10, patience: 10, kmeans_init: true, clip_norm: 1, seed: 2024 },
-    provenance: {
-      ...COMMON_PROVENANCE,
-      epochs: '200 — changed by us (paper 10000) for a one-minute run',
-      warmup_epochs: '5 — changed by us (paper 50 of 10000); short runs need the peak lr early',
-      eval_step: '10 — changed by us (paper 50) so short runs get curves',
-      patience: '10 evaluations (= 100 epochs) — changed by us (paper 20)',
-      seed: '2024 [O]',
-    },
-  },
-};
-
-export function rqvaeTrainConfig(preset: RqvaePresetName, inDim: number, overrides: Partial<RqvaeTrainConfig> = {}): RqvaeTrainConfig {
-  const layout = rqvaeLayout(inDim);
-  const dual = inDim === 1024;
-  return {
-    ...layout,
-    ...RQVAE_PRESETS[preset].values,
-    batch_size: dual ? 2048 : 1024,
-    kmeans_iters: dual ? 500 : 100,
-    ...overrides,
-  };
-}
+// The configuration and presets are declared in src/core/stages/tokenizer.ts.
+export type { RqvaePreset, RqvaePresetName, RqvaeTrainConfig } from '../stages/tokenizer.ts';
+export { RQVAE_PRESETS, rqvaeTrainConfig } from '../stages/tokenizer.ts';
+import type { RqvaeTrainConfig } from '../stages/tokenizer.ts';
 
 /** HF get_linear_schedule_with_warmup: λ(s) = s/w for s < w, else max(0, (T−s)/(T−w)). */
 export function linearWarmupLambda(step: number, warmup: number, total: number): number {
