@@ -4,6 +4,9 @@
  * and pretrained tokenizer; writes ablation.json / ablation.csv after every run (mean ± sd per
  * variant, paired comparison with full) and resumes an interrupted sweep where it stopped.
  */
+import type { StageDecl } from '../core/stages/fields.ts';
+import { JOINT_STAGE } from '../core/stages/joint.ts';
+import { stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackendName } from '../core/backend.ts';
@@ -42,15 +45,17 @@ Options:
   --preset <p>           quick|converge|paper (default converge)
   --seeds <n>            seeds per variant: 2020, 2021, … (default 3)
   --variants <list>      comma-separated subset of the variants (default all six)
-  --set <key=value>      a config value for every run, repeatable (see etegrec train --help)
-  --epochs, --finetune-epochs, --batch, --micro-batch, --eval-limit, --train-limit
-                         as for etegrec train (applied to every run)
+  --<field> <value>      any joint config field flag of etegrec train (--lr_rec, --epochs,
+                         --t5.dropout_rate, …; see etegrec train --help), applied to every run
+  --set <key=value>      the same fields as key=value, repeatable
   --backend <b>          wasm|cpu (default wasm)
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
+
+${stageFlagsHelp(JOINT_STAGE as StageDecl<object>, 'converge')}
 `;
 
-const OPTIONS = {
+const OWN_OPTIONS = {
   data: { type: 'string' },
   emb: { type: 'string' },
   'text-emb': { type: 'string' },
@@ -59,16 +64,11 @@ const OPTIONS = {
   preset: { type: 'string' },
   seeds: { type: 'string' },
   variants: { type: 'string' },
-  set: { type: 'string', multiple: true },
-  epochs: { type: 'string' },
-  'finetune-epochs': { type: 'string' },
-  batch: { type: 'string' },
-  'micro-batch': { type: 'string' },
-  'eval-limit': { type: 'string' },
-  'train-limit': { type: 'string' },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
+// every joint config field has its flag, as for etegrec train
+const OPTIONS = { ...stageOptions(JOINT_STAGE as StageDecl<object>, Object.keys(OWN_OPTIONS)), ...OWN_OPTIONS };
 
 async function exists(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null)) !== null;

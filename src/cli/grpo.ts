@@ -10,11 +10,14 @@ import type { GenerativeResult } from '../core/eval/generative.ts';
 import type { ProgressSink } from '../core/events.ts';
 import { readJointBundle, writeBundleFiles } from '../core/io/bundle.ts';
 import { SEMANTIC } from '../core/models/recommender.ts';
-import { GRPO_PRESETS, grpoConfig, trainGrpo, validateGrpoConfig, type GrpoPresetName } from '../core/train/grpo.ts';
+import { GRPO_PRESETS, trainGrpo, type GrpoPresetName } from '../core/train/grpo.ts';
 import { jointSamples } from '../core/train/jointData.ts';
 import { jointTrainConfig } from '../core/train/jointSchedule.ts';
 import type { JointData } from '../core/train/jointTypes.ts';
-import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import type { StageDecl } from '../core/stages/fields.ts';
+import { GRPO_STAGE } from '../core/stages/grpo.ts';
+import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
+import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { StagedOutput, loadPreparedDir, readBundleDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 import { diagnosticsLine } from './train.ts';
@@ -34,27 +37,23 @@ Options:
                         (or <epoch>.pt.rqvae) and code.json (or <epoch>.code.json)
   --out <dir>           output directory
   --preset <p>          quick|paper (default quick)
-  --epochs <n>          epochs (default: the preset's)
-  --group <g>           group size G (default: the preset's)
-  --batch <n>           histories per batch (default: the preset's)
-  --seed <s>            random seed (default: the preset's)
   --backend <b>         wasm|cpu (default wasm)
   --quiet               only warnings and errors on stderr
   -h, --help            show this help
+
+${stageFlagsHelp(GRPO_STAGE as StageDecl<object>, 'quick')}
 `;
 
-const OPTIONS = {
+const OWN_OPTIONS = {
   data: { type: 'string' },
   checkpoint: { type: 'string' },
   out: { type: 'string' },
   preset: { type: 'string' },
-  epochs: { type: 'string' },
-  group: { type: 'string' },
-  batch: { type: 'string' },
-  seed: { type: 'string' },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
+const OWN = Object.keys(OWN_OPTIONS);
+const OPTIONS = { ...stageOptions(GRPO_STAGE as StageDecl<object>, OWN), ...OWN_OPTIONS };
 
 const pick = (r: GenerativeResult) => ({ ...r.metrics, invalid_rate: r.invalidRate, count: r.count, diagnostics: r.diagnostics });
 
@@ -70,15 +69,7 @@ async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   if (preset !== 'quick' && preset !== 'paper') throw new UsageError(`--preset must be quick or paper, got "${preset}"`);
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
-  const base = GRPO_PRESETS[preset as GrpoPresetName].values;
-  const config = grpoConfig(preset as GrpoPresetName, {
-    epochs: intOption(v.epochs, 'epochs', base.epochs, 1),
-    group_size: intOption(v.group, 'group', base.group_size, 2),
-    batch_size: intOption(v.batch, 'batch', base.batch_size, 1),
-    seed: intOption(v.seed, 'seed', base.seed, 0),
-  });
-  const errs = validateGrpoConfig(config);
-  if (errs.length) throw new UsageError(errs.join('; '));
+  const config = stageConfigFromArgs(GRPO_STAGE, preset, v, {}, OWN);
 
   const progress = stderrProgress(v.quiet === true);
   const sink: ProgressSink = (e) => {

@@ -3,6 +3,9 @@
  * joint training → test — each stage through its own command, its outputs kept under
  * <out>/stages/, the final bundle files and a top-level metrics.json in <out>.
  */
+import type { StageDecl } from '../core/stages/fields.ts';
+import { JOINT_STAGE } from '../core/stages/joint.ts';
+import { stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackendName } from '../core/backend.ts';
@@ -31,27 +34,27 @@ Options:
                          (converge: SASRec and RQ-VAE use their quick presets)
   --sasrec-epochs <n>    SASRec epochs (default: the preset's)
   --rqvae-epochs <n>     RQ-VAE epochs (default: the preset's)
-  --epochs <n>           joint alternating-stage epochs (default: the preset's)
-  --finetune-epochs <n>  joint finetune epochs (default: the preset's)
-  --seed <s>             joint-training seed (default 2020; the other stages keep their presets' seeds)
-  --set <key=value>      a joint-training config value by name, repeatable (see etegrec train --help)
+  --<field> <value>      any joint config field flag of etegrec train (--epochs, --finetune.epochs,
+                         --seed, --lr_rec, …; see etegrec train --help); the seed is the joint
+                         stage's (the other stages keep their presets' seeds)
+  --set <key=value>      the same fields as key=value, repeatable
   --backend <b>          wasm|cpu (default wasm)
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
+
+${stageFlagsHelp(JOINT_STAGE as StageDecl<object>, 'quick')}
 `;
 
-const OPTIONS = {
+const OWN_OPTIONS = {
   out: { type: 'string' },
   preset: { type: 'string' },
   'sasrec-epochs': { type: 'string' },
   'rqvae-epochs': { type: 'string' },
-  epochs: { type: 'string' },
-  'finetune-epochs': { type: 'string' },
-  seed: { type: 'string' },
-  set: { type: 'string', multiple: true },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
+// every joint config field has its flag, as for etegrec train
+const OPTIONS = { ...stageOptions(JOINT_STAGE as StageDecl<object>, Object.keys(OWN_OPTIONS)), ...OWN_OPTIONS };
 
 const METRIC_KEYS = ['recall@1', 'recall@5', 'recall@10', 'ndcg@5', 'ndcg@10'];
 

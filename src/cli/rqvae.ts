@@ -12,8 +12,11 @@ import type { ProgressSink } from '../core/events.ts';
 import { parseNpy } from '../core/io/npy.ts';
 import { buildCodeTable, writeCodeJson } from '../core/tokenizer/codes.ts';
 import { exportRqvaeSafetensors } from '../core/tokenizer/stateDict.ts';
-import { RQVAE_PRESETS, rqvaeTrainConfig, trainRqvae, type RqvaePresetName, type RqvaeSnapshot } from '../core/train/rqvae.ts';
-import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import { RQVAE_PRESETS, trainRqvae, type RqvaePresetName, type RqvaeSnapshot } from '../core/train/rqvae.ts';
+import type { StageDecl } from '../core/stages/fields.ts';
+import { tokenizerStage } from '../core/stages/tokenizer.ts';
+import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
+import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { StagedOutput } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
@@ -30,30 +33,28 @@ Options:
   --text-emb <file.npy>  text embeddings: the input becomes [collab ‖ text] (dual layout at 1024-d)
   --out <dir>            output directory
   --preset <p>           quick|paper (default quick)
-  --epochs <n>           maximum epochs (default: the preset's)
-  --seed <s>             random seed (default 2024)
-  --eval-step <n>        evaluate every n epochs (default: the preset's)
-  --batch <n>            batch size (default 1024; 2048 dual)
   --forge                apply the fork's FORGE rewrite of level 3 in code.json (off: official algorithm)
   --backend <b>          wasm|cpu (default wasm)
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
+
+${stageFlagsHelp(tokenizerStage(256) as StageDecl<object>, 'quick')}
+(the layout values shown are the 256-d single layout's; a 1024-d [collab ‖ text] input uses the
+dual layout: layers 1024,512,256, batch 2048, 500 k-means iterations)
 `;
 
-const OPTIONS = {
+const OWN_OPTIONS = {
   data: { type: 'string' },
   emb: { type: 'string' },
   'text-emb': { type: 'string' },
   out: { type: 'string' },
   preset: { type: 'string' },
-  epochs: { type: 'string' },
-  seed: { type: 'string' },
-  'eval-step': { type: 'string' },
-  batch: { type: 'string' },
   forge: { type: 'boolean' },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
+const OWN = Object.keys(OWN_OPTIONS);
+const OPTIONS = { ...stageOptions(tokenizerStage(256) as StageDecl<object>, OWN), ...OWN_OPTIONS };
 
 async function readItemCount(dir: string): Promise<{ n: number | null; name: string | null }> {
   const names = await readdir(dir).catch(() => {
@@ -111,13 +112,8 @@ async function runRqvae(args: ParsedArgs, ctx: CommandContext): Promise<number> 
     const text = tableFromNpy(await readNpy(textEmb), basename(textEmb), n, 'text');
     table = buildDualInput(table, text, { normalize: false });
   }
-  const base = rqvaeTrainConfig(preset as RqvaePresetName, table.cols);
-  const config = rqvaeTrainConfig(preset as RqvaePresetName, table.cols, {
-    epochs: intOption(v.epochs, 'epochs', base.epochs, 1),
-    seed: intOption(v.seed, 'seed', base.seed, 0),
-    eval_step: intOption(v['eval-step'], 'eval-step', base.eval_step, 1),
-    batch_size: intOption(v.batch, 'batch', base.batch_size, 1),
-  });
+  const config = stageConfigFromArgs(tokenizerStage(table.cols), preset, v, {}, OWN);
+  if (config.in_dim !== table.cols) throw new UsageError(`--in_dim ${config.in_dim} does not match the ${table.cols}-d input table`);
   if (table.cols !== 256 && table.cols !== 1024) {
     ctx.stderr(`warning: ${table.cols}-d input: using the single layout with in_dim ${table.cols} (reference widths are 256 or 1024)`);
   }

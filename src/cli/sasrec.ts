@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../core/backend.ts';
 import { writeNpy } from '../core/io/npy.ts';
-import { sasrecConfig, type SasrecPresetName } from '../core/models/sasrec.ts';
+import type { StageDecl } from '../core/stages/fields.ts';
+import { EMBEDDINGS_STAGE } from '../core/stages/embeddings.ts';
+import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { trainSasrec } from '../core/train/sasrec.ts';
 import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { StagedOutput, loadPreparedDir } from './io.ts';
@@ -24,30 +26,29 @@ Options:
   --data <dir>           directory with <name>.train/.valid/.test.jsonl and <name>.emb_map.json
   --out <dir>            output directory
   --preset <p>           quick|paper (default quick)
-  --epochs <n>           maximum epochs (default: the preset's)
-  --seed <s>             random seed (default: the preset's, 2020)
-  --batch <n>            training batch size (default: the preset's)
   --backend <b>          wasm|cpu (default wasm)
   --max-steps <n>        at most n steps per epoch (smoke runs)
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
+
+${stageFlagsHelp(EMBEDDINGS_STAGE as StageDecl<object>, 'quick')}
 `;
+
+const OWN_OPTIONS = {
+  data: { type: 'string' },
+  out: { type: 'string' },
+  preset: { type: 'string' },
+  backend: { type: 'string' },
+  'max-steps': { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+const OWN = Object.keys(OWN_OPTIONS);
 
 export const sasrecCommand: Command = {
   name: 'sasrec',
   summary: 'train SASRec collaborative item embeddings on a prepared dataset',
   usage: USAGE,
-  options: {
-    data: { type: 'string' },
-    out: { type: 'string' },
-    preset: { type: 'string' },
-    epochs: { type: 'string' },
-    seed: { type: 'string' },
-    batch: { type: 'string' },
-    backend: { type: 'string' },
-    'max-steps': { type: 'string' },
-    quiet: { type: 'boolean' },
-  },
+  options: { ...stageOptions(EMBEDDINGS_STAGE as StageDecl<object>, OWN), ...OWN_OPTIONS },
   run: runSasrec,
 };
 
@@ -61,12 +62,7 @@ async function runSasrec(args: ParsedArgs, ctx: CommandContext): Promise<number>
   if (preset !== 'quick' && preset !== 'paper') throw new UsageError(`--preset must be quick or paper, got "${preset}"`);
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
-  const base = sasrecConfig(preset as SasrecPresetName);
-  const config = sasrecConfig(preset as SasrecPresetName, {
-    epochs: intOption(v.epochs, 'epochs', base.epochs, 1),
-    seed: intOption(v.seed, 'seed', base.seed, 0),
-    train_batch_size: intOption(v.batch, 'batch', base.train_batch_size, 1),
-  });
+  const config = stageConfigFromArgs(EMBEDDINGS_STAGE, preset, v, {}, OWN);
   const maxSteps = v['max-steps'] === undefined ? undefined : intOption(v['max-steps'], 'max-steps', 0, 1);
 
   const progress = stderrProgress(v.quiet === true);

@@ -17,9 +17,12 @@ import { packJointCheckpoint, unpackJointCheckpoint, writeBundleFiles } from '..
 import { readRqvaeSafetensors } from '../core/tokenizer/stateDict.ts';
 import { trainJoint } from '../core/train/joint.ts';
 import { jointData } from '../core/train/jointData.ts';
-import { ABLATIONS, JOINT_PRESETS, applyJointSettings, jointTrainConfig, validateJointConfig, type AblationName, type JointPresetName, type JointTrainConfig } from '../core/train/jointSchedule.ts';
+import { JOINT_PRESETS, type JointPresetName, type JointTrainConfig } from '../core/train/jointSchedule.ts';
+import type { StageDecl } from '../core/stages/fields.ts';
+import { JOINT_STAGE } from '../core/stages/joint.ts';
+import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import type { JointCheckpoint, JointResult } from '../core/train/jointTypes.ts';
-import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { StagedOutput, loadPreparedDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
@@ -42,55 +45,30 @@ Options:
   --tokenizer <file>       pretrained tokenizer (tokenizer.safetensors or a reference .pth)
   --out <dir>              output directory
   --preset <p>             quick|converge|paper (default quick)
-  --epochs <n>             alternating-stage epochs (default: the preset's)
-  --finetune-epochs <n>    finetune epochs (0 = skip; default: the preset's)
-  --warm-epoch <n>         the SIA/PSA alignment weights are 0 before this epoch, in both phases
-                           (default: the preset's)
-  --batch <n>              batch size (default: the preset's)
-  --micro-batch <n>        rows per forward pass (exact; lower it when memory runs out)
-  --length-bucket <n>      pad each micro-batch's histories to a multiple of n items (exact)
-  --eval-limit <n>         validate on the first n valid samples (0 = all)
-  --train-limit <n>        train on n evenly spaced training samples (0 = all)
-  --ablation <a>           full|no_sia|no_psa|no_both|no_alternation|no_end_to_end (paper Table 4)
-  --sia-sign <s>           plus (reference code, default) | minus (paper Eq. 6)
-  --constrained            trie-constrained beam search (only codes of real items)
-  --forge                  the fork's FORGE rewrite of level 3 in the code table
-  --seed <s>               random seed (default 2020)
-  --set <key=value>        any other config value by its name, repeatable: --set lr_rec=1e-3
-                           --set t5.dropout_rate=0.2 --set finetune.lr=5e-4 (typed and validated)
   --checkpoint <file>      resumable checkpoint (default <out>.checkpoint.safetensors)
   --resume                 continue from --checkpoint
   --backend <b>            wasm|cpu (default wasm)
   --quiet                  only warnings and errors on stderr
   -h, --help               show this help
+
+${stageFlagsHelp(JOINT_STAGE as StageDecl<object>, 'quick')}
 `;
 
-const OPTIONS = {
+/** The command's own flags; every config field has its flag too (stageOptions). */
+const OWN_OPTIONS = {
   data: { type: 'string' },
   emb: { type: 'string' },
   'text-emb': { type: 'string' },
   tokenizer: { type: 'string' },
   out: { type: 'string' },
   preset: { type: 'string' },
-  epochs: { type: 'string' },
-  'finetune-epochs': { type: 'string' },
-  batch: { type: 'string' },
-  'micro-batch': { type: 'string' },
-  'eval-limit': { type: 'string' },
-  'train-limit': { type: 'string' },
-  'length-bucket': { type: 'string' },
-  'warm-epoch': { type: 'string' },
-  ablation: { type: 'string' },
-  'sia-sign': { type: 'string' },
-  constrained: { type: 'boolean' },
-  forge: { type: 'boolean' },
-  seed: { type: 'string' },
-  set: { type: 'string', multiple: true },
   checkpoint: { type: 'string' },
   resume: { type: 'boolean' },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
+const OWN = Object.keys(OWN_OPTIONS);
+const OPTIONS = { ...stageOptions(JOINT_STAGE as StageDecl<object>, OWN), ...OWN_OPTIONS };
 
 async function readInput(path: string): Promise<Uint8Array> {
   try {
@@ -100,41 +78,14 @@ async function readInput(path: string): Promise<Uint8Array> {
   }
 }
 
-/** The JointTrainConfig of the command line (preset + overrides). */
+/** The JointTrainConfig of the command line (preset + field flags + --set). */
 export function trainConfigFromArgs(v: ParsedArgs['values']): { preset: JointPresetName; config: JointTrainConfig } {
   const preset = (v.preset ?? 'quick') as string;
   if (!(preset in JOINT_PRESETS)) throw new UsageError(`--preset must be one of ${Object.keys(JOINT_PRESETS).join('|')}, got "${preset}"`);
-  const base = JOINT_PRESETS[preset as JointPresetName].values;
-  const ablation = (v.ablation ?? 'full') as string;
-  if (!(ablation in ABLATIONS)) throw new UsageError(`--ablation must be one of ${Object.keys(ABLATIONS).join('|')}, got "${ablation}"`);
-  const sign = (v['sia-sign'] ?? base.sia_sign) as string;
-  if (sign !== 'plus' && sign !== 'minus') throw new UsageError(`--sia-sign must be plus or minus, got "${sign}"`);
-  const batch = intOption(v.batch, 'batch', base.batch_size, 1);
-  const config = jointTrainConfig(preset as JointPresetName, {
-    epochs: intOption(v.epochs, 'epochs', base.epochs, 1),
-    batch_size: batch,
-    micro_batch_size: Math.min(batch, intOption(v['micro-batch'], 'micro-batch', base.micro_batch_size, 1)),
-    eval_limit: intOption(v['eval-limit'], 'eval-limit', base.eval_limit, 0),
-    train_limit: intOption(v['train-limit'], 'train-limit', base.train_limit ?? 0, 0),
-    length_bucket: intOption(v['length-bucket'], 'length-bucket', base.length_bucket, 1),
-    warm_epoch: intOption(v['warm-epoch'], 'warm-epoch', base.warm_epoch, 0),
-    seed: intOption(v.seed, 'seed', base.seed, 0),
-    sia_sign: sign,
-    constrained: v.constrained === true,
-    forge: v.forge === true,
-    ablation: { ...ABLATIONS[ablation as AblationName] },
-    finetune: { epochs: intOption(v['finetune-epochs'], 'finetune-epochs', base.finetune.epochs, 0) },
-  });
-  const sets = (v.set ?? []) as string[];
-  let withSets: JointTrainConfig;
-  try {
-    withSets = applyJointSettings(config, sets);
-  } catch (e) {
-    throw new UsageError(`--set: ${(e as Error).message}`);
-  }
-  const errs = validateJointConfig(withSets);
-  if (errs.length) throw new UsageError(errs.join('; '));
-  return { preset: preset as JointPresetName, config: withSets };
+  const config = stageConfigFromArgs(JOINT_STAGE, preset, v, {}, OWN);
+  // a micro-batch larger than the batch is the batch (same arithmetic)
+  config.micro_batch_size = Math.min(config.micro_batch_size, config.batch_size);
+  return { preset: preset as JointPresetName, config };
 }
 
 /** metrics.json's ETEGRec block: the reference metric keys, rounded as reported. */

@@ -176,7 +176,7 @@ export const SASREC_FIELDS: readonly FieldDecl[] = [
   num('attn_dropout_prob', 'attention dropout', 'dropout probability of the attention weights', 0, 1, { main: true, exclusiveMax: true }),
   int('MAX_ITEM_LIST_LENGTH', 'max history', 'most recent items of a history', 1, 1024, { main: true, unit: 'items' }),
   int('epochs', 'epochs', 'training epochs at most (early stopping ends sooner)', 1, 10_000, { main: true, unit: 'epochs' }),
-  int('train_batch_size', 'batch size', 'training sequences per update', 1, 1 << 20, { main: true, unit: 'sequences' }),
+  int('train_batch_size', 'batch size', 'training sequences per update', 1, 1 << 20, { main: true, unit: 'sequences', aliases: ['batch'] }),
   int('eval_batch_size', 'eval batch size', 'users per evaluation batch', 1, 1 << 20, { unit: 'users' }),
   num('learning_rate', 'learning rate', 'Adam learning rate', 0, 10, { main: true, exclusiveMin: true }),
   num('weight_decay', 'weight decay', 'L2 weight decay (RecBole default 0)', 0, 10),

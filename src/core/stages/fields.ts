@@ -378,12 +378,14 @@ export function fieldsHelp(decl: StageDecl<object>, preset = decl.defaultPreset)
   const values = decl.presets[preset]?.values ?? {};
   const lines: string[] = [];
   for (const f of decl.fields) {
-    const arg = f.kind === 'bool' ? '<true|false>' : f.kind === 'enum' ? `<${(f.options ?? []).join('|')}>` : f.kind === 'ints' || f.kind === 'floats' ? '<a,b,…>' : '<n>';
-    const head = `  ${flagOf(f)} ${arg}`;
+    const arg = f.kind === 'enum' ? ` <${(f.options ?? []).join('|')}>` : f.kind === 'ints' || f.kind === 'floats' ? ' <a,b,…>' : f.kind === 'bool' ? '' : ' <n>';
+    // a bool is a switch: --forge turns it on, --no-forge off
+    const head = f.kind === 'bool' ? `  ${flagOf(f)} | --no-${f.key}` : `  ${flagOf(f)}${arg}`;
     const alias = f.aliases?.length ? ` (also --${f.aliases.join(', --')})` : '';
     const unit = f.unit ? ` [${f.unit}]` : '';
     const def = formatFieldValue(fieldValue(f, values));
-    lines.push(`${head.padEnd(34)} ${f.help}${unit}; ${expectedText(f)}; ${preset} ${def}${alias}`);
+    const expects = f.kind === 'bool' ? '' : `; ${expectedText(f)}`;
+    lines.push(`${head.padEnd(34)} ${f.help}${unit}${expects}; ${preset} ${def}${alias}`);
   }
   return lines.join('\n');
 }

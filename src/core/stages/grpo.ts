@@ -144,8 +144,8 @@ const num = (key: Key, label: string, help: string, min: number, max: number, ex
 
 export const GRPO_FIELDS: readonly FieldDecl[] = [
   int('epochs', 'epochs', 'GRPO epochs at most (early stopping ends sooner)', 1, 100_000, { main: true, unit: 'epochs' }),
-  int('batch_size', 'batch size', 'histories per update (B)', 1, 65_536, { main: true, unit: 'histories' }),
-  int('group_size', 'group size G', 'sampled codes per history (≥ 2: the advantage uses the unbiased std)', 2, 1024, { main: true }),
+  int('batch_size', 'batch size', 'histories per update (B)', 1, 65_536, { main: true, unit: 'histories', aliases: ['batch'] }),
+  int('group_size', 'group size G', 'sampled codes per history (≥ 2: the advantage uses the unbiased std)', 2, 1024, { main: true, aliases: ['group'] }),
   num('lr', 'learning rate', 'AdamW learning rate', 0, 10, { main: true }),
   num('kl_coeff', 'β (KL)', 'weight of the k1 KL term against the frozen reference', 0, 1e6, { main: true }),
   num('temperature', 'temperature', 'sampling temperature', 0, 1e3, { main: true, exclusiveMin: true }),

@@ -93,11 +93,11 @@ const num = (key: Key, label: string, help: string, min: number, max: number, ex
 
 export const RQVAE_FIELDS: readonly FieldDecl[] = [
   int('epochs', 'epochs', 'training epochs at most (early stopping on the collision rate ends sooner)', 1, 1_000_000, { main: true, unit: 'epochs' }),
-  int('batch_size', 'batch size', 'items per update', 1, 1 << 20, { main: true, unit: 'items' }),
+  int('batch_size', 'batch size', 'items per update', 1, 1 << 20, { main: true, unit: 'items', aliases: ['batch'] }),
   num('lr', 'learning rate', 'AdamW learning rate', 0, 10, { main: true, exclusiveMin: true }),
   num('weight_decay', 'weight decay', 'decoupled AdamW weight decay', 0, 10, { main: true }),
   int('warmup_epochs', 'warm-up epochs', 'linear LR warm-up', 0, 1_000_000, { main: true, unit: 'epochs' }),
-  int('eval_step', 'eval step', 'evaluate collision rate and Gini every this many epochs', 1, 1_000_000, { main: true, unit: 'epochs' }),
+  int('eval_step', 'eval step', 'evaluate collision rate and Gini every this many epochs', 1, 1_000_000, { main: true, unit: 'epochs', aliases: ['eval-step'] }),
   int('patience', 'patience', 'evaluations without a lower collision rate before stopping (0 = off)', 0, 1_000_000, { main: true, unit: 'evaluations' }),
   { key: 'num_emb_list', kind: 'ints', label: 'codebook sizes', help: 'codes per level (3 levels; the code table adds a suffix)', length: 3, min: 2, max: 4096, main: true },
   int('e_dim', 'latent width', 'width of the quantised latent', 1, 4096, { main: true }),

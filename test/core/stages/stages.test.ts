@@ -86,7 +86,7 @@ describe('stage declarations', () => {
 
       it('--help lines exist for every field with its flag', () => {
         const help = fieldsHelp(decl);
-        for (const f of decl.fields) expect(help).toContain(`--${f.key} `);
+        for (const f of decl.fields) expect(help).toContain(`--${f.key}${f.kind === "bool" ? " | --no-" + f.key : " "}`);
       });
 
       it('unknown keys are refused by name', () => {
