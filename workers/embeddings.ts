@@ -9,6 +9,8 @@ import { tableFromNpy, tableToNpy } from '../src/core/embeddings/importTable.ts'
 import type { EmbeddingKind, EmbeddingTable } from '../src/core/embeddings/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { SasrecConfig } from '../src/core/models/sasrec.ts';
+import { EMBEDDINGS_STAGE } from '../src/core/stages/embeddings.ts';
+import { firstConfigError } from './configErrors.ts';
 import {
   deleteEmbeddingTable,
   listEmbeddingTables,
@@ -239,53 +241,7 @@ function npyFileName(name: string): string {
   return s || 'embeddings';
 }
 
-const INT_FIELDS: [keyof SasrecConfig, number, number][] = [
-  ['hidden_size', 1, 4096],
-  ['inner_size', 1, 16384],
-  ['n_layers', 1, 48],
-  ['n_heads', 1, 64],
-  ['MAX_ITEM_LIST_LENGTH', 1, 1024],
-  ['epochs', 1, 10000],
-  ['train_batch_size', 1, 1 << 20],
-  ['eval_batch_size', 1, 1 << 20],
-  ['stopping_step', 0, 10000],
-  ['eval_step', 1, 10000],
-  ['seed', 0, 2 ** 32 - 1],
-  ['micro_batch_size', 1, 1 << 20],
-  ['log_every', 1, 1 << 20],
-];
-
 /** A SASRec config as sent by the UI: every field present and in range (null when valid). */
 export function validateSasrecConfig(c: SasrecConfig): StudioError | null {
-  const fail = (field: string, message: string, expected: string, found: unknown) =>
-    new StudioError({ code: 'bad_option', field, message, expected, found: String(found) });
-  if (!c || typeof c !== 'object') return fail('config', 'No SASRec configuration was given', 'an object', c);
-  for (const [k, lo, hi] of INT_FIELDS) {
-    const v = c[k] as unknown;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      return fail(k, `${k} must be an integer from ${lo} to ${hi}`, `${lo}…${hi}`, v);
-    }
-  }
-  for (const k of ['hidden_dropout_prob', 'attn_dropout_prob'] as const) {
-    const v = c[k] as unknown;
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) return fail(k, `${k} must be in [0, 1)`, '[0, 1)', v);
-  }
-  for (const k of ['learning_rate', 'layer_norm_eps', 'initializer_range'] as const) {
-    const v = c[k] as unknown;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) return fail(k, `${k} must be a positive number`, '> 0', v);
-  }
-  if (typeof c.weight_decay !== 'number' || !(c.weight_decay >= 0) || !Number.isFinite(c.weight_decay)) {
-    return fail('weight_decay', 'weight_decay must be a non-negative number', '≥ 0', c.weight_decay);
-  }
-  if (c.hidden_size % c.n_heads !== 0) {
-    return fail('n_heads', `hidden_size (${c.hidden_size}) must be a multiple of n_heads (${c.n_heads})`, `a divisor of ${c.hidden_size}`, c.n_heads);
-  }
-  if (c.hidden_act !== 'gelu') return fail('hidden_act', 'Only gelu is implemented', 'gelu', c.hidden_act);
-  if (c.loss_type !== 'CE') return fail('loss_type', 'Only full-softmax CE is implemented', 'CE', c.loss_type);
-  if (typeof c.last_position_only !== 'boolean') return fail('last_position_only', 'last_position_only must be true or false', 'boolean', c.last_position_only);
-  const lb = c.length_bucket as unknown;
-  if (lb !== undefined && (typeof lb !== 'number' || !Number.isInteger(lb) || lb < 0 || lb > 1024)) {
-    return fail('length_bucket', 'length_bucket must be an integer from 0 (always the full MAX_ITEM_LIST_LENGTH) to 1024', '0…1024', lb);
-  }
-  return null;
+  return firstConfigError(EMBEDDINGS_STAGE, c, 'SASRec');
 }

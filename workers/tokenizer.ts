@@ -9,6 +9,8 @@
  * and, when trained here, 'weights_gini' / 'weights_loss'. Save and delete are one transaction each.
  * tfjs-heavy modules are imported on first use.
  */
+import { tokenizerStage } from '../src/core/stages/tokenizer.ts';
+import { firstConfigError } from './configErrors.ts';
 import * as Comlink from 'comlink';
 import type { PreparedDataset } from '../src/core/data/types.ts';
 import { codebookStats } from '../src/core/eval/codebook.ts';
@@ -25,7 +27,7 @@ import {
   type StoredArtifact,
   type StudioDb,
 } from '../src/storage/index.ts';
-import type { ExportedFile, Result } from './api.ts';
+import type { ExportedFile, Result } from './contract.ts';
 import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
 import type {
   CollisionGroup,
@@ -199,40 +201,9 @@ export async function loadStoredTokenizer(db: StudioDb, id: string): Promise<{ s
 
 // ---- validation -----------------------------------------------------------------------------
 
-const INT_FIELDS: [keyof TokenizerConfig, number, number][] = [
-  ['in_dim', 1, 65536], ['e_dim', 1, 4096], ['epochs', 1, 1_000_000], ['batch_size', 1, 1 << 20],
-  ['warmup_epochs', 0, 1_000_000], ['eval_step', 1, 1_000_000], ['patience', 0, 1_000_000],
-  ['kmeans_iters', 1, 100_000], ['sk_iters', 1, 100_000], ['seed', 0, 2 ** 32 - 1],
-];
-
 /** A config as sent by the UI: every field present and in range (null when valid). */
 export function validateTokenizerConfig(c: TokenizerConfig): StudioError | null {
-  const fail = (field: string, message: string, expected: string, found: unknown) =>
-    new StudioError({ code: 'bad_option', field, message, expected, found: typeof found === 'object' ? JSON.stringify(found) : String(found) });
-  if (!c || typeof c !== 'object') return fail('config', 'No RQ-VAE configuration was given', 'an object', c);
-  for (const [k, lo, hi] of INT_FIELDS) {
-    const v = c[k] as unknown;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return fail(k, `${k} must be an integer from ${lo} to ${hi}`, `${lo}…${hi}`, v);
-  }
-  if (!Array.isArray(c.layers) || !c.layers.every((w) => Number.isInteger(w) && w >= 1 && w <= 65536)) {
-    return fail('layers', 'layers must be a list of positive integer widths', 'e.g. [512, 256]', c.layers);
-  }
-  if (!Array.isArray(c.num_emb_list) || c.num_emb_list.length !== 3 || !c.num_emb_list.every((k) => Number.isInteger(k) && k >= 2 && k <= 4096)) {
-    return fail('num_emb_list', 'num_emb_list must be 3 codebook sizes from 2 to 4096 (the code table has 3 levels + suffix)', 'e.g. [256, 256, 256]', c.num_emb_list);
-  }
-  if (!Array.isArray(c.sk_epsilons) || c.sk_epsilons.length !== c.num_emb_list.length || !c.sk_epsilons.every((e) => typeof e === 'number' && e >= 0 && Number.isFinite(e))) {
-    return fail('sk_epsilons', 'sk_epsilons must give one non-negative ε per level (0 = off)', `${c.num_emb_list?.length ?? 3} numbers ≥ 0`, c.sk_epsilons);
-  }
-  for (const k of ['lr', 'clip_norm'] as const) {
-    const v = c[k] as unknown;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) return fail(k, `${k} must be a positive number`, '> 0', v);
-  }
-  for (const k of ['weight_decay', 'beta', 'quant_loss_weight'] as const) {
-    const v = c[k] as unknown;
-    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) return fail(k, `${k} must be a non-negative number`, '≥ 0', v);
-  }
-  if (typeof c.kmeans_init !== 'boolean') return fail('kmeans_init', 'kmeans_init must be true or false', 'boolean', c.kmeans_init);
-  return null;
+  return firstConfigError(tokenizerStage(c?.in_dim), c, 'RQ-VAE');
 }
 
 // ---- linear algebra for the inspector ---------------------------------------------------------

@@ -2,32 +2,13 @@
  * Stage 3 (RQ-VAE item tokenizer) part of the worker contract. Types only: the UI imports these
  * shapes; workers/tokenizer.ts implements them. StudioWorkerApi (api.ts) extends TokenizerWorkerApi.
  */
-import type { ExportedFile, ProgressCallback, Result } from './api.ts';
+import type { RqvaeTrainConfig } from '../src/core/stages/tokenizer.ts';
+import type { ExportedFile, ProgressCallback, Result } from './contract.ts';
 
 export type TokenizerPresetName = 'quick' | 'paper';
 
-/** The RQ-VAE training configuration (src/core/train/rqvae.ts RqvaeTrainConfig, reference names). */
-export interface TokenizerConfig {
-  in_dim: number;
-  layers: number[];
-  e_dim: number;
-  num_emb_list: number[];
-  beta: number;
-  quant_loss_weight: number;
-  sk_epsilons: number[];
-  sk_iters: number;
-  epochs: number;
-  batch_size: number;
-  lr: number;
-  weight_decay: number;
-  warmup_epochs: number;
-  eval_step: number;
-  patience: number;
-  kmeans_init: boolean;
-  kmeans_iters: number;
-  clip_norm: number;
-  seed: number;
-}
+/** The RQ-VAE training config (declared once in src/core/stages/tokenizer.ts). */
+export type TokenizerConfig = RqvaeTrainConfig;
 
 export interface TokenizerPresetInfo {
   name: TokenizerPresetName;
