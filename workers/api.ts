@@ -2,8 +2,9 @@
  * The typed contract between the UI and the studio worker. Types only: the UI imports this file
  * (never tfjs or IndexedDB code); the worker implements it and exposes it through comlink.
  */
-import type { StudioErrorInfo } from '../src/core/errors.ts';
-import type { ProgressEvent } from '../src/core/events.ts';
+// The shared pieces (Result, ImportFile, ExportedFile, ProgressCallback) live in contract.ts.
+export type * from './contract.ts';
+import type { ExportedFile, ImportFile, ProgressCallback, Result } from './contract.ts';
 import type {
   DatasetSource,
   DatasetStats,
@@ -37,9 +38,6 @@ import type { GrpoWorkerApi } from './grpoApi.ts';
 export type * from './experimentsApi.ts';
 import type { ExperimentsWorkerApi } from './experimentsApi.ts';
 
-/** Every worker call returns a value or a structured error (comlink keeps only name/message of Errors). */
-export type Result<T> = { ok: true; value: T } | { ok: false; error: StudioErrorInfo };
-
 export interface DatasetSummary {
   id: string;
   name: string;
@@ -49,11 +47,6 @@ export interface DatasetSummary {
   stats: DatasetStats;
   /** Bytes of stored arrays. */
   sizeBytes: number;
-}
-
-export interface ImportFile {
-  name: string;
-  data: Blob;
 }
 
 export interface ImportRequest {
@@ -114,13 +107,6 @@ export interface StorageInfo {
   quota: number;
   persisted: boolean;
 }
-
-export interface ExportedFile {
-  fileName: string;
-  bytes: Uint8Array;
-}
-
-export type ProgressCallback = (event: ProgressEvent) => void;
 
 // ---- Stage 2: item embeddings -------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import {
   type StoredExperiment,
   type StudioDb,
 } from '../src/storage/index.ts';
-import type { ProgressCallback, Result } from './api.ts';
+import type { ProgressCallback, Result } from './contract.ts';
 import type { ExperimentResult, ExperimentRunView, ExperimentStartRequest, ExperimentSummary, ExperimentsWorkerApi } from './experimentsApi.ts';
 import { asResult, forwardProgress, type StageContext } from './jobs.ts';
 import { resolveJointConfig, type JointTrainer } from './joint.ts';

@@ -4,7 +4,7 @@
  * Every run of a sweep is an ordinary stored joint run; the sweep record keeps the plan and which
  * joint run trains which entry.
  */
-import type { ProgressCallback, Result } from './api.ts';
+import type { ProgressCallback, Result } from './contract.ts';
 import type { AblationName, GenerativeResult, JointOverrides, JointRunStatus } from './jointApi.ts';
 
 /** Stored status; a 'running' sweep with no live job in this worker is reported as 'paused' (interrupted). */

@@ -25,7 +25,7 @@ import {
   type StoredGrpoRun,
   type StudioDb,
 } from '../src/storage/index.ts';
-import type { ExportedFile, ProgressCallback, Result } from './api.ts';
+import type { ExportedFile, ProgressCallback, Result } from './contract.ts';
 import type { GrpoOverrides, GrpoPresetInfo, GrpoRunSummary, GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from './grpoApi.ts';
 import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
 import { finalWeights } from './joint.ts';

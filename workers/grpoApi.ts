@@ -2,7 +2,7 @@
  * GRPO fine-tuning (spec §6) part of the worker contract. Types only: the UI imports these shapes;
  * workers/grpo.ts implements them. StudioWorkerApi (api.ts) extends GrpoWorkerApi.
  */
-import type { ExportedFile, ProgressCallback, Result } from './api.ts';
+import type { ExportedFile, ProgressCallback, Result } from './contract.ts';
 import type { GrpoConfig, GrpoEpochRecord, GrpoPresetName } from '../src/core/train/grpo.ts';
 import type { ProvenanceNote } from '../src/core/train/jointSchedule.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';

@@ -9,7 +9,7 @@ import { PauseGate } from '../src/core/pause.ts';
 import type { BackendReport } from '../src/core/backend.ts';
 import type { PreparedDataset } from '../src/core/data/types.ts';
 import type { StudioDb } from '../src/storage/index.ts';
-import type { ProgressCallback, Result } from './api.ts';
+import type { ProgressCallback, Result } from './contract.ts';
 
 /** What every stage's worker methods get from the service: storage, jobs, the dataset cache, the backend. */
 export interface StageContext {

@@ -45,7 +45,7 @@ import {
   type StudioDb,
 } from '../src/storage/index.ts';
 import type { PauseGate } from '../src/core/pause.ts';
-import type { ExportedFile, ImportFile, ProgressCallback, Result } from './api.ts';
+import type { ExportedFile, ImportFile, ProgressCallback, Result } from './contract.ts';
 import { adapterShort, asResult, forwardProgress, runInScope, type StageContext } from './jobs.ts';
 import type {
   JointImportResult,

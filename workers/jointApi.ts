@@ -2,7 +2,7 @@
  * Stage 4 (joint ETEGRec training) part of the worker contract. Types only: the UI imports these
  * shapes; workers/joint.ts implements them. StudioWorkerApi (api.ts) extends JointWorkerApi.
  */
-import type { ExportedFile, ImportFile, ProgressCallback, Result } from './api.ts';
+import type { ExportedFile, ImportFile, ProgressCallback, Result } from './contract.ts';
 import type { AblationName, AblationSwitches, FinetuneConfig, JointPresetName, JointTrainConfig, ProvenanceNote } from '../src/core/train/jointSchedule.ts';
 import type { JointEpochRecord, JointStage } from '../src/core/train/jointTypes.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';

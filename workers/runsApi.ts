@@ -1,7 +1,7 @@
 /**
  * The runs page's part of the worker contract (issue 6). Types only: workers/runs.ts implements it.
  */
-import type { Result } from './api.ts';
+import type { Result } from './contract.ts';
 import type { RunRow, RunStage } from '../src/core/runs/runTable.ts';
 
 export type { ConfigDiffEntry, RunCurvePoint, RunRow, RunStage } from '../src/core/runs/runTable.ts';
