@@ -2,16 +2,16 @@
  * The typed contract between the UI and the studio worker. Types only: the UI imports this file
  * (never tfjs or IndexedDB code); the worker implements it and exposes it through comlink.
  */
+// The stored summaries are declared by their repositories (type-only: no IndexedDB code reaches the UI).
+export type { DatasetSummary } from '../src/storage/datasets.ts';
+export type { EmbeddingSummary } from '../src/storage/artifacts.ts';
+import type { DatasetSummary } from '../src/storage/datasets.ts';
+import type { EmbeddingSummary } from '../src/storage/artifacts.ts';
+
 // The shared pieces (Result, ImportFile, ExportedFile, ProgressCallback) live in contract.ts.
 export type * from './contract.ts';
 import type { ExportedFile, ImportFile, ProgressCallback, Result } from './contract.ts';
-import type {
-  DatasetSource,
-  DatasetStats,
-  InteractionFormat,
-  MetadataFormat,
-  PrepareConfig,
-} from '../src/core/data/types.ts';
+import type { InteractionFormat, MetadataFormat, PrepareConfig } from '../src/core/data/types.ts';
 
 // Backend types live with the selection code in core (type-only import: nothing of tfjs reaches the UI).
 export type { AdapterInfo, BackendAttempt, BackendName, BackendReport } from '../src/core/backend.ts';
@@ -37,17 +37,6 @@ export type * from './grpoApi.ts';
 import type { GrpoWorkerApi } from './grpoApi.ts';
 export type * from './experimentsApi.ts';
 import type { ExperimentsWorkerApi } from './experimentsApi.ts';
-
-export interface DatasetSummary {
-  id: string;
-  name: string;
-  createdAt: number;
-  config: PrepareConfig;
-  source: DatasetSource;
-  stats: DatasetStats;
-  /** Bytes of stored arrays. */
-  sizeBytes: number;
-}
 
 export interface ImportRequest {
   /** Interaction file(s): one review/sequence file, or the files (or a .zip) of a reference bundle. */
@@ -109,23 +98,6 @@ export interface StorageInfo {
 }
 
 // ---- Stage 2: item embeddings -------------------------------------------------------------
-
-/** A stored embedding table of a dataset, without its data. Row r = item id r+1 (N rows, PAD dropped). */
-export interface EmbeddingSummary {
-  id: string;
-  datasetId: string;
-  kind: EmbeddingKind;
-  name: string;
-  /** 'sasrec' | 'tfidf-svd' | 'import:<file>' | 'dual' */
-  source: string;
-  rows: number;
-  cols: number;
-  createdAt: number;
-  /** Bytes of the float32 data. */
-  sizeBytes: number;
-  /** Provenance: config, seed, backend, metrics… (structured-cloneable). */
-  meta: Record<string, unknown>;
-}
 
 /** A SASRec preset: every value with where it comes from. */
 export interface SasrecPresetInfo {

@@ -32,18 +32,23 @@ export interface StoredEmbeddingArtifact extends StoredArtifact {
   meta: Record<string, unknown>;
 }
 
-/** What lists show (no data). Structured-cloneable, for the worker API. */
+/**
+ * A stored embedding table of a dataset, without its data (what lists show; structured-cloneable,
+ * for the worker API). Row r = item id r+1 (N rows, PAD dropped).
+ */
 export interface EmbeddingSummary {
   id: string;
   datasetId: string;
   kind: EmbeddingKind;
   name: string;
+  /** 'sasrec' | 'tfidf-svd' | 'import:<file>' | 'dual' */
+  source: string;
   rows: number;
   cols: number;
-  source: string;
   createdAt: number;
+  /** Bytes of the float32 data. */
   sizeBytes: number;
-  /** Provenance (options, file shape, metrics…). */
+  /** Provenance: config, seed, backend, metrics, file shape… (structured-cloneable). */
   meta: Record<string, unknown>;
 }
 

@@ -8,10 +8,21 @@
  * unambiguous. The returned summary carries the final name.
  */
 import { StudioError, throwIfCancelled } from '../core/errors.ts';
-import type { PreparedDataset } from '../core/data/types.ts';
-import type { DatasetSummary } from '../../workers/api.ts';
+import type { DatasetSource, DatasetStats, PrepareConfig, PreparedDataset } from '../core/data/types.ts';
 import { chunkRange, type ArrayDtype, type ArrayManifest, type StoredDataset, type StudioDb } from './db.ts';
 import { toStorageError } from './errors.ts';
+
+/** A stored dataset without its arrays (lists, the worker API). */
+export interface DatasetSummary {
+  id: string;
+  name: string;
+  createdAt: number;
+  config: PrepareConfig;
+  source: DatasetSource;
+  stats: DatasetStats;
+  /** Bytes of stored arrays. */
+  sizeBytes: number;
+}
 
 /** Chrome rejects single values over ~256 MiB; 8 MiB chunks stay far below that. */
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
