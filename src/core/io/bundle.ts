@@ -36,6 +36,8 @@ import { writeCsv, type CsvCell } from './csv.ts';
 import { pthStateDict, readPth } from './pth.ts';
 import { f32Tensor, i32Tensor, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from './safetensors.ts';
 import { flattenForYaml, readFlatYaml, writeFlatYaml, type YamlValue } from './yaml.ts';
+import { validateStageConfig } from '../stages/fields.ts';
+import { JOINT_STAGE } from '../stages/joint.ts';
 
 /** Non-shape recommender fields used when inferring a config from shapes. */
 export type RecommenderBase = Omit<Partial<RecommenderConfig>, 't5'> & { t5?: Partial<T5Config> };
@@ -316,6 +318,9 @@ export function readJointConfigYaml(text: string, fileName = 'config.yaml'): { c
     for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
     o[parts[parts.length - 1]] = v;
   }
+  // the values are typed right; now every one in its declared range (NaN, .inf, 0 beams refused)
+  const bad = validateStageConfig(JOINT_STAGE, config as unknown as JointTrainConfig);
+  if (bad.length) throw malformed(fileName, bad.map((e) => e.message).join('; '), { field: bad[0].field });
   return { config: config as unknown as JointTrainConfig, values, warnings };
 }
 

@@ -8,9 +8,11 @@ import {
   METRICS_CSV_COLUMNS,
   packJointCheckpoint,
   readJointBundle,
+  readJointConfigYaml,
   unpackJointCheckpoint,
   writeBundleFiles,
   writeJointBundle,
+  writeJointConfigYaml,
   writeRecommenderSafetensors,
   type JointBundleInput,
 } from '../../../src/core/io/bundle.ts';
@@ -21,7 +23,7 @@ import { EtegrecRecommender, paperRecommenderConfig, recommenderStateDictShapes,
 import { RQVAE_DUAL, RQVAE_SINGLE, Rqvae, rqvaeStateDictShapes, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { writeCodeJson } from '../../../src/core/tokenizer/codes.ts';
-import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
+import { JOINT_PRESETS, jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointCheckpoint, JointEpochRecord } from '../../../src/core/train/jointTypes.ts';
 
 const keys = JSON.parse(readFileSync(resolve(__dirname, '../../../../shared/conformance/state-dict-keys.json'), 'utf8')) as Record<string, Record<string, (number | string)[]>>;
@@ -347,5 +349,32 @@ describe('joint checkpoint pack/unpack', () => {
     const { ['optimizer.recommender.v.1']: _gone, ...fewer } = f.tensors;
     expect(() => unpackJointCheckpoint(writeSafetensors(fewer, f.metadata), 'c.st')).toThrow(/Checkpoint tensor optimizer\.recommender\.v\.1 is missing/);
     expect(() => unpackJointCheckpoint(writeSafetensors(f.tensors, { ...f.metadata, state: '{oops' }), 'c.st')).toThrow(/metadata is not valid JSON/);
+  });
+});
+
+describe('config.yaml against the joint declaration', () => {
+  const rc = { t5: { ...JOINT_PRESETS.quick.values.t5 }, code_length: 4, code_num: 256, e_dim: 128, semantic_hidden_size: 64, n_items_plus_pad: 901, initializer_range: 0.02 };
+  const tc = { in_dim: 64, layers: [512, 256], e_dim: 128, num_emb_list: [256, 256, 256], beta: 0.25, quant_loss_weight: 1, sk_epsilons: [0, 0, 0], sk_iters: 50 };
+  it('round-trips a preset and refuses NaN, infinities and out-of-range values by field', () => {
+    const text = writeJointConfigYaml(JOINT_PRESETS.converge.values, rc, tc);
+    expect(readJointConfigYaml(text).config).toEqual(JOINT_PRESETS.converge.values);
+    const cases: [RegExp, string, string][] = [
+      [/^lr_rec: .*$/m, 'lr_rec: .nan', 'lr_rec'],
+      [/^lr_id: .*$/m, 'lr_id: .inf', 'lr_id'],
+      [/^num_beams: .*$/m, 'num_beams: 0', 'num_beams'],
+      [/^t5\.d_model: .*$/m, 't5.d_model: 100000', 't5.d_model'],
+      [/^cycle: .*$/m, 'cycle: 3', 'eval_step'],
+    ];
+    for (const [line, repl, field] of cases) {
+      let err: unknown;
+      try {
+        readJointConfigYaml(text.replace(line, repl));
+      } catch (e) {
+        err = e;
+      }
+      expect(err, repl).toBeInstanceOf(StudioError);
+      expect((err as StudioError).info.field, repl).toBe(field);
+      expect((err as StudioError).info.file).toBe('config.yaml');
+    }
   });
 });
