@@ -4,9 +4,7 @@
  * (usage, collision groups, PCA projections, nearest codes), export (reference-keyed safetensors +
  * code.json), import (.safetensors / reference .pth, "N of M tensors matched") and comparison.
  *
- * Storage: one `artifacts` record (ownerId = dataset id) plus byte arrays in `chunks` under
- * [id, <array>, i]: 'weights' (best-collision safetensors), 'codes' ((N+1)×4 int32 code table),
- * and, when trained here, 'weights_gini' / 'weights_loss'. Save and delete are one transaction each.
+ * Storage: src/storage/tokenizers.ts (one `artifacts` record plus its arrays in `chunks`).
  * tfjs-heavy modules are imported on first use.
  */
 import { tokenizerStage } from '../src/core/stages/tokenizer.ts';
@@ -18,14 +16,18 @@ import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { RqvaeConfig } from '../src/core/models/rqvae.ts';
 import { buildCodeTable, writeCodeJson } from '../src/core/tokenizer/codes.ts';
 import {
-  chunkRange,
   DEFAULT_CHUNK_BYTES,
-  deleteArtifactOfType,
+  deleteTokenizer,
+  getTokenizerRecord,
   listEmbeddingTables,
+  listTokenizerRecords,
   loadEmbeddingTable,
-  toStorageError,
-  type StoredArtifact,
+  loadTokenizerArray,
+  loadTokenizerCodes,
+  saveTokenizer as storeTokenizer,
+  type StoredTokenizerArtifact,
   type StudioDb,
+  type TokenizerFields,
 } from '../src/storage/index.ts';
 import type { ExportedFile, Result } from './contract.ts';
 import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
@@ -48,38 +50,7 @@ export type TokenizerContext = StageContext;
 
 export type TokenizerMethods = TokenizerWorkerApi;
 
-// ---- storage --------------------------------------------------------------------------------
-
-interface ArrayInfo { byteLength: number; chunkCount: number }
-
-interface TokenizerFields {
-  name: string;
-  embeddingId: string | null;
-  embeddingName: string;
-  source: string;
-  createdAt: number;
-  items: number;
-  config: RqvaeConfig;
-  collisionRate: number;
-  giniMean: number;
-  giniPerLevel: number[];
-  maxSuffix: number;
-  tensorCount: number;
-  snapshots: Partial<Record<SnapshotKind, SnapshotInfo>>;
-  meta: Record<string, unknown>;
-}
-
-export interface StoredTokenizerArtifact extends StoredArtifact, TokenizerFields {
-  ownerId: string;
-  type: 'tokenizer';
-  recordVersion: 1;
-  arrays: Record<string, ArrayInfo>;
-  sizeBytes: number;
-}
-
-function isTokenizer(r: StoredArtifact | undefined): r is StoredTokenizerArtifact {
-  return !!r && r.type === 'tokenizer';
-}
+// ---- storage (src/storage/tokenizers.ts) ------------------------------------------------
 
 function toSummary(r: StoredTokenizerArtifact): TokenizerSummary {
   return {
@@ -91,102 +62,12 @@ function toSummary(r: StoredTokenizerArtifact): TokenizerSummary {
   };
 }
 
-function newId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (c?.randomUUID) return `tok-${c.randomUUID()}`;
-  return `tok-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-}
-
 function bytesOf(a: Uint8Array | Int32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-type NewTokenizer = TokenizerFields;
-
-async function saveTokenizer(
-  db: StudioDb,
-  datasetId: string,
-  rec: NewTokenizer,
-  arrays: Record<string, Uint8Array>,
-  chunkBytes = DEFAULT_CHUNK_BYTES,
-): Promise<TokenizerSummary> {
-  const id = newId();
-  const chunks: [string, number, ArrayBuffer][] = [];
-  const infos: Record<string, ArrayInfo> = {};
-  let sizeBytes = 0;
-  for (const [name, bytes] of Object.entries(arrays)) {
-    let n = 0;
-    for (let at = 0; at < bytes.byteLength; at += chunkBytes) {
-      chunks.push([name, n++, bytes.slice(at, Math.min(bytes.byteLength, at + chunkBytes)).buffer]);
-    }
-    infos[name] = { byteLength: bytes.byteLength, chunkCount: n };
-    sizeBytes += bytes.byteLength;
-  }
-  const record: StoredTokenizerArtifact = { ...rec, id, ownerId: datasetId, type: 'tokenizer', recordVersion: 1, arrays: infos, sizeBytes };
-  const tx = db.transaction(['datasets', 'artifacts', 'chunks'], 'readwrite');
-  const done = tx.done;
-  done.catch(() => undefined);
-  try {
-    const ds = await tx.objectStore('datasets').get(datasetId);
-    if (!ds) throw new StudioError({ code: 'not_found', message: `No stored dataset with id "${datasetId}" (it may have been deleted).` });
-    if (ds.stats.num_items !== rec.items) {
-      throw new StudioError({ code: 'embedding_row_mismatch', message: `The tokenizer codes ${rec.items} items but dataset "${ds.name}" has ${ds.stats.num_items}` });
-    }
-    const artifacts = tx.objectStore('artifacts');
-    const siblings = await artifacts.index('ownerId').getAll(datasetId);
-    const taken = new Set(siblings.filter(isTokenizer).map((a) => a.name));
-    const base = rec.name.trim() || 'tokenizer';
-    record.name = base;
-    for (let n = 2; taken.has(record.name); n++) record.name = `${base} (${n})`;
-    const store = tx.objectStore('chunks');
-    for (const [name, i, buf] of chunks) await store.put(buf, [id, name, i]);
-    await artifacts.add(record);
-    await done;
-  } catch (err) {
-    try { tx.abort(); } catch { /* finished */ }
-    await done.catch(() => undefined);
-    if (err instanceof StudioError) throw err;
-    throw toStorageError(err, tx.error, 'save the tokenizer');
-  }
-  return toSummary(record);
-}
-
-async function getRecord(db: StudioDb, id: string): Promise<StoredTokenizerArtifact> {
-  let rec: StoredArtifact | undefined;
-  try {
-    rec = await db.get('artifacts', id);
-  } catch (err) {
-    throw toStorageError(err, undefined, 'read the tokenizer', false);
-  }
-  if (!isTokenizer(rec)) throw new StudioError({ code: 'not_found', message: `No stored tokenizer with id "${id}" (it may have been deleted).` });
-  return rec;
-}
-
-async function loadArray(db: StudioDb, rec: StoredTokenizerArtifact, name: string): Promise<Uint8Array> {
-  const info = rec.arrays[name];
-  if (!info) throw new StudioError({ code: 'not_found', message: `Tokenizer "${rec.name}" has no stored "${name}"` });
-  let parts: ArrayBuffer[];
-  try {
-    parts = await db.getAll('chunks', chunkRange(rec.id, name));
-  } catch (err) {
-    throw toStorageError(err, undefined, 'read the tokenizer', false);
-  }
-  const whole = new Uint8Array(info.byteLength);
-  let at = 0;
-  for (const p of parts) {
-    if (at + p.byteLength > whole.byteLength) break;
-    whole.set(new Uint8Array(p), at);
-    at += p.byteLength;
-  }
-  if (parts.length !== info.chunkCount || at !== info.byteLength) {
-    throw new StudioError({ code: 'storage_failed', message: `Stored tokenizer "${rec.name}" is incomplete (${name}: ${at} of ${info.byteLength} bytes). Delete it and create it again.` });
-  }
-  return whole;
-}
-
-async function loadCodes(db: StudioDb, rec: StoredTokenizerArtifact): Promise<Int32Array> {
-  const b = await loadArray(db, rec, 'codes');
-  return new Int32Array(b.buffer, 0, b.byteLength / 4);
+async function saveTokenizer(db: StudioDb, datasetId: string, rec: TokenizerFields, arrays: Record<string, Uint8Array>, chunkBytes?: number): Promise<TokenizerSummary> {
+  return toSummary(await storeTokenizer(db, datasetId, rec, arrays, chunkBytes));
 }
 
 /**
@@ -194,8 +75,8 @@ async function loadCodes(db: StudioDb, rec: StoredTokenizerArtifact): Promise<In
  * other stages (joint training reads its pretrained tokenizer here).
  */
 export async function loadStoredTokenizer(db: StudioDb, id: string): Promise<{ summary: TokenizerSummary; config: RqvaeConfig; weights: Uint8Array; codes: Int32Array }> {
-  const rec = await getRecord(db, id);
-  const [weights, codes] = await Promise.all([loadArray(db, rec, 'weights'), loadCodes(db, rec)]);
+  const rec = await getTokenizerRecord(db, id);
+  const [weights, codes] = await Promise.all([loadTokenizerArray(db, rec, 'weights'), loadTokenizerCodes(db, rec)]);
   return { summary: toSummary(rec), config: modelConfig(rec.config), weights, codes };
 }
 
@@ -464,21 +345,14 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
 
     listTokenizers: (datasetId) =>
       asResult(async () => {
-        const db = await ctx.db();
-        let all: StoredArtifact[];
-        try {
-          all = await db.getAllFromIndex('artifacts', 'ownerId', datasetId);
-        } catch (err) {
-          throw toStorageError(err, undefined, 'list tokenizers', false);
-        }
-        return all.filter(isTokenizer).sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1)).map(toSummary);
+        return (await listTokenizerRecords(await ctx.db(), datasetId)).map(toSummary);
       }),
 
     getTokenizerView: (id) =>
       asResult(async (): Promise<TokenizerView> => {
         const db = await ctx.db();
-        const rec = await getRecord(db, id);
-        const [codes, weights, ds] = await Promise.all([loadCodes(db, rec), loadArray(db, rec, 'weights'), ctx.dataset(rec.ownerId)]);
+        const rec = await getTokenizerRecord(db, id);
+        const [codes, weights, ds] = await Promise.all([loadTokenizerCodes(db, rec), loadTokenizerArray(db, rec, 'weights'), ctx.dataset(rec.ownerId)]);
         const n = rec.items;
         const L = 3;
         const K = rec.config.num_emb_list;
@@ -573,7 +447,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
     async exportTokenizer(id, snapshot?: SnapshotKind) {
       const r = await asResult(async () => {
         const db = await ctx.db();
-        const rec = await getRecord(db, id);
+        const rec = await getTokenizerRecord(db, id);
         const array = !snapshot || snapshot === 'collision' ? 'weights' : `weights_${snapshot}`;
         if (!rec.arrays[array]) {
           throw new StudioError({
@@ -581,7 +455,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
             message: `Tokenizer "${rec.name}" has no separate best-${snapshot} snapshot (it is the best-collision one, or the tokenizer was imported)`,
           });
         }
-        const [weights, codes] = await Promise.all([loadArray(db, rec, array), loadCodes(db, rec)]);
+        const [weights, codes] = await Promise.all([loadTokenizerArray(db, rec, array), loadTokenizerCodes(db, rec)]);
         const base = safeName(rec.name);
         const tag = array === 'weights' ? '' : `.best-${snapshot}`;
         const safetensors: ExportedFile = { fileName: `${base}${tag}.tokenizer.safetensors`, bytes: weights };
@@ -655,11 +529,11 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
     compareTokenizers: (aId, bId) =>
       asResult(async (): Promise<TokenizerComparison> => {
         const db = await ctx.db();
-        const [ra, rb] = await Promise.all([getRecord(db, aId), getRecord(db, bId)]);
+        const [ra, rb] = await Promise.all([getTokenizerRecord(db, aId), getTokenizerRecord(db, bId)]);
         if (ra.ownerId !== rb.ownerId || ra.items !== rb.items) {
           throw new StudioError({ code: 'bad_option', message: `"${ra.name}" and "${rb.name}" code different item sets; compare tokenizers of the same dataset` });
         }
-        const [a, b, ds] = await Promise.all([loadCodes(db, ra), loadCodes(db, rb), ctx.dataset(ra.ownerId)]);
+        const [a, b, ds] = await Promise.all([loadTokenizerCodes(db, ra), loadTokenizerCodes(db, rb), ctx.dataset(ra.ownerId)]);
         const changedPerLevel = [0, 0, 0, 0];
         let changed = 0;
         const rows: TokenizerComparison['rows'] = [];
@@ -680,10 +554,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
       }),
 
     deleteTokenizer: (id) =>
-      asResult(async () => {
-        const found = await deleteArtifactOfType(await ctx.db(), id, 'tokenizer', 'tokenizer');
-        if (!found) throw new StudioError({ code: 'not_found', message: `No stored tokenizer with id "${id}" (it may have been deleted).` });
-      }),
+      asResult(async () => deleteTokenizer(await ctx.db(), id)),
   };
 }
 

@@ -19,14 +19,9 @@ export interface TokenizerPresetInfo {
   provenance: Record<string, string>;
 }
 
-export type SnapshotKind = 'collision' | 'gini' | 'loss';
-
-export interface SnapshotInfo {
-  epoch: number;
-  loss: number;
-  collisionRate: number;
-  giniMean: number;
-}
+// Weight snapshots are declared with the stored record (type-only: no IndexedDB code reaches the UI).
+export type { SnapshotInfo, SnapshotKind } from '../src/storage/tokenizers.ts';
+import type { SnapshotInfo, SnapshotKind } from '../src/storage/tokenizers.ts';
 
 /** A stored tokenizer of a dataset, without its data. */
 export interface TokenizerSummary {

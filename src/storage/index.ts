@@ -5,3 +5,4 @@ export * from './artifacts.ts';
 export * from './jointRuns.ts';
 export * from './grpoRuns.ts';
 export * from './experiments.ts';
+export * from './tokenizers.ts';
