@@ -11,7 +11,7 @@ import { tokenizerStage } from '../src/core/stages/tokenizer.ts';
 import { firstConfigError } from './configErrors.ts';
 import * as Comlink from 'comlink';
 import type { PreparedDataset } from '../src/core/data/types.ts';
-import { codebookStats } from '../src/core/eval/codebook.ts';
+import { codebookStats, pca2, projectPca, residualNearestCodes } from '../src/core/eval/codebook.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { RqvaeConfig } from '../src/core/models/rqvae.ts';
 import { buildCodeTable, writeCodeJson } from '../src/core/tokenizer/codes.ts';
@@ -85,117 +85,6 @@ export async function loadStoredTokenizer(db: StudioDb, id: string): Promise<{ s
 /** A config as sent by the UI: every field present and in range (null when valid). */
 export function validateTokenizerConfig(c: TokenizerConfig): StudioError | null {
   return firstConfigError(tokenizerStage(c?.in_dim), c, 'RQ-VAE');
-}
-
-// ---- linear algebra for the inspector ---------------------------------------------------------
-
-/** Top-2 principal axes of the rows of X (n × d) by power iteration with deflation on the covariance. */
-export function pca2(X: Float32Array, n: number, d: number): { mean: Float64Array; axes: [Float64Array, Float64Array]; explained: [number, number] } {
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X[i * d + j];
-  for (let j = 0; j < d; j++) mean[j] /= Math.max(1, n);
-  const C = new Float64Array(d * d);
-  const row = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) row[j] = X[i * d + j] - mean[j];
-    for (let a = 0; a < d; a++) {
-      const ra = row[a];
-      if (ra === 0) continue;
-      const off = a * d;
-      for (let b = a; b < d; b++) C[off + b] += ra * row[b];
-    }
-  }
-  let trace = 0;
-  for (let a = 0; a < d; a++) {
-    for (let b = a + 1; b < d; b++) C[b * d + a] = C[a * d + b];
-    trace += C[a * d + a];
-  }
-  const axes: Float64Array[] = [];
-  const values: number[] = [];
-  for (let k = 0; k < 2; k++) {
-    let v = new Float64Array(d);
-    for (let j = 0; j < d; j++) v[j] = 1 + ((j * 7919 + k * 104729) % 97) / 97; // deterministic start
-    let lambda = 0;
-    for (let it = 0; it < 200; it++) {
-      const w = new Float64Array(d);
-      for (let a = 0; a < d; a++) {
-        let s = 0;
-        for (let b = 0; b < d; b++) s += C[a * d + b] * v[b];
-        w[a] = s;
-      }
-      for (const u of axes) {
-        let dot = 0;
-        for (let j = 0; j < d; j++) dot += w[j] * u[j];
-        for (let j = 0; j < d; j++) w[j] -= dot * u[j];
-      }
-      let norm = 0;
-      for (let j = 0; j < d; j++) norm += w[j] * w[j];
-      norm = Math.sqrt(norm);
-      if (norm < 1e-30) break;
-      for (let j = 0; j < d; j++) w[j] /= norm;
-      let diff = 0;
-      for (let j = 0; j < d; j++) diff += Math.abs(w[j] - v[j]);
-      v = w;
-      lambda = norm;
-      if (diff < 1e-9) break;
-    }
-    // Sign convention: the largest component is positive (stable plots).
-    let big = 0;
-    for (let j = 0; j < d; j++) if (Math.abs(v[j]) > Math.abs(v[big])) big = j;
-    if (v[big] < 0) for (let j = 0; j < d; j++) v[j] = -v[j];
-    axes.push(v);
-    values.push(lambda);
-  }
-  const t = trace > 0 ? trace : 1;
-  return { mean, axes: [axes[0], axes[1]], explained: [values[0] / t, values[1] / t] };
-}
-
-function project(X: Float32Array, n: number, d: number, p: ReturnType<typeof pca2>): Projection {
-  const x = new Float32Array(n);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let a = 0;
-    let b = 0;
-    for (let j = 0; j < d; j++) {
-      const v = X[i * d + j] - p.mean[j];
-      a += v * p.axes[0][j];
-      b += v * p.axes[1][j];
-    }
-    x[i] = a;
-    y[i] = b;
-  }
-  return { x, y, explained: p.explained };
-}
-
-/** For each row of R (n × d): the k nearest rows of E (K × d) by squared distance. */
-function nearestCodes(R: Float32Array, n: number, E: Float32Array, K: number, d: number, k: number, codes: Int32Array, dists: Float32Array, stride: number, offset: number): void {
-  const bestD = new Float64Array(k);
-  const bestI = new Int32Array(k);
-  for (let i = 0; i < n; i++) {
-    bestD.fill(Infinity);
-    bestI.fill(-1);
-    for (let c = 0; c < K; c++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) {
-        const v = R[i * d + j] - E[c * d + j];
-        s += v * v;
-      }
-      if (s < bestD[k - 1]) {
-        let p = k - 1;
-        while (p > 0 && bestD[p - 1] > s) {
-          bestD[p] = bestD[p - 1];
-          bestI[p] = bestI[p - 1];
-          p--;
-        }
-        bestD[p] = s;
-        bestI[p] = c;
-      }
-    }
-    for (let q = 0; q < k; q++) {
-      codes[i * stride + offset + q] = bestI[q];
-      dists[i * stride + offset + q] = bestD[q];
-    }
-  }
 }
 
 // ---- the methods ----------------------------------------------------------------------------
@@ -409,25 +298,13 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
         let nearest: TokenizerView['nearest'] = null;
         if (latents) {
           const p = pca2(latents, n, e);
-          latentPca = project(latents, n, e, p);
-          codebookPca.push(project(books[0], K[0], e, p));
-          const k = 5;
-          const nc = new Int32Array(n * L * k);
-          const nd = new Float32Array(n * L * k);
-          const r = Float32Array.from(latents);
-          for (let l = 0; l < L; l++) {
-            nearestCodes(r, n, books[l], K[l], e, k, nc, nd, L * k, l * k);
-            // Next residual: subtract the assigned (level-wise argmin) code vector.
-            for (let i = 0; i < n; i++) {
-              const c = codes[(i + 1) * 4 + l];
-              for (let j = 0; j < e; j++) r[i * e + j] -= books[l][c * e + j];
-            }
-          }
-          nearest = { k, codes: nc, dists: nd };
+          latentPca = projectPca(latents, n, e, p);
+          codebookPca.push(projectPca(books[0], K[0], e, p));
+          nearest = residualNearestCodes(latents, n, e, books, K, codes, 5);
         } else {
-          codebookPca.push(project(books[0], K[0], e, pca2(books[0], K[0], e)));
+          codebookPca.push(projectPca(books[0], K[0], e, pca2(books[0], K[0], e)));
         }
-        for (let l = 1; l < L; l++) codebookPca.push(project(books[l], K[l], e, pca2(books[l], K[l], e)));
+        for (let l = 1; l < L; l++) codebookPca.push(projectPca(books[l], K[l], e, pca2(books[l], K[l], e)));
 
         const titles = ds.itemTitles ? ds.itemTitles.slice(0, n) : new Array<string | null>(n).fill(null);
         return {

@@ -77,12 +77,8 @@ export interface CollisionGroup {
   items: ItemRef[];
 }
 
-export interface Projection {
-  x: Float32Array;
-  y: Float32Array;
-  /** Fraction of the variance on each of the two axes. */
-  explained: [number, number];
-}
+export type { Projection } from '../src/core/eval/codebook.ts';
+import type { Projection } from '../src/core/eval/codebook.ts';
 
 /** Everything the codebook inspector draws; built in the worker. */
 export interface TokenizerView {

@@ -13,7 +13,7 @@ import { readSafetensors, writeSafetensors } from '../../src/core/io/safetensors
 import { writeNpy } from '../../src/core/io/npy.ts';
 import { readCodeJson } from '../../src/core/tokenizer/codes.ts';
 import type { DatasetSummary, TokenizerConfig } from '../../workers/api.ts';
-import { pca2, validateTokenizerConfig } from '../../workers/tokenizer.ts';
+import { validateTokenizerConfig } from '../../workers/tokenizer.ts';
 import { createStudioService, type StudioService } from '../../workers/studioService.ts';
 
 /** 60 users over 40 items. */
@@ -72,14 +72,6 @@ describe('tokenizer stage (worker API in Node)', () => {
     expect(validateTokenizerConfig(c)).toBeNull();
     expect(validateTokenizerConfig({ ...c, num_emb_list: [4, 4] })?.info.field).toBe('num_emb_list');
     expect(validateTokenizerConfig({ ...c, lr: 0 })?.info.field).toBe('lr');
-  });
-
-  it('PCA finds the dominant direction', () => {
-    const X = new Float32Array(200 * 3);
-    for (let i = 0; i < 200; i++) { X[i * 3] = i - 100; X[i * 3 + 1] = (i % 7) * 0.1; X[i * 3 + 2] = 5; }
-    const p = pca2(X, 200, 3);
-    expect(Math.abs(p.axes[0][0])).toBeGreaterThan(0.999);
-    expect(p.explained[0]).toBeGreaterThan(0.99);
   });
 
   it('trains, stores a tokenizer with N+1 unique code rows, views, exports and imports it back', async () => {
