@@ -31,7 +31,7 @@ import type { NamedArray } from '../nn/params.ts';
 import { AdamW, clipGradNorm } from '../optim/adam.ts';
 import { LrScheduler } from '../optim/schedules.ts';
 import { Rng, permutation } from '../rng.ts';
-import { EarlyStopper } from './jointSchedule.ts';
+import { EarlyStopper } from './earlyStop.ts';
 import type { JointData } from './jointTypes.ts';
 
 // The configuration, presets and validation are declared in src/core/stages/grpo.ts.

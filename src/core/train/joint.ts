@@ -37,8 +37,8 @@ import { buildCodeTable } from '../tokenizer/codes.ts';
 import { importRqvaeStateDict } from '../tokenizer/stateDict.ts';
 import { subsampleEvenly, trainCountsFromSamples, truncateHistories } from './jointData.ts';
 import { DeviceBatches } from './deviceBatches.ts';
+import { EarlyStopper } from './earlyStop.ts';
 import {
-  EarlyStopper,
   epochPlan,
   finetuneEpochPlan,
   tokenizerScheduleDivisor,

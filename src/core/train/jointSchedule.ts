@@ -2,7 +2,7 @@
  * The alternating schedule of joint ETEGRec training (spec §5.6–§5.10) as pure data and functions:
  * which phase an epoch is, its loss weights (warm_epoch gating, ablation switches), which modules
  * train and in which mode, which LR scheduler steps, when the code table is rebuilt, when to
- * evaluate, and the early-stop bookkeeping. No tfjs here; the trainer consumes these plans.
+ * evaluate (early stopping: earlyStop.ts). No tfjs here; the trainer consumes these plans.
  *
  * Ablations follow the paper's Table 4 (spec §8.3):
  * * w/o L_SIA: KL weight 0 in every phase;  w/o L_PSA: InfoNCE weight 0;  w/o both: both 0.
@@ -17,6 +17,7 @@ import type { JointTrainConfig, LossWeights } from '../stages/joint.ts';
 export type { Provenance, ProvenanceNote } from '../stages/fields.ts';
 export type { AblationName, AblationSwitches, FinetuneConfig, JointPreset, JointPresetName, JointTrainConfig, LossWeights } from '../stages/joint.ts';
 export { ABLATIONS, JOINT_PRESETS, applyJointSettings, jointTrainConfig, validateJointConfig } from '../stages/joint.ts';
+export { EarlyStopper, type EarlyStopUpdate } from './earlyStop.ts';
 
 export type Phase = 'tokenizer' | 'recommender' | 'joint';
 export type ModuleMode = 'train' | 'eval';
@@ -128,45 +129,4 @@ export function finetuneEpochPlan(cfg: JointTrainConfig, epoch: number): EpochPl
     recomputeCodesAfter: false,
     evaluateAfter: shouldEvaluate(epoch, ft.eval_step),
   };
-}
-
-export interface EarlyStopUpdate {
-  improved: boolean;
-  /** Stop training now. */
-  stop: boolean;
-  best: number;
-  bad: number;
-}
-
-/**
- * Early-stop bookkeeping (§5.9, §5.13): best starts at 0; a score improves only if strictly greater;
- * training stops once `patience` consecutive evaluations did not improve.
- */
-export class EarlyStopper {
-  best: number;
-  bad = 0;
-  bestEpoch = -1;
-
-  constructor(
-    readonly patience: number,
-    initialBest = 0,
-  ) {
-    this.best = initialBest;
-  }
-
-  update(score: number, epoch = -1): EarlyStopUpdate {
-    const improved = score > this.best;
-    if (improved) {
-      this.best = score;
-      this.bad = 0;
-      this.bestEpoch = epoch;
-    } else {
-      this.bad += 1;
-    }
-    return { improved, stop: this.bad >= this.patience, best: this.best, bad: this.bad };
-  }
-
-  get stopped(): boolean {
-    return this.bad >= this.patience;
-  }
 }
