@@ -1,0 +1,290 @@
+/**
+ * One batch of joint ETEGRec training (spec §5.5), one function per epoch phase; see the module
+ * comment of joint.ts for what each phase computes. The run (joint.ts) owns the modules, the
+ * optimisers and their schedules; these functions only build the losses and hand the gradients to
+ * `applyRec` / `applyTok`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { psaInfoNceLoss, selectRows, siaKlLoss, uniqueFirstIndex } from '../losses/alignment.ts';
+import type { EtegrecRecommender } from '../models/recommender.ts';
+import type { Rqvae } from '../models/rqvae.ts';
+import type { Rng } from '../rng.ts';
+import type { DeviceBatches } from './deviceBatches.ts';
+import type { EpochPlan, JointTrainConfig } from './jointSchedule.ts';
+import type { JointSamples, LossTerms } from './jointTypes.ts';
+
+export const LOSS_KEYS: (keyof LossTerms)[] = ['total', 'code', 'kl', 'decCl', 'vq', 'recon', 'rq'];
+
+/** What a batch step needs of the run. */
+export interface BatchModels {
+  cfg: JointTrainConfig;
+  train: JointSamples;
+  rec: EtegrecRecommender;
+  tok: Rqvae;
+  semanticVar: tf.Variable;
+  dropoutRng: Rng;
+  batches: DeviceBatches;
+  /** Clip, step the recommender's optimiser and schedule; disposes the grads, returns the pre-clip norm. */
+  applyRec(grads: tf.NamedTensorMap): tf.Scalar;
+  /** The same for the tokenizer. */
+  applyTok(grads: tf.NamedTensorMap): tf.Scalar;
+}
+
+export interface BatchResult {
+  terms: Record<keyof LossTerms, tf.Scalar>;
+  recNorm?: tf.Scalar;
+  tokNorm?: tf.Scalar;
+}
+
+type Norms = Omit<BatchResult, 'terms'>;
+
+/** A batch sorted for micro-batching, with its unique-target rows and the loss accumulators. */
+interface Batch {
+  B: number;
+  U: Int32Array;
+  targetIds: Int32Array;
+  w: EpochPlan['weights'];
+  parts: [number, number][];
+  slice: (from: number, to: number) => { X: tf.Tensor2D; Y: tf.Tensor2D };
+  zt: tf.Tensor2D;
+  terms: Record<keyof LossTerms, tf.Scalar>;
+  addTerm: (k: keyof LossTerms, v: tf.Tensor, f?: number) => void;
+  sign: JointTrainConfig['sia_sign'];
+  recVars: tf.Variable[];
+  tokVars: tf.Variable[];
+}
+
+/** Rows of a batch that belong to the micro-batch [from, to), as local indices. */
+function localRows(index: Int32Array, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (const i of index) if (i >= from && i < to) out.push(i - from);
+  return out;
+}
+
+/** Sums gradient maps (disposing the inputs). */
+function addGrads(acc: tf.NamedTensorMap | null, g: tf.NamedTensorMap): tf.NamedTensorMap {
+  if (!acc) return g;
+  const out: tf.NamedTensorMap = {};
+  for (const k of Object.keys(g)) out[k] = acc[k] ? tf.add(acc[k], g[k]) : g[k];
+  for (const k of Object.keys(acc)) if (!g[k]) out[k] = acc[k];
+  tf.dispose(Object.keys(g).filter((k) => acc[k]).flatMap((k) => [acc[k], g[k]]));
+  return out;
+}
+
+/** One batch of §5.5 under `plan`; returns device scalars of the loss terms and the grad norms. */
+export function trainBatch(m: BatchModels, plan: EpochPlan, rows: number[]): BatchResult {
+  const b = prepareBatch(m, plan, rows);
+  const norms = plan.phase === 'recommender' ? recommenderBatch(m, plan, b) : plan.phase === 'tokenizer' ? tokenizerBatch(m, b) : jointBatch(m, b);
+  b.zt.dispose();
+  return { terms: b.terms, ...norms };
+}
+
+function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
+  const cfg = m.cfg;
+  const train = m.train;
+  const B = rows.length;
+  // U: first occurrence of each distinct target in the batch's own order (§5.5)
+  const U0 = uniqueFirstIndex(Int32Array.from(rows, (r) => train.targets[r])).index;
+  // Rows sorted by history length, so each micro-batch is padded only to its own longest history.
+  // Exact: padding is masked, the losses are sums over rows, and U keeps its rows (re-indexed).
+  const perm = Array.from(rows.keys()).sort((a, b) => train.lens[rows[a]] - train.lens[rows[b]] || a - b);
+  const position = new Int32Array(B);
+  perm.forEach((orig, pos) => (position[orig] = pos));
+  const sorted = perm.map((i) => rows[i]);
+  const U = Int32Array.from(U0, (i) => position[i]);
+  const targetIds = Int32Array.from(sorted, (r) => train.targets[r]);
+  const w = plan.weights;
+  const micro = Math.max(1, Math.min(cfg.micro_batch_size, B));
+  const parts: [number, number][] = [];
+  for (let a = 0; a < B; a += micro) parts.push([a, Math.min(B, a + micro)]);
+  // encoder inputs and labels gathered on the device from the row ids (DeviceBatches)
+  const slice = (from: number, to: number) => {
+    const part = sorted.slice(from, to);
+    return { X: m.batches.historyCodes(part), Y: m.batches.targetCodes(part) };
+  };
+  const zt = tf.tidy(() => tf.gather(m.semanticVar, tf.tensor1d(targetIds, 'int32')) as tf.Tensor2D);
+  const terms = Object.fromEntries(LOSS_KEYS.map((k) => [k, tf.scalar(0)])) as Record<keyof LossTerms, tf.Scalar>;
+  const addTerm = (k: keyof LossTerms, v: tf.Tensor, f = 1) => {
+    const next = tf.add(terms[k], f === 1 ? v : tf.mul(v, f)) as tf.Scalar;
+    terms[k].dispose();
+    terms[k] = tf.keep(next);
+  };
+  const sign = cfg.sia_sign;
+  const recVars = [...m.rec.trainableVariables().values()];
+  const tokVars = [...m.tok.params.trainable().values()];
+  return { B, U, targetIds, w, parts, slice, zt, terms, addTerm, sign, recVars, tokVars };
+}
+
+/** Recommender epoch: T frozen (its outputs on the targets are constants). */
+function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, slice, zt, addTerm, sign, recVars }: Batch): Norms {
+  let recNorm: tf.Scalar | undefined;
+  const { dT, zr } = tf.tidy(() => {
+    const f = m.tok.forward(zt);
+    return { dT: tf.keep(f.distances), zr: tf.keep(f.recon) };
+  });
+  const rngStart = m.dropoutRng.getState();
+  let grad: tf.Tensor2D | null = null;
+  const useCache = w.decCl !== 0 && parts.length > 1;
+  if (useCache) {
+    // pass 1: h_D of the whole batch (same dropout masks as pass 2), InfoNCE and ∂/∂h_D
+    const hs: tf.Tensor[] = [];
+    for (const [a, b] of parts) {
+      hs.push(
+        tf.tidy(() => {
+          const { X, Y } = slice(a, b);
+          return m.rec.forward(X, Y, { training: plan.recommenderMode === 'train', rng: m.dropoutRng }).decLatent;
+        }),
+      );
+    }
+    const hD = tf.concat(hs, 0) as tf.Tensor2D;
+    tf.dispose(hs);
+    const { value, grad: g } = tf.tidy(() => {
+      const vg = tf.valueAndGrad((h: tf.Tensor) => psaInfoNceLoss(zr, h, { rows: U }));
+      const r = vg(hD);
+      return { value: r.value, grad: r.grad as tf.Tensor2D };
+    });
+    addTerm('decCl', value);
+    addTerm('total', value, w.decCl);
+    value.dispose();
+    hD.dispose();
+    grad = g;
+    m.dropoutRng.setState(rngStart);
+  }
+  let acc: tf.NamedTensorMap | null = null;
+  // weight 0 over several micro-batches: the logged InfoNCE is still the full batch's (negatives
+  // from all of U), from the h_D kept off the gradient
+  const logLatents: tf.Tensor[] = [];
+  for (const [a, b] of parts) {
+    const n = b - a;
+    const Um = parts.length > 1 ? localRows(U, a, b) : Array.from(U);
+    const { value, grads } = tf.tidy(() => {
+      const { X, Y } = slice(a, b);
+      const dTm = parts.length > 1 ? tf.slice(dT, [a, 0, 0], [n, -1, -1]) : dT;
+      const zrm = parts.length > 1 ? tf.slice(zr, [a, 0], [n, -1]) : zr;
+      return tf.variableGrads(() => {
+        const out = m.rec.forward(X, Y, { training: plan.recommenderMode === 'train', rng: m.dropoutRng });
+        const code = m.rec.codeLoss(out.logits, Y);
+        const dS = m.tok.quantize(out.seqProject).distances;
+        const kl = Um.length ? siaKlLoss(dS, dTm, { sign, rows: Um }) : tf.scalar(0);
+        const klW = parts.length > 1 ? Um.length / U.length : 1;
+        const codeW = n / B;
+        addTerm('code', code, codeW);
+        addTerm('kl', kl, klW);
+        let total = tf.add(tf.mul(code, w.code * codeW), tf.mul(kl, w.kl * klW));
+        addTerm('total', total);
+        if (useCache && grad) {
+          // Σ g·h_D has the InfoNCE's gradient, not its value (logged from pass 1)
+          const gm = tf.slice(grad, [a, 0], [n, -1]);
+          total = tf.add(total, tf.mul(tf.sum(tf.mul(gm, out.decLatent)), w.decCl));
+        } else if (parts.length === 1) {
+          const cl = psaInfoNceLoss(zrm, out.decLatent, { rows: Um });
+          addTerm('decCl', cl);
+          addTerm('total', cl, w.decCl);
+          total = tf.add(total, tf.mul(cl, w.decCl));
+        } else {
+          logLatents.push(tf.keep(tf.clone(out.decLatent)));
+        }
+        return total as tf.Scalar;
+      }, recVars);
+    });
+    acc = addGrads(acc, grads);
+    value.dispose();
+  }
+  if (logLatents.length) {
+    const cl = tf.tidy(() => psaInfoNceLoss(zr, tf.concat(logLatents, 0) as tf.Tensor2D, { rows: U }));
+    addTerm('decCl', cl);
+    cl.dispose();
+    tf.dispose(logLatents);
+  }
+  tf.dispose([dT, zr]);
+  grad?.dispose();
+  if (acc) recNorm = m.applyRec(acc);
+  return { recNorm };
+}
+
+/** Tokenizer epoch: R frozen and in eval mode (z_E, h_D are constants). */
+function tokenizerBatch(m: BatchModels, { B, U, w, parts, slice, zt, terms, addTerm, sign, tokVars }: Batch): Norms {
+  const cfg = m.cfg;
+  const zs: tf.Tensor[] = [];
+  const hs: tf.Tensor[] = [];
+  for (const [a, b] of parts) {
+    const r = tf.tidy(() => {
+      const { X, Y } = slice(a, b);
+      const out = m.rec.forward(X, Y, { training: false });
+      addTerm('code', m.rec.codeLoss(out.logits, Y), (b - a) / B);
+      return [out.seqProject, out.decLatent];
+    });
+    zs.push(r[0]);
+    hs.push(r[1]);
+  }
+  const zE = tf.concat(zs, 0) as tf.Tensor2D;
+  const hD = tf.concat(hs, 0) as tf.Tensor2D;
+  tf.dispose([...zs, ...hs]);
+  const codeLogged = terms.code;
+  const { value, grads } = tf.tidy(() =>
+    tf.variableGrads(() => {
+      const f = m.tok.forward(zt);
+      const dS = m.tok.quantize(zE).distances;
+      const kl = siaKlLoss(dS, f.distances, { sign, rows: U });
+      const cl = psaInfoNceLoss(f.recon, hD, { rows: U });
+      const fu = m.tok.forward(selectRows(zt, U) as tf.Tensor2D);
+      const vq = tf.add(fu.reconLoss, tf.mul(fu.rqLoss, cfg.alpha));
+      addTerm('kl', kl);
+      addTerm('decCl', cl);
+      addTerm('vq', vq);
+      addTerm('recon', fu.reconLoss);
+      addTerm('rq', fu.rqLoss);
+      return tf.addN([tf.mul(vq, w.vq), tf.mul(codeLogged, w.code), tf.mul(kl, w.kl), tf.mul(cl, w.decCl)]) as tf.Scalar;
+    }, tokVars),
+  );
+  addTerm('total', value);
+  value.dispose();
+  tf.dispose([zE, hD]);
+  return { tokNorm: m.applyTok(grads) };
+}
+
+/** Joint epoch ("w/o AT"): both modules on one tape, alignment per micro-batch. */
+function jointBatch(m: BatchModels, { B, U, targetIds, w, parts, slice, zt, addTerm, sign, recVars, tokVars }: Batch): Norms {
+  const cfg = m.cfg;
+  let recNorm: tf.Scalar | undefined;
+  let tokNorm: tf.Scalar | undefined;
+  let accR: tf.NamedTensorMap | null = null;
+  let accT: tf.NamedTensorMap | null = null;
+  const recNames = new Set(recVars.map((v) => v.name));
+  for (const [a, b] of parts) {
+    const n = b - a;
+    const Um = parts.length > 1 ? uniqueFirstIndex(targetIds.subarray(a, b)).index : U;
+    const f = n / B;
+    const { value, grads } = tf.tidy(() => {
+      const { X, Y } = slice(a, b);
+      const ztm = parts.length > 1 ? (tf.slice(zt, [a, 0], [n, -1]) as tf.Tensor2D) : zt;
+      return tf.variableGrads(() => {
+        const out = m.rec.forward(X, Y, { training: true, rng: m.dropoutRng });
+        const code = m.rec.codeLoss(out.logits, Y);
+        const ft = m.tok.forward(ztm);
+        const dS = m.tok.quantize(out.seqProject).distances;
+        const kl = siaKlLoss(dS, ft.distances, { sign, rows: Um });
+        const cl = psaInfoNceLoss(ft.recon, out.decLatent, { rows: Um });
+        const fu = m.tok.forward(selectRows(ztm, Um) as tf.Tensor2D);
+        const vq = tf.add(fu.reconLoss, tf.mul(fu.rqLoss, cfg.alpha));
+        addTerm('code', code, f);
+        addTerm('kl', kl, f);
+        addTerm('decCl', cl, f);
+        addTerm('vq', vq, f);
+        addTerm('recon', fu.reconLoss, f);
+        addTerm('rq', fu.rqLoss, f);
+        return tf.mul(tf.addN([tf.mul(vq, w.vq), tf.mul(code, w.code), tf.mul(kl, w.kl), tf.mul(cl, w.decCl)]), f) as tf.Scalar;
+      }, [...recVars, ...tokVars]);
+    });
+    const gR: tf.NamedTensorMap = {};
+    const gT: tf.NamedTensorMap = {};
+    for (const [k, g] of Object.entries(grads)) (recNames.has(k) ? gR : gT)[k] = g;
+    accR = addGrads(accR, gR);
+    accT = addGrads(accT, gT);
+    addTerm('total', value);
+    value.dispose();
+  }
+  if (accR) recNorm = m.applyRec(accR);
+  if (accT) tokNorm = m.applyTok(accT);
+  return { recNorm, tokNorm };
+}
