@@ -8,6 +8,7 @@ import { buildDualInput } from '../src/core/embeddings/dual.ts';
 import { tableFromNpy, tableToNpy } from '../src/core/embeddings/importTable.ts';
 import type { EmbeddingKind, EmbeddingTable } from '../src/core/embeddings/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
+import { safeName } from '../src/core/names.ts';
 import type { SasrecConfig } from '../src/core/models/sasrec.ts';
 import { EMBEDDINGS_STAGE } from '../src/core/stages/embeddings.ts';
 import { firstConfigError } from './configErrors.ts';
@@ -216,7 +217,7 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
         const { table } = await loadEmbeddingTable(await ctx.db(), id);
         let bytes = tableToNpy(table);
         if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
-        return { fileName: `${npyFileName(table.name)}.npy`, bytes };
+        return { fileName: `${safeName(table.name, 'embeddings')}.npy`, bytes };
       });
       return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
     },
@@ -234,11 +235,6 @@ export function createEmbeddingMethods(ctx: EmbeddingContext): EmbeddingMethods 
 export function evalChunkFor(c: SasrecConfig): number {
   const cap = Math.max(256, Math.floor((4 * 1024 * 1024) / (c.MAX_ITEM_LIST_LENGTH * c.hidden_size)));
   return Math.max(1, Math.min(c.eval_batch_size, cap));
-}
-
-function npyFileName(name: string): string {
-  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
-  return s || 'embeddings';
 }
 
 /** A SASRec config as sent by the UI: every field present and in range (null when valid). */

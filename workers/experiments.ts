@@ -8,6 +8,7 @@
  */
 import { StudioError } from '../src/core/errors.ts';
 import { ABLATION_VARIANTS, ablationPlan } from '../src/core/experiments/ablation.ts';
+import { uniqueName } from '../src/core/names.ts';
 import type { AblationName, JointPresetName } from '../src/core/train/jointSchedule.ts';
 import {
   deleteExperiment,
@@ -17,7 +18,6 @@ import {
   saveExperiment,
   updateExperiment,
   type StoredExperiment,
-  type StudioDb,
 } from '../src/storage/index.ts';
 import type { ProgressCallback, Result } from './contract.ts';
 import type { ExperimentResult, ExperimentRunView, ExperimentStartRequest, ExperimentSummary, ExperimentsWorkerApi } from './experimentsApi.ts';
@@ -70,12 +70,6 @@ export function createExperimentMethods(ctx: ExperimentsContext): ExperimentsWor
 
   async function jointRunsOf(datasetId: string): Promise<Map<string, JointRunSummary>> {
     return new Map(unwrap(await ctx.joint.listJointRuns(datasetId)).map((r) => [r.id, r]));
-  }
-
-  async function uniqueName(db: StudioDb, datasetId: string, base: string): Promise<string> {
-    const taken = new Set((await listExperiments(db, datasetId)).map((e) => e.name));
-    if (!taken.has(base)) return base;
-    for (let n = 2; ; n++) if (!taken.has(`${base} (${n})`)) return `${base} (${n})`;
   }
 
   /** Trains the sweep's unfinished entries in plan order inside the job `jobId`. */
@@ -179,7 +173,7 @@ export function createExperimentMethods(ctx: ExperimentsContext): ExperimentsWor
         const now = Date.now();
         return saveExperiment(db, {
           id: newExperimentId(), createdAt: now, updatedAt: now,
-          name: await uniqueName(db, request.datasetId, request.name?.trim() || `${ds.name}_ablate_${request.preset}`),
+          name: uniqueName(request.name?.trim() || `${ds.name}_ablate_${request.preset}`, new Set((await listExperiments(db, request.datasetId)).map((e) => e.name))),
           datasetId: request.datasetId, embeddingId: emb.id, tokenizerId: tok.id, kind: 'ablation', preset: request.preset,
           overrides: JSON.parse(JSON.stringify(overrides)) as unknown, variants: [...variants], seeds: [...seeds], runIds: {},
           status: 'running', error: null, meta: { embeddingName: emb.name, tokenizerName: tok.name },

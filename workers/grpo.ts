@@ -11,6 +11,7 @@ import * as Comlink from 'comlink';
 import { zipSync, type Zippable } from 'fflate';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';
+import { safeName, uniqueName } from '../src/core/names.ts';
 import type { GrpoConfig, GrpoEpochRecord, GrpoPresetName } from '../src/core/train/grpo.ts';
 import { jointSamples } from '../src/core/train/jointData.ts';
 import type { JointData } from '../src/core/train/jointTypes.ts';
@@ -23,7 +24,6 @@ import {
   newGrpoRunId,
   saveGrpoRun,
   type StoredGrpoRun,
-  type StudioDb,
 } from '../src/storage/index.ts';
 import type { ExportedFile, ProgressCallback, Result } from './contract.ts';
 import type { GrpoOverrides, GrpoPresetInfo, GrpoRunSummary, GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from './grpoApi.ts';
@@ -43,11 +43,6 @@ export async function resolveGrpoConfig(preset: GrpoPresetName, overrides: GrpoO
   const errs = validateGrpoConfig(cfg);
   if (errs.length) throw new StudioError({ code: 'bad_option', message: `GRPO config: ${errs.join('; ')}` });
   return cfg;
-}
-
-function safeName(name: string): string {
-  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
-  return s || 'grpo';
 }
 
 const pick = (r: GenerativeResult | null | undefined): Record<string, number> | null =>
@@ -72,13 +67,6 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
       error: r.status === 'running' && !isActive ? r.error ?? 'Interrupted (the worker stopped during training)' : r.error,
       bundleBytes: r.bundle?.byteLength ?? 0,
     };
-  }
-
-  async function uniqueName(db: StudioDb, datasetId: string, base: string): Promise<string> {
-    const taken = new Set((await listGrpoRuns(db, datasetId)).map((r) => r.name));
-    const name = base.trim() || 'grpo';
-    if (!taken.has(name)) return name;
-    for (let n = 2; ; n++) if (!taken.has(`${name} (${n})`)) return `${name} (${n})`;
   }
 
   return {
@@ -125,7 +113,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
           };
           throwIfCancelled(signal);
           const now = Date.now();
-          const name = await uniqueName(db, joint.datasetId, request.name?.trim() || `${joint.name}_grpo_${request.preset}`);
+          const name = uniqueName(request.name?.trim() || `${joint.name}_grpo_${request.preset}`, new Set((await listGrpoRuns(db, joint.datasetId)).map((r) => r.name)), 'grpo');
           let rec = await saveGrpoRun(db, {
             id: newGrpoRunId(), createdAt: now, updatedAt: now, name, datasetId: joint.datasetId, jointRunId: joint.id,
             status: 'running', backend: report.backend, adapter: adapterShort(report), preset: request.preset, config, seed: config.seed, history: [],
@@ -208,7 +196,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
     async exportGrpoBundle(runId): Promise<Result<ExportedFile>> {
       const r = await asResult(async (): Promise<ExportedFile> => {
         const { record, bytes } = await loadGrpoBundleBytes(await ctx.db(), runId);
-        return { fileName: `${safeName(record.name)}.bundle.zip`, bytes };
+        return { fileName: `${safeName(record.name, 'grpo')}.bundle.zip`, bytes };
       });
       return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
     },

@@ -15,6 +15,7 @@ import type { PreparedDataset } from '../src/core/data/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';
 import type { EtegrecRecommender } from '../src/core/models/recommender.ts';
+import { safeName, uniqueName } from '../src/core/names.ts';
 import { popularityTopK } from '../src/core/eval/diagnostics.ts';
 import { jointData, jointSamples, trainCountsFromSamples } from '../src/core/train/jointData.ts';
 import { resolveStage, type ConfigContext } from '../src/core/stages/fields.ts';
@@ -80,11 +81,6 @@ export function ablationName(a: AblationSwitches): AblationName | 'custom' {
   return 'custom';
 }
 
-function safeName(name: string): string {
-  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
-  return s || 'joint';
-}
-
 /** The model of a run: the best checkpoint, else the current weights (also GRPO's SFT policy). */
 export function finalWeights(c: JointCheckpoint): JointWeights {
   return c.best ?? c.current;
@@ -142,11 +138,8 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
     };
   }
 
-  async function uniqueName(db: StudioDb, datasetId: string, base: string): Promise<string> {
-    const taken = new Set((await listJointRuns(db, datasetId)).map((r) => r.name));
-    const name = base.trim() || 'joint';
-    if (!taken.has(name)) return name;
-    for (let n = 2; ; n++) if (!taken.has(`${name} (${n})`)) return `${name} (${n})`;
+  async function runName(db: StudioDb, datasetId: string, base: string): Promise<string> {
+    return uniqueName(base, new Set((await listJointRuns(db, datasetId)).map((r) => r.name)), 'joint');
   }
 
   async function samplesOf(datasetId: string, ds: PreparedDataset, split: 'valid' | 'test'): Promise<JointSamples> {
@@ -312,7 +305,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
       const { state } = readRqvaeSafetensors(tok.weights, `${tok.summary.name}.safetensors`);
       throwIfCancelled(signal);
       const now = Date.now();
-      const name = await uniqueName(db, request.datasetId, request.name?.trim() || `${ds.name}_joint_${request.preset}`);
+      const name = await runName(db, request.datasetId, request.name?.trim() || `${ds.name}_joint_${request.preset}`);
       const record = await saveJointRun(db, {
         id: newJointRunId(), createdAt: now, updatedAt: now, name, datasetId: request.datasetId,
         embeddingId: emb.id, tokenizerId: tok.summary.id, status: 'running', backend: report.backend, adapter: adapterShort(report),
@@ -477,7 +470,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
             },
           },
         });
-        return { fileName: `${safeName(record.name)}.bundle.zip`, bytes: zip };
+        return { fileName: `${safeName(record.name, 'joint')}.bundle.zip`, bytes: zip };
       });
       return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
     },
@@ -532,7 +525,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
         const now = Date.now();
         const rec = await saveJointRun(db, {
           id: newJointRunId(), createdAt: now, updatedAt: now,
-          name: await uniqueName(db, datasetId, name?.trim() || where.replace(/\.zip$/i, '').replace(/\.bundle$/, '')),
+          name: await runName(db, datasetId, name?.trim() || where.replace(/\.zip$/i, '').replace(/\.bundle$/, '')),
           datasetId, embeddingId: null, tokenizerId: null, status: 'finished', backend: report?.backend ?? 'n/a', adapter: adapterShort(report), preset: b.config ? 'imported config.yaml' : 'paper (no config.yaml)',
           config, history: [], progress: { stage, nextEpoch: 0, finished: true },
           test: asResultOf(metrics.etegrec?.test), testBeforeFinetune: asResultOf(metrics.etegrec?.test_before_finetune),

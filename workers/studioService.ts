@@ -9,6 +9,7 @@ import { importToDataset, type ImportSourceFile } from '../src/core/data/importe
 import type { PrepareConfig, PreparedDataset } from '../src/core/data/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { ProgressSink } from '../src/core/events.ts';
+import { safeName } from '../src/core/names.ts';
 import {
   deleteDatasetWithArtifacts,
   deleteExperiment,
@@ -247,7 +248,7 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
         const v = await getView(id);
         let bytes = exportReferenceZip(v.ds);
         if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
-        return { fileName: `${safeFileName(v.ds.name)}.reference.zip`, bytes };
+        return { fileName: `${safeName(v.ds.name, 'dataset')}.reference.zip`, bytes };
       });
       return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
     },
@@ -269,10 +270,4 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       view = null;
     },
   };
-}
-
-/** Keeps letters, digits and a few separators; the rest becomes '_'. */
-export function safeFileName(name: string): string {
-  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
-  return s || 'dataset';
 }

@@ -14,6 +14,7 @@ import type { PreparedDataset } from '../src/core/data/types.ts';
 import { codebookStats, pca2, projectPca, residualNearestCodes } from '../src/core/eval/codebook.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { RqvaeConfig } from '../src/core/models/rqvae.ts';
+import { safeName } from '../src/core/names.ts';
 import { buildCodeTable, writeCodeJson } from '../src/core/tokenizer/codes.ts';
 import {
   DEFAULT_CHUNK_BYTES,
@@ -88,11 +89,6 @@ export function validateTokenizerConfig(c: TokenizerConfig): StudioError | null 
 }
 
 // ---- the methods ----------------------------------------------------------------------------
-
-function safeName(name: string): string {
-  const s = name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '');
-  return s || 'tokenizer';
-}
 
 function snapInfo(s: { epoch: number; loss: number; collisionRate: number; giniMean: number }): SnapshotInfo {
   return { epoch: s.epoch, loss: s.loss, collisionRate: s.collisionRate, giniMean: s.giniMean };
@@ -333,7 +329,7 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
           });
         }
         const [weights, codes] = await Promise.all([loadTokenizerArray(db, rec, array), loadTokenizerCodes(db, rec)]);
-        const base = safeName(rec.name);
+        const base = safeName(rec.name, 'tokenizer');
         const tag = array === 'weights' ? '' : `.best-${snapshot}`;
         const safetensors: ExportedFile = { fileName: `${base}${tag}.tokenizer.safetensors`, bytes: weights };
         return { safetensors, codeJson: { fileName: `${base}.code.json`, text: writeCodeJson(codes) }, tensorCount: rec.tensorCount };

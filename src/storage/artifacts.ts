@@ -10,6 +10,7 @@
  */
 import { StudioError, throwIfCancelled } from '../core/errors.ts';
 import type { EmbeddingKind, EmbeddingTable } from '../core/embeddings/types.ts';
+import { uniqueName } from '../core/names.ts';
 import { DEFAULT_CHUNK_BYTES, type SaveOptions } from './datasets.ts';
 import { chunkRange, type StoredArtifact, type StudioDb } from './db.ts';
 import { toStorageError } from './errors.ts';
@@ -130,7 +131,7 @@ export async function saveEmbeddingTable(db: StudioDb, datasetId: string, table:
     }
     const artifacts = tx.objectStore('artifacts');
     const siblings = await artifacts.index('ownerId').getAll(datasetId);
-    record.name = uniqueName(new Set(siblings.filter(isEmbedding).map((a) => a.name)), table.name);
+    record.name = uniqueName(table.name, new Set(siblings.filter(isEmbedding).map((a) => a.name)), 'embeddings');
     const store = tx.objectStore('chunks');
     for (let i = 0; i < chunks.length; i++) {
       throwIfCancelled(opts.signal);
@@ -150,12 +151,6 @@ export async function saveEmbeddingTable(db: StudioDb, datasetId: string, table:
     opts.signal?.removeEventListener('abort', onAbort);
   }
   return toEmbeddingSummary(record);
-}
-
-function uniqueName(taken: Set<string>, base: string): string {
-  const name = base.trim() || 'embeddings';
-  if (!taken.has(name)) return name;
-  for (let n = 2; ; n++) if (!taken.has(`${name} (${n})`)) return `${name} (${n})`;
 }
 
 /** Embedding tables of one dataset (or of all datasets), newest first. */

@@ -8,6 +8,7 @@
  * unambiguous. The returned summary carries the final name.
  */
 import { StudioError, throwIfCancelled } from '../core/errors.ts';
+import { uniqueNameAsync } from '../core/names.ts';
 import type { DatasetSource, DatasetStats, PrepareConfig, PreparedDataset } from '../core/data/types.ts';
 import { chunkRange, type ArrayDtype, type ArrayManifest, type StoredDataset, type StudioDb } from './db.ts';
 import { toStorageError } from './errors.ts';
@@ -144,7 +145,8 @@ export async function saveDataset(db: StudioDb, ds: PreparedDataset, opts: SaveO
   opts.signal?.addEventListener('abort', onAbort);
   try {
     const datasets = tx.objectStore('datasets');
-    record.name = await uniqueName(datasets.index('name'), ds.name);
+    const names = datasets.index('name');
+    record.name = await uniqueNameAsync(ds.name, async (n) => (await names.count(n)) > 0, 'dataset');
     const chunks = tx.objectStore('chunks');
     let written = 0;
     for (const e of encoded) {
@@ -167,15 +169,6 @@ export async function saveDataset(db: StudioDb, ds: PreparedDataset, opts: SaveO
     opts.signal?.removeEventListener('abort', onAbort);
   }
   return toSummary(record);
-}
-
-async function uniqueName(index: { count(key: string): Promise<number> }, base: string): Promise<string> {
-  const name = base.trim() || 'dataset';
-  if ((await index.count(name)) === 0) return name;
-  for (let n = 2; ; n++) {
-    const candidate = `${name} (${n})`;
-    if ((await index.count(candidate)) === 0) return candidate;
-  }
 }
 
 export async function loadDataset(db: StudioDb, id: string): Promise<PreparedDataset> {

@@ -6,6 +6,7 @@
  */
 import { StudioError } from '../core/errors.ts';
 import type { RqvaeConfig } from '../core/models/rqvae.ts';
+import { uniqueName } from '../core/names.ts';
 import { deleteArtifactOfType } from './artifacts.ts';
 import { DEFAULT_CHUNK_BYTES } from './datasets.ts';
 import { chunkRange, type StoredArtifact, type StudioDb } from './db.ts';
@@ -94,10 +95,7 @@ export async function saveTokenizer(
     }
     const artifacts = tx.objectStore('artifacts');
     const siblings = await artifacts.index('ownerId').getAll(datasetId);
-    const taken = new Set(siblings.filter(isTokenizer).map((a) => a.name));
-    const base = rec.name.trim() || 'tokenizer';
-    record.name = base;
-    for (let n = 2; taken.has(record.name); n++) record.name = `${base} (${n})`;
+    record.name = uniqueName(rec.name, new Set(siblings.filter(isTokenizer).map((a) => a.name)), 'tokenizer');
     const store = tx.objectStore('chunks');
     for (const [name, i, buf] of chunks) await store.put(buf, [id, name, i]);
     await artifacts.add(record);

@@ -4,7 +4,7 @@ import { gzipSync, unzipSync } from 'fflate';
 import type { BackendReport as CoreReport } from '../../src/core/backend.ts';
 import type { BackendReport as ApiReport, ImportRequest } from '../../workers/api.ts';
 import type { ProgressEvent } from '../../src/core/events.ts';
-import { createStudioService, safeFileName, type StudioService } from '../../workers/studioService.ts';
+import { createStudioService, type StudioService } from '../../workers/studioService.ts';
 import type { FetchLike } from '../../workers/sample.ts';
 
 // The core report type and the contract's must stay identical (core may not import workers/).
@@ -157,11 +157,6 @@ describe('studio service (worker API in Node)', () => {
     const c = await svc.initBackend(['cpu']);
     expect(c.backend).toBe('cpu');
     expect(c.fallbackReason).toBeUndefined();
-  });
-
-  it('safeFileName strips path characters', () => {
-    expect(safeFileName('a/b\\c:d (2)')).toBe('a_b_c_d (2)');
-    expect(safeFileName('..')).toBe('dataset');
   });
 });
 

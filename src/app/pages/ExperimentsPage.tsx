@@ -10,6 +10,7 @@ import type { ExperimentSummary } from '../../../workers/experimentsApi.ts';
 import type { AblationName } from '../../../workers/jointApi.ts';
 import { ABLATION_DIAGNOSTICS, ABLATION_LABELS, ABLATION_VARIANTS, ablationCsv, type AblationVariantSummary, type PairedComparison } from '../../core/experiments/ablation.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
+import { safeName } from '../../core/names.ts';
 import { CollapseBadge } from '../components/Diagnostics.tsx';
 import { ErrorBox } from '../components/ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../components/PauseButton.tsx';
@@ -27,10 +28,6 @@ import '../diagnostics.css';
 import '../tokenizer.css';
 
 const STATUS_CLASS: Record<string, string> = { finished: 'badge-ok', paused: 'badge-warn', cancelled: 'badge-warn', failed: 'badge-bad', running: '' };
-
-function safeFileName(name: string): string {
-  return name.replace(/[^\p{L}\p{N}._ ()-]+/gu, '_').replace(/^[.\s]+|[.\s]+$/g, '') || 'experiment';
-}
 
 function SweepForm({ datasetId }: { datasetId: string }) {
   const inputs = useJointStore((s) => s.inputs[datasetId]);
@@ -195,7 +192,7 @@ function SweepCard({ exp, open }: { exp: ExperimentSummary; open: boolean }) {
 
   function download() {
     const csv = ablationCsv(summary);
-    downloadBytes(`${safeFileName(exp.name)}.ablation.csv`, new TextEncoder().encode(csv), 'text/csv');
+    downloadBytes(`${safeName(exp.name, 'experiment')}.ablation.csv`, new TextEncoder().encode(csv), 'text/csv');
   }
 
   return (
