@@ -90,7 +90,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
           const config = await resolveGrpoConfig(request.preset, request.overrides ?? {});
           const db = await ctx.db();
           const [{ record: joint, bytes }, bundleIo, train, { SEMANTIC }, report] = await Promise.all([
-            loadJointCheckpointBytes(db, request.jointRunId), import('../src/core/io/bundle.ts'), import('../src/core/train/grpo.ts'),
+            loadJointCheckpointBytes(db, request.jointRunId), import('../src/core/io/jointBundle.ts'), import('../src/core/train/grpo.ts'),
             import('../src/core/models/recommender.ts'), ctx.ensureBackend(),
           ]);
           if (joint.status !== 'finished') {

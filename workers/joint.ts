@@ -181,7 +181,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
         runId = rec.id;
         active.add(rec.id);
         await scope?.onRunStored?.(rec.id);
-        const [train, bundle] = await Promise.all([import('../src/core/train/joint.ts'), import('../src/core/io/bundle.ts')]);
+        const [train, bundle] = await Promise.all([import('../src/core/train/joint.ts'), import('../src/core/io/jointBundle.ts')]);
         throwIfCancelled(signal);
         try {
           const res = await train.trainJoint(p.data, p.config, {
@@ -255,7 +255,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
     const key = `${runId}@${record.updatedAt}`;
     if (recCache?.key === key) return { model: recCache.model, checkpoint: recCache.checkpoint, record };
     const { bytes } = await loadJointCheckpointBytes(db, runId);
-    const [{ unpackJointCheckpoint }, { EtegrecRecommender }] = await Promise.all([import('../src/core/io/bundle.ts'), import('../src/core/models/recommender.ts')]);
+    const [{ unpackJointCheckpoint }, { EtegrecRecommender }] = await Promise.all([import('../src/core/io/jointBundle.ts'), import('../src/core/models/recommender.ts')]);
     const checkpoint = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
     await ctx.ensureBackend();
     const model = new EtegrecRecommender(checkpoint.recommenderConfig, 0);
@@ -332,7 +332,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
       if (active.has(runId)) throw new StudioError({ code: 'bad_option', message: 'This run is already training.' });
       const db = await ctx.db();
       const [{ record, bytes }, { unpackJointCheckpoint }, report] = await Promise.all([
-        loadJointCheckpointBytes(db, runId), import('../src/core/io/bundle.ts'), ctx.ensureBackend(),
+        loadJointCheckpointBytes(db, runId), import('../src/core/io/jointBundle.ts'), ctx.ensureBackend(),
       ]);
       if (record.status === 'finished') throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" has finished; nothing to resume.` });
       if (!record.embeddingId) throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" was imported; it cannot be trained further.` });
@@ -455,7 +455,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
       const r = await asResult(async (): Promise<ExportedFile> => {
         const db = await ctx.db();
         const { record, bytes } = await loadJointCheckpointBytes(db, runId);
-        const { unpackJointCheckpoint, writeJointBundle } = await import('../src/core/io/bundle.ts');
+        const { unpackJointCheckpoint, writeJointBundle } = await import('../src/core/io/jointBundle.ts');
         const c = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
         const w = finalWeights(c);
         const zip = writeJointBundle({
@@ -492,7 +492,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
           } else byName[f.name] = bytes;
         }
         const where = files.length === 1 ? files[0].name : `${files.length} files`;
-        const [{ readJointBundle, packJointCheckpoint }, ds] = await Promise.all([import('../src/core/io/bundle.ts'), ctx.dataset(datasetId)]);
+        const [{ readJointBundle, packJointCheckpoint }, ds] = await Promise.all([import('../src/core/io/jointBundle.ts'), ctx.dataset(datasetId)]);
         const b = readJointBundle(byName, { fileName: where });
         if (b.report.items !== ds.itemIds.length) {
           throw new StudioError({

@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import { selectBackend, type SelectBackendOptions } from '../src/core/backend.ts';
-import { exportReferenceZip } from '../src/core/data/bundle.ts';
+import { exportReferenceZip } from '../src/core/data/referenceBundle.ts';
 import { importToDataset, type ImportSourceFile } from '../src/core/data/importer.ts';
 import type { PrepareConfig, PreparedDataset } from '../src/core/data/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';

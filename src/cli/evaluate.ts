@@ -7,7 +7,7 @@ import { selectBackend, type BackendName } from '../core/backend.ts';
 import { collapseReasons, popularityTopK } from '../core/eval/diagnostics.ts';
 import { evaluateSplit } from '../core/eval/evaluateSplit.ts';
 import type { ProgressSink } from '../core/events.ts';
-import { readJointBundle } from '../core/io/bundle.ts';
+import { readJointBundle } from '../core/io/jointBundle.ts';
 import { EtegrecRecommender } from '../core/models/recommender.ts';
 import { StudioError } from '../core/errors.ts';
 import { jointSamples, trainCountsFromSamples } from '../core/train/jointData.ts';

@@ -8,7 +8,7 @@ import { selectBackend, type BackendName } from '../core/backend.ts';
 import { StudioError } from '../core/errors.ts';
 import type { GenerativeResult } from '../core/eval/generative.ts';
 import type { ProgressSink } from '../core/events.ts';
-import { readJointBundle, writeBundleFiles } from '../core/io/bundle.ts';
+import { readJointBundle, writeBundleFiles } from '../core/io/jointBundle.ts';
 import { SEMANTIC } from '../core/models/recommender.ts';
 import { GRPO_PRESETS, trainGrpo, type GrpoPresetName } from '../core/train/grpo.ts';
 import { jointSamples } from '../core/train/jointData.ts';

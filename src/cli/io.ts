@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { importReferenceBundle, type BundleFile } from '../core/data/bundle.ts';
+import { importReferenceBundle, type BundleFile } from '../core/data/referenceBundle.ts';
 import type { ImportSourceFile } from '../core/data/importer.ts';
 import { DEFAULT_PREPARE_CONFIG, type PreparedDataset } from '../core/data/types.ts';
 import type { ProgressSink } from '../core/events.ts';

@@ -13,7 +13,7 @@ import { StudioError } from '../core/errors.ts';
 import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
 import type { GenerativeResult } from '../core/eval/generative.ts';
 import type { ProgressSink } from '../core/events.ts';
-import { packJointCheckpoint, unpackJointCheckpoint, writeBundleFiles } from '../core/io/bundle.ts';
+import { packJointCheckpoint, unpackJointCheckpoint, writeBundleFiles } from '../core/io/jointBundle.ts';
 import { readRqvaeSafetensors } from '../core/tokenizer/stateDict.ts';
 import { trainJoint } from '../core/train/joint.ts';
 import { jointData } from '../core/train/jointData.ts';

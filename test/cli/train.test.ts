@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/core/io/safetensors.ts';
 import * as tf from '@tensorflow/tfjs';
-import { writeBundleFiles } from '../../src/core/io/bundle.ts';
+import { writeBundleFiles } from '../../src/core/io/jointBundle.ts';
 import { EtegrecRecommender } from '../../src/core/models/recommender.ts';
 import { Rqvae, type RqvaeConfig } from '../../src/core/models/rqvae.ts';
 import { trainConfigFromArgs } from '../../src/cli/train.ts';

@@ -4,7 +4,7 @@
  */
 import { StudioError, throwIfCancelled } from '../errors.ts';
 import { estimateEta, throttleProgress, type ProgressEvent, type ProgressSink } from '../events.ts';
-import { importReferenceBundle, looksLikeReferenceBundle, type ImportedEmbedding } from './bundle.ts';
+import { importReferenceBundle, looksLikeReferenceBundle, type ImportedEmbedding } from './referenceBundle.ts';
 import type { ByteSource } from './lines.ts';
 import { parseMetadata } from './metadata.ts';
 import { parseInteractions } from './parse.ts';

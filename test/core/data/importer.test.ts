@@ -4,7 +4,7 @@ import { strToU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../../src/core/errors.ts';
 import type { ProgressEvent } from '../../../src/core/events.ts';
-import { exportReferenceZip } from '../../../src/core/data/bundle.ts';
+import { exportReferenceZip } from '../../../src/core/data/referenceBundle.ts';
 import { importToDataset, type ImportSourceFile } from '../../../src/core/data/importer.ts';
 import { bytesSource } from '../../../src/core/data/lines.ts';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../../src/core/errors.ts';
 import {
   exportReferenceZip, importReferenceBundle, looksLikeReferenceBundle, referenceBundleFiles, type BundleFile,
-} from '../../../src/core/data/bundle.ts';
+} from '../../../src/core/data/referenceBundle.ts';
 import { bytesSource } from '../../../src/core/data/lines.ts';
 import { parseInteractions } from '../../../src/core/data/parse.ts';
 import { prepareDataset } from '../../../src/core/data/prepare.ts';

@@ -15,7 +15,7 @@ import {
   writeJointConfigYaml,
   writeRecommenderSafetensors,
   type JointBundleInput,
-} from '../../../src/core/io/bundle.ts';
+} from '../../../src/core/io/jointBundle.ts';
 import { csvField, readCsv, writeCsv } from '../../../src/core/io/csv.ts';
 import { readSafetensors, writeSafetensors, f32Tensor } from '../../../src/core/io/safetensors.ts';
 import { yamlNumber } from '../../../src/core/io/yaml.ts';
