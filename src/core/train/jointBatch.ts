@@ -1,8 +1,21 @@
 /**
- * One batch of joint ETEGRec training (spec §5.5), one function per epoch phase; see the module
- * comment of joint.ts for what each phase computes. The run (joint.ts) owns the modules, the
- * optimisers and their schedules; these functions only build the losses and hand the gradients to
- * `applyRec` / `applyTok`.
+ * One batch of joint ETEGRec training (spec §5.5), one function per epoch phase. The run
+ * (jointRun.ts) owns the modules, the optimisers and their schedules; these functions build the
+ * losses and hand the gradients to `applyRec` / `applyTok`.
+ *
+ * Per batch (B rows, unique-target subset U):
+ * * recommender epoch — T frozen (dT, zr_t computed off the tape); the loss on R's trainables is
+ *   w_code·CE + w_kl·KL(dS[U], dT[U]) + w_cl·InfoNCE(zr_t[U], h_D[U]). With micro-batches, CE and
+ *   KL are summed per micro-batch with their exact weights (n_m/B, |U_m|/|U|); InfoNCE couples all
+ *   of U, so a first pass without the tape computes h_D for the whole batch and ∂InfoNCE/∂h_D, and
+ *   the taped pass adds Σ g·h_D (the same dropout masks are replayed from the saved RNG state):
+ *   the summed gradient equals the full-batch gradient.
+ * * tokenizer epoch — R frozen and in eval mode, so its outputs z_E, h_D are constants computed off
+ *   the tape (micro-batched); the tokenizer loss runs over the whole batch: w_vq·(recon + α·rq on
+ *   S[U]) + w_kl·KL + w_cl·InfoNCE.
+ * * joint epoch ("w/o AT") — both modules on one tape; with micro-batches the alignment terms and
+ *   vq use each micro-batch's own unique targets (documented approximation; exact when
+ *   micro_batch_size ≥ batch_size).
  */
 import * as tf from '@tensorflow/tfjs';
 import { psaInfoNceLoss, selectRows, siaKlLoss, uniqueFirstIndex } from '../losses/alignment.ts';
@@ -10,10 +23,9 @@ import type { EtegrecRecommender } from '../models/recommender.ts';
 import type { Rqvae } from '../models/rqvae.ts';
 import type { Rng } from '../rng.ts';
 import type { DeviceBatches } from './deviceBatches.ts';
+import { LOSS_KEYS } from './jointMetrics.ts';
 import type { EpochPlan, JointTrainConfig } from './jointSchedule.ts';
 import type { JointSamples, LossTerms } from './jointTypes.ts';
-
-export const LOSS_KEYS: (keyof LossTerms)[] = ['total', 'code', 'kl', 'decCl', 'vq', 'recon', 'rq'];
 
 /** What a batch step needs of the run. */
 export interface BatchModels {

@@ -9,6 +9,8 @@ import type { NamedArray } from '../nn/params.ts';
 import type { AdamWState } from '../optim/adam.ts';
 import type { GenerativeResult } from '../eval/generative.ts';
 import type { JointTrainConfig, LossWeights, Phase } from './jointSchedule.ts';
+import type { ProgressSink } from '../events.ts';
+import type { PauseGate } from '../pause.ts';
 
 /** Generative metrics as reported (recall@1/5/10, ndcg@5/10, rounded to 6 decimals). */
 export type GenerativeMetrics = Record<'recall@1' | 'recall@5' | 'ndcg@5' | 'recall@10' | 'ndcg@10', number>;
@@ -131,4 +133,21 @@ export interface JointResult {
   /** The final model: best of the finetune stage (or of the alternating stage when finetune did not improve/was skipped). */
   final: JointWeights;
   seconds: number;
+}
+
+/** How a caller drives and observes a run (trainJoint). */
+export interface JointTrainOptions {
+  signal?: AbortSignal;
+  /** Pauses between batches (training and evaluation) while paused (results are unchanged). */
+  pause?: PauseGate;
+  onEvent?: ProgressSink;
+  onEpoch?: (record: JointEpochRecord) => void;
+  /** Awaited after every finished epoch and at stage boundaries with a resumable checkpoint. */
+  onCheckpoint?: (checkpoint: JointCheckpoint) => Promise<void> | void;
+  /** Continue a run; `tokenizer` is then ignored. */
+  resume?: JointCheckpoint;
+  /** The pretrained tokenizer (PyTorch layout, reference names); required unless resuming. */
+  tokenizer?: { state: Record<string, NamedArray>; config: RqvaeConfig };
+  /** Stop after this many epochs of this call (tests, benchmarks); the checkpoint stays resumable. */
+  maxEpochs?: number;
 }
