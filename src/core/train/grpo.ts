@@ -14,7 +14,8 @@
  * Validation each eval_step epochs (§5.8 beam search, the fixed SFT code table), early stop on
  * strict improvement of ndcg@10, test of the best state.
  *
- * Pure core: tfjs only, no DOM / fs / IndexedDB.
+ * Pure core: tfjs only, no DOM / fs / IndexedDB. This file: the trainer; steps 2–3 and the sampler's
+ * draw: grpoRewards.ts; steps 1, 4, 5 on the model: grpoPolicy.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { historyCodes } from '../eval/evaluateGenerative.ts';
@@ -25,8 +26,6 @@ import { CodeIndex, VALID_METRIC, type GenerativeResult } from '../eval/generati
 import { estimateEta, type ProgressSink } from '../events.ts';
 import { pausePoint, type PauseGate } from '../pause.ts';
 import { EtegrecRecommender, type RecommenderConfig } from '../models/recommender.ts';
-import type { RunOptions } from '../models/t5.ts';
-import { oneHotF32 } from '../nn/layers.ts';
 import type { NamedArray } from '../nn/params.ts';
 import { AdamW, clipGradNorm } from '../optim/adam.ts';
 import { LrScheduler } from '../optim/schedules.ts';
@@ -39,248 +38,11 @@ export type { GrpoConfig, GrpoPreset, GrpoPresetName } from '../stages/grpo.ts';
 export { GRPO_PRESETS, grpoConfig, validateGrpoConfig } from '../stages/grpo.ts';
 import { validateGrpoConfig, type GrpoConfig } from '../stages/grpo.ts';
 
-// ---------------------------------------------------------------------------------------------
-// Pure pieces: rewards, advantages, loss, sampling
-// ---------------------------------------------------------------------------------------------
-
-export const INVALID_REWARD = -0.1;
-
-/**
- * Reward per generated row: rule + α·cos(S[g], S[target]); rule = 1 on a hit, −0.1 when the code is
- * invalid (g = −1), else 0; cos = 0 when invalid. `generatedItem` has B·G rows; `targets` has B
- * (row i uses targets[⌊i / G⌋], G = rows / B) or B·G entries. `semantic` is [N × dim], row i−1 = item i.
- * Cosine as torch: x·y / max(‖x‖·‖y‖, 1e-8).
- */
-export function groupRewards(
-  generatedItem: Int32Array,
-  targets: Int32Array,
-  semantic: Float32Array,
-  semanticDim: number,
-  alpha: number,
-): Float32Array {
-  const rows = generatedItem.length;
-  if (targets.length === 0 || rows % targets.length !== 0) throw new Error(`groupRewards: ${rows} rows for ${targets.length} targets`);
-  const G = rows / targets.length;
-  const D = semanticDim;
-  const out = new Float32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const g = generatedItem[i];
-    const t = targets[Math.floor(i / G)];
-    if (g < 0) {
-      out[i] = INVALID_REWARD;
-      continue;
-    }
-    const rule = g === t ? 1 : 0;
-    const a = (g - 1) * D;
-    const b = (t - 1) * D;
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let k = 0; k < D; k++) {
-      const x = semantic[a + k];
-      const y = semantic[b + k];
-      dot += x * y;
-      na += x * x;
-      nb += y * y;
-    }
-    const cos = dot / Math.max(Math.sqrt(na) * Math.sqrt(nb), 1e-8);
-    out[i] = rule + alpha * cos;
-  }
-  return out;
-}
-
-/**
- * Group-normalised advantages: (r − mean_G) / (std_G + 1e-8), unbiased (G − 1) std, groups of G
- * consecutive rows. G = 1 has no std; its advantages are 0 (torch would give NaN).
- */
-export function groupAdvantages(rewards: Float32Array, G: number): Float32Array {
-  if (rewards.length % G !== 0) throw new Error(`groupAdvantages: ${rewards.length} rewards are not groups of ${G}`);
-  const out = new Float32Array(rewards.length);
-  if (G < 2) return out;
-  for (let s = 0; s < rewards.length; s += G) {
-    let mean = 0;
-    for (let j = 0; j < G; j++) mean += rewards[s + j];
-    mean /= G;
-    let ss = 0;
-    for (let j = 0; j < G; j++) ss += (rewards[s + j] - mean) ** 2;
-    const std = Math.sqrt(ss / (G - 1));
-    for (let j = 0; j < G; j++) out[s + j] = (rewards[s + j] - mean) / (std + 1e-8);
-  }
-  return out;
-}
-
-export interface GrpoLossParts {
-  loss: tf.Scalar;
-  policy: tf.Scalar;
-  kl: tf.Scalar;
-}
-
-/**
- * §6 step 5: ratio = exp(logp_cur − logp_ref); policy = −mean(min(ratio·A, clip(ratio, 1−ε, 1+ε)·A));
- * kl = mean(logp_cur − logp_ref); loss = policy + β·kl. logpRef and adv are constants.
- */
-export function grpoLoss(logpCur: tf.Tensor1D, logpRef: tf.Tensor1D, adv: tf.Tensor1D, clipRange: number, beta: number): GrpoLossParts {
-  return tf.tidy(() => {
-    const logRatio = tf.sub(logpCur, logpRef);
-    const ratio = tf.exp(logRatio);
-    const s1 = tf.mul(ratio, adv);
-    const s2 = tf.mul(tf.clipByValue(ratio, 1 - clipRange, 1 + clipRange), adv);
-    const policy = tf.neg(tf.mean(tf.minimum(s1, s2))) as tf.Scalar;
-    const kl = tf.mean(logRatio) as tf.Scalar;
-    const loss = tf.add(policy, tf.mul(kl, beta)) as tf.Scalar;
-    return { loss, policy, kl };
-  });
-}
-
-/**
- * Top-k filter of row-major logits [rows × K]: per row, values below the k-th largest become −∞
- * (ties with the k-th are kept, as `logits < topk.values[..., -1]` in torch). k ≥ K keeps all.
- */
-export function topKFilter(logits: Float32Array, numClasses: number, k: number): Float32Array {
-  const K = numClasses;
-  const out = Float32Array.from(logits);
-  if (k >= K) return out;
-  if (k < 1) throw new Error(`topKFilter: k must be ≥ 1, got ${k}`);
-  const rows = logits.length / K;
-  const tmp = new Float32Array(K);
-  for (let r = 0; r < rows; r++) {
-    tmp.set(logits.subarray(r * K, r * K + K));
-    tmp.sort();
-    const kth = tmp[K - k];
-    for (let j = 0; j < K; j++) if (out[r * K + j] < kth) out[r * K + j] = -Infinity;
-  }
-  return out;
-}
-
-export interface SamplingOptions {
-  temperature: number;
-  topK: number;
-}
-
-/**
- * One multinomial draw per row of logits [rows × K]: logits / temperature → top-k → softmax →
- * inverse CDF with one rng.next() per row. Deterministic for a given rng state.
- */
-export function sampleFromLogits(logits: Float32Array, numClasses: number, o: SamplingOptions, rng: Rng): Int32Array {
-  const K = numClasses;
-  const rows = logits.length / K;
-  const scaled = new Float32Array(logits.length);
-  for (let i = 0; i < logits.length; i++) scaled[i] = logits[i] / o.temperature;
-  const f = topKFilter(scaled, K, o.topK);
-  const out = new Int32Array(rows);
-  const p = new Float64Array(K);
-  for (let r = 0; r < rows; r++) {
-    let max = -Infinity;
-    for (let j = 0; j < K; j++) max = Math.max(max, f[r * K + j]);
-    let total = 0;
-    for (let j = 0; j < K; j++) {
-      const v = f[r * K + j];
-      p[j] = v === -Infinity ? 0 : Math.exp(v - max);
-      total += p[j];
-    }
-    const u = rng.next() * total;
-    let acc = 0;
-    let pick = -1;
-    for (let j = 0; j < K; j++) {
-      if (p[j] <= 0) continue;
-      acc += p[j];
-      pick = j;
-      if (u < acc) break;
-    }
-    out[r] = pick < 0 ? 0 : pick;
-  }
-  return out;
-}
-
-/** Row indices [0…0, 1…1, …] (each of `batch` repeated `times`). */
-function repeatIndex(batch: number, times: number): tf.Tensor1D {
-  const idx = new Int32Array(batch * times);
-  for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(i / times);
-  return tf.tensor1d(idx, 'int32');
-}
-
-/** codes [B, W] repeated per row to [B·times, W] (repeat_interleave). */
-function repeatRows(codes: tf.Tensor2D, times: number): tf.Tensor2D {
-  if (times === 1) return codes.clone();
-  return tf.tidy(() => tf.gather(codes, repeatIndex(codes.shape[0], times)) as tf.Tensor2D);
-}
-
-export interface SampleGroupOptions extends SamplingOptions {
-  /** Uniform draws of the multinomial sampler. */
-  rng: Rng;
-  /** Train mode (dropout on) as in the fork; default true. */
-  training?: boolean;
-  /** Dropout masks (seeded); without it tf.dropout is used in train mode. */
-  dropoutRng?: Rng;
-}
-
-/**
- * G sampled codes per history: flat history codes [B, 4·L] → Int32Array [B, G, 4]. The inputs are
- * repeated G times and encoded (each row its own dropout mask, as the reference); 4 decoding steps
- * with full recompute; no gradient. Rows b·G … b·G+G−1 belong to sample b.
- */
-export async function sampleGroup(model: EtegrecRecommender, codes: tf.Tensor2D, G: number, o: SampleGroupOptions): Promise<Int32Array> {
-  const C = model.config.code_length;
-  const K = model.config.code_num;
-  const B = codes.shape[0];
-  const N = B * G;
-  const run: RunOptions = { training: o.training ?? true, rng: o.dropoutRng };
-  const { hidden, mask } = tf.tidy(() => {
-    const rep = repeatRows(codes, G);
-    return model.encode(rep, run);
-  });
-  let tokens = new Int32Array(0);
-  try {
-    for (let t = 0; t < C; t++) {
-      const lgT = tf.tidy(() => {
-        const prefix = tf.tensor2d(tokens, [N, t], 'int32');
-        const H = model.decode(prefix, hidden, mask, run);
-        const d = H.shape[2];
-        const h = tf.reshape(tf.slice(H, [0, t, 0], [N, 1, d]), [N, d]) as tf.Tensor2D;
-        return model.positionLogits(h, t);
-      });
-      const lg = (await lgT.data()) as Float32Array;
-      lgT.dispose();
-      const tok = sampleFromLogits(lg, K, o, o.rng);
-      const next = new Int32Array(N * (t + 1));
-      for (let r = 0; r < N; r++) {
-        next.set(tokens.subarray(r * t, r * t + t), r * (t + 1));
-        next[r * (t + 1) + t] = tok[r];
-      }
-      tokens = next;
-    }
-  } finally {
-    hidden.dispose();
-    mask.dispose();
-  }
-  return tokens;
-}
-
-/**
- * Σ_t log_softmax(logits_t)[code_t] for each sampled row, by teacher forcing (no temperature, no
- * top-k). codes: [R, 4·L] or [B, 4·L] with R = B·G (then repeated per row); sampled: [R, 4] int32.
- * Differentiable (call under tf.variableGrads for the policy).
- */
-export function sequenceLogProb(model: EtegrecRecommender, codes: tf.Tensor2D, sampled: tf.Tensor2D, o: RunOptions = {}): tf.Tensor1D {
-  return tf.tidy(() => {
-    const R = sampled.shape[0];
-    const B = codes.shape[0];
-    if (R % B !== 0) throw new Error(`sequenceLogProb: ${R} sampled rows for ${B} histories`);
-    const C = model.config.code_length;
-    const K = model.config.code_num;
-    const rep = R === B ? codes : repeatRows(codes, R / B);
-    const { hidden, mask } = model.encode(rep, o);
-    const prefix = tf.slice(sampled, [0, 0], [R, C - 1]) as tf.Tensor2D;
-    const logits = model.logits(model.decode(prefix, hidden, mask, o));
-    const lp = tf.logSoftmax(tf.reshape(logits, [R * C, K]));
-    const oh = oneHotF32(tf.reshape(sampled, [-1]), K);
-    return tf.sum(tf.reshape(tf.sum(tf.mul(lp, oh), 1), [R, C]), 1) as tf.Tensor1D;
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Trainer
-// ---------------------------------------------------------------------------------------------
+// The pure pieces (rewards, advantages, sampling) and the policy's (loss, sampling, log-probs).
+export * from './grpoRewards.ts';
+export * from './grpoPolicy.ts';
+import { groupAdvantages, groupRewards } from './grpoRewards.ts';
+import { grpoLoss, sampleGroup, sequenceLogProb } from './grpoPolicy.ts';
 
 export interface GrpoEpochRecord {
   epoch: number;
