@@ -1,7 +1,7 @@
 /**
  * GRPO fine-tuning (spec §6) of the studio worker: start from a finished joint run (its model =
- * the best checkpoint, else the current weights — finalWeights of workers/joint.ts), with the
- * fixed SFT code table and, for the reward, rows 1..N of the recommender's frozen semantic table
+ * the best checkpoint, else the current weights: finalWeights in src/core/train/jointTypes.ts),
+ * with the fixed SFT code table and, for the reward, rows 1..N of the recommender's frozen semantic table
  * (as src/cli/grpo.ts). The run is a record in `runs` (type/stage 'grpo'); when it finishes the
  * bundle zip (best GRPO recommender + SFT tokenizer + code.json + metrics.json) is stored with it
  * (src/storage/grpoRuns.ts) and is what exportGrpoBundle hands out.
@@ -10,11 +10,11 @@
 import * as Comlink from 'comlink';
 import { zipSync, type Zippable } from 'fflate';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
-import type { GenerativeResult } from '../src/core/eval/generative.ts';
+import { flatMetrics, type GenerativeResult } from '../src/core/eval/generative.ts';
 import { safeName, uniqueName } from '../src/core/names.ts';
 import type { GrpoConfig, GrpoEpochRecord, GrpoPresetName } from '../src/core/train/grpo.ts';
 import { jointSamples } from '../src/core/train/jointData.ts';
-import type { JointData } from '../src/core/train/jointTypes.ts';
+import { finalWeights, type JointData } from '../src/core/train/jointTypes.ts';
 import {
   DEFAULT_CHUNK_BYTES,
   deleteGrpoRun,
@@ -28,7 +28,6 @@ import {
 import type { ExportedFile, ProgressCallback, Result } from './contract.ts';
 import type { GrpoOverrides, GrpoPresetInfo, GrpoRunSummary, GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from './grpoApi.ts';
 import { adapterShort, asResult, forwardProgress, type StageContext } from './jobs.ts';
-import { finalWeights } from './joint.ts';
 
 const PRESET_NAMES: GrpoPresetName[] = ['quick', 'paper'];
 
@@ -44,9 +43,6 @@ export async function resolveGrpoConfig(preset: GrpoPresetName, overrides: GrpoO
   if (errs.length) throw new StudioError({ code: 'bad_option', message: `GRPO config: ${errs.join('; ')}` });
   return cfg;
 }
-
-const pick = (r: GenerativeResult | null | undefined): Record<string, number> | null =>
-  r ? { ...r.metrics, invalid_rate: r.invalidRate, count: r.count } : null;
 
 export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
   const chunkBytes = ctx.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -142,10 +138,10 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
             });
             const ts = Date.now();
             const metrics = {
-              valid_before: pick(res.validBefore), valid_after: pick(res.validAfter), test: pick(res.test),
+              valid_before: flatMetrics(res.validBefore), valid_after: flatMetrics(res.validAfter), test: flatMetrics(res.test),
               best_epoch: res.bestEpoch, preset: request.preset, backend: report.backend, seconds: res.seconds, config,
               provenance: train.GRPO_PRESETS[request.preset].provenance, source_joint_run: { id: joint.id, name: joint.name },
-              history: res.history.map((r) => ({ ...r, valid: r.valid ? pick(r.valid) : undefined })),
+              history: res.history.map((r) => ({ ...r, valid: r.valid ? flatMetrics(r.valid) : undefined })),
             };
             const files = bundleIo.writeBundleFiles({
               recommender: res.bestState, recommenderConfig: rc, tokenizer: w.tokenizer, tokenizerConfig: c.tokenizerConfig,

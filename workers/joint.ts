@@ -3,21 +3,17 @@
  * embedding table (the semantic input) + a tokenizer pretrained on that table; after every
  * finished epoch the run record and its packed checkpoint are stored in one transaction
  * (src/storage/jointRuns.ts), so a reload or a crashed worker loses nothing of a finished epoch
- * and resumeJoint continues exactly. Also: the recommendations view of one user, the export
- * bundle (writeJointBundle) and its import (readJointBundle, "N of N tensors matched").
+ * and resumeJoint continues exactly. Also: the recommendations view of one user
+ * (jointRecommendations.ts), the export bundle and its import (jointBundle.ts).
  *
  * The final model of a run is the core's: the best checkpoint (`best`), else the current weights.
  * tfjs-heavy modules (trainer, bundle IO, the recommender) are imported on first use.
  */
-import * as Comlink from 'comlink';
-import { unzipSync } from 'fflate';
 import type { PreparedDataset } from '../src/core/data/types.ts';
 import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';
-import type { EtegrecRecommender } from '../src/core/models/recommender.ts';
-import { safeName, uniqueName } from '../src/core/names.ts';
-import { popularityTopK } from '../src/core/eval/diagnostics.ts';
-import { jointData, jointSamples, trainCountsFromSamples } from '../src/core/train/jointData.ts';
+import { uniqueName } from '../src/core/names.ts';
+import { jointData } from '../src/core/train/jointData.ts';
 import { resolveStage, type ConfigContext } from '../src/core/stages/fields.ts';
 import { JOINT_STAGE } from '../src/core/stages/joint.ts';
 import {
@@ -29,11 +25,10 @@ import {
   type JointPresetName,
   type JointTrainConfig,
 } from '../src/core/train/jointSchedule.ts';
-import type { JointCheckpoint, JointEpochRecord, JointSamples, JointStage, JointWeights } from '../src/core/train/jointTypes.ts';
+import type { JointCheckpoint, JointEpochRecord, JointWeights } from '../src/core/train/jointTypes.ts';
 import {
   DEFAULT_CHUNK_BYTES,
   deleteJointRun,
-  getJointRun,
   listEmbeddingTables,
   listJointRuns,
   loadEmbeddingTable,
@@ -46,10 +41,9 @@ import {
   type StudioDb,
 } from '../src/storage/index.ts';
 import type { PauseGate } from '../src/core/pause.ts';
-import type { ExportedFile, ImportFile, ProgressCallback, Result } from './contract.ts';
+import type { ProgressCallback, Result } from './contract.ts';
 import { adapterShort, asResult, forwardProgress, runInScope, type StageContext } from './jobs.ts';
 import type {
-  JointImportResult,
   JointInputs,
   JointOverrides,
   JointPresetInfo,
@@ -57,10 +51,9 @@ import type {
   JointStartRequest,
   JointTrainResult,
   JointWorkerApi,
-  RecItem,
-  RecommendationQuery,
-  Recommendations,
 } from './jointApi.ts';
+import { createJointBundleMethods } from './jointBundle.ts';
+import { createJointRecommendations } from './jointRecommendations.ts';
 import { loadStoredTokenizer } from './tokenizer.ts';
 
 const PRESET_NAMES: JointPresetName[] = ['quick', 'converge', 'paper'];
@@ -79,15 +72,6 @@ export function ablationName(a: AblationSwitches): AblationName | 'custom' {
     if (s.sia === a.sia && s.psa === a.psa && s.alternation === a.alternation && s.endToEnd === a.endToEnd) return name as AblationName;
   }
   return 'custom';
-}
-
-/** The model of a run: the best checkpoint, else the current weights (also GRPO's SFT policy). */
-export function finalWeights(c: JointCheckpoint): JointWeights {
-  return c.best ?? c.current;
-}
-
-function metricsOf(r: GenerativeResult | null | undefined): Record<string, number> | null {
-  return r ? { ...r.metrics, invalid_rate: r.invalidRate, count: r.count } : null;
 }
 
 /**
@@ -118,10 +102,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
   /** Run ids being trained by a job of this worker. */
   const active = new Set<string>();
   let training: string | null = null;
-  /** The last model used for recommendations (per run and stored version). */
-  let recCache: { key: string; model: EtegrecRecommender; checkpoint: JointCheckpoint } | null = null;
-  const samplesCache = new Map<string, JointSamples>();
-  const popularCache = new Map<string, { ids: number[]; counts: Int32Array }>();
+  const views = createJointRecommendations(ctx);
 
   function toSummary(r: StoredJointRun): JointRunSummary {
     const isActive = active.has(r.id);
@@ -140,17 +121,6 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
 
   async function runName(db: StudioDb, datasetId: string, base: string): Promise<string> {
     return uniqueName(base, new Set((await listJointRuns(db, datasetId)).map((r) => r.name)), 'joint');
-  }
-
-  async function samplesOf(datasetId: string, ds: PreparedDataset, split: 'valid' | 'test'): Promise<JointSamples> {
-    const key = `${datasetId}:${split}`;
-    let s = samplesCache.get(key);
-    if (!s) {
-      s = jointSamples(ds, split);
-      if (samplesCache.size > 8) samplesCache.clear();
-      samplesCache.set(key, s);
-    }
-    return s;
   }
 
   /** Runs trainJoint (fresh or resumed), storing record + checkpoint after every finished epoch. */
@@ -202,7 +172,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
                 testBeforeFinetune: c.testBeforeFinetune ?? null,
                 error: null,
               }, bytes, chunkBytes);
-              if (recCache?.key.startsWith(`${rec.id}@`)) { recCache.model.dispose(); recCache = null; }
+              views.forget(rec.id);
             },
           });
           rec = await updateJointRun(db, rec.id, {
@@ -247,39 +217,6 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
       throw new StudioError({ code: 'embedding_row_mismatch', message: `Embedding table "${emb.name}" has ${table.rows} rows, the dataset ${ds.itemIds.length} items` });
     }
     return { emb, table, data: jointData(ds, table.data, table.cols) };
-  }
-
-  async function modelFor(runId: string): Promise<{ model: EtegrecRecommender; checkpoint: JointCheckpoint; record: StoredJointRun }> {
-    const db = await ctx.db();
-    const record = await getJointRun(db, runId);
-    const key = `${runId}@${record.updatedAt}`;
-    if (recCache?.key === key) return { model: recCache.model, checkpoint: recCache.checkpoint, record };
-    const { bytes } = await loadJointCheckpointBytes(db, runId);
-    const [{ unpackJointCheckpoint }, { EtegrecRecommender }] = await Promise.all([import('../src/core/io/jointBundle.ts'), import('../src/core/models/recommender.ts')]);
-    const checkpoint = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
-    await ctx.ensureBackend();
-    const model = new EtegrecRecommender(checkpoint.recommenderConfig, 0);
-    try {
-      model.loadStateDict(finalWeights(checkpoint).recommender);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    recCache?.model.dispose();
-    recCache = { key, model, checkpoint };
-    return { model, checkpoint, record };
-  }
-
-  /** The popularity top-10 of a dataset's training interactions (what trainJoint's overlap diagnostic compares with). */
-  function popularOf(datasetId: string, ds: PreparedDataset): { ids: number[]; counts: Int32Array } {
-    let p = popularCache.get(datasetId);
-    if (!p) {
-      const counts = trainCountsFromSamples(jointSamples(ds, 'train'), ds.itemIds.length);
-      p = { ids: popularityTopK(counts, 10), counts };
-      if (popularCache.size > 8) popularCache.clear();
-      popularCache.set(datasetId, p);
-    }
-    return p;
   }
 
   type Prepare = Parameters<typeof runTraining>[2];
@@ -393,149 +330,14 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
     deleteJointRun: (id) =>
       asResult(async () => {
         if (active.has(id)) throw new StudioError({ code: 'bad_option', message: 'This run is training; cancel it before deleting it.' });
-        if (recCache?.key.startsWith(`${id}@`)) { recCache.model.dispose(); recCache = null; }
+        views.forget(id);
         if (!(await deleteJointRun(await ctx.db(), id))) throw new StudioError({ code: 'not_found', message: `No stored joint-training run with id "${id}" (it may have been deleted).` });
       }),
 
-    recommendations: (runId, query: RecommendationQuery) =>
-      asResult(async (): Promise<Recommendations> => {
-        const split = query.split;
-        if (split !== 'valid' && split !== 'test') throw new StudioError({ code: 'bad_option', field: 'split', message: 'split must be valid or test', found: String(split) });
-        const { model, checkpoint, record } = await modelFor(runId);
-        const ds = await ctx.dataset(record.datasetId);
-        const samples = await samplesOf(record.datasetId, ds, split);
-        let row = query.sampleIndex ?? -1;
-        if (query.userIndex !== undefined) row = samples.users ? samples.users.indexOf(query.userIndex) : -1;
-        if (!(Number.isInteger(row) && row >= 0 && row < samples.count)) {
-          throw new StudioError({ code: 'bad_option', field: query.userIndex !== undefined ? 'userIndex' : 'sampleIndex', message: `No ${split} sample ${query.userIndex !== undefined ? `for user ${query.userIndex}` : String(row)} (the split has ${samples.count})` });
-        }
-        const w = finalWeights(checkpoint);
-        const codes = w.codes;
-        const cfg = checkpoint.config;
-        const len = samples.lens[row];
-        const one: JointSamples = {
-          count: 1, L: samples.L,
-          histories: samples.histories.slice(row * samples.L, (row + 1) * samples.L),
-          lens: Int32Array.of(len), targets: Int32Array.of(samples.targets[row]),
-        };
-        const R = Math.min(10, cfg.num_beams);
-        let generated = new Int32Array(0);
-        let rank = 0;
-        const [{ evaluateGenerative }, { CodeIndex }] = await Promise.all([import('../src/core/eval/evaluateGenerative.ts'), import('../src/core/eval/generative.ts')]);
-        await evaluateGenerative(model, codes, one, {
-          beams: cfg.num_beams, returnCount: R, batchSize: 1, constrained: cfg.constrained, lengthBucket: cfg.length_bucket,
-          onGenerated: (_rows, gen, ranks) => { generated = gen.slice(); rank = ranks[0]; },
-        });
-        const index = new CodeIndex(codes);
-        const item = (id: number): RecItem => ({
-          id, asin: ds.itemIds[id - 1] ?? '', title: ds.itemTitles?.[id - 1] ?? null, codes: Array.from(codes.subarray(id * 4, id * 4 + 4)),
-        });
-        const target = samples.targets[row];
-        const userIndex = samples.users ? samples.users[row] : -1;
-        const popular = popularOf(record.datasetId, ds);
-        const popularSet = new Set(popular.ids);
-        return {
-          split, sampleIndex: row, sampleCount: samples.count, userIndex, userId: ds.userIds[userIndex] ?? '',
-          history: Array.from(one.histories.subarray(0, len), (id) => item(id)),
-          target: item(target),
-          generated: Array.from({ length: R }, (_, r) => {
-            const c = Array.from(generated.subarray(r * 4, r * 4 + 4));
-            const id = index.lookup(c);
-            return {
-              rank: r + 1, codes: c, isTarget: rank === r + 1, popular: id > 0 && popularSet.has(id),
-              item: id > 0 ? { id, asin: ds.itemIds[id - 1] ?? '', title: ds.itemTitles?.[id - 1] ?? null } : null,
-            };
-          }),
-          popular: popular.ids.map((id) => ({ ...item(id), count: popular.counts[id - 1] })),
-          hitRank: rank, beams: cfg.num_beams, constrained: cfg.constrained,
-        };
-      }),
+    recommendations: views.recommendations,
 
-    async exportJointBundle(runId): Promise<Result<ExportedFile>> {
-      const r = await asResult(async (): Promise<ExportedFile> => {
-        const db = await ctx.db();
-        const { record, bytes } = await loadJointCheckpointBytes(db, runId);
-        const { unpackJointCheckpoint, writeJointBundle } = await import('../src/core/io/jointBundle.ts');
-        const c = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
-        const w = finalWeights(c);
-        const zip = writeJointBundle({
-          recommender: w.recommender, recommenderConfig: c.recommenderConfig, tokenizer: w.tokenizer, tokenizerConfig: c.tokenizerConfig,
-          codes: w.codes, config: c.config, history: c.history,
-          metrics: {
-            etegrec: { test: metricsOf(c.test ?? (record.test as GenerativeResult | null)), test_before_finetune: metricsOf(c.testBeforeFinetune ?? (record.testBeforeFinetune as GenerativeResult | null)) },
-            studio: {
-              run: record.name, status: record.status, backend: record.backend, preset: record.preset, source: record.source,
-              epochs_run: c.history.length, finished: c.finished,
-              model: c.best ? { stage: c.best.stage, epoch: c.best.epoch, valid: metricsOf(c.best.valid) } : 'current weights (no validation improvement recorded)',
-            },
-          },
-        });
-        return { fileName: `${safeName(record.name, 'joint')}.bundle.zip`, bytes: zip };
-      });
-      return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
-    },
+    ...createJointBundleMethods(ctx, { toSummary, runName }),
 
-    importJointBundle: (datasetId, files: ImportFile[], name) =>
-      asResult(async (): Promise<JointImportResult> => {
-        if (!files.length) throw new StudioError({ code: 'bad_option', message: 'No files were given: choose a bundle .zip or its files' });
-        const byName: Record<string, Uint8Array> = {};
-        for (const f of files) {
-          const bytes = new Uint8Array(await f.data.arrayBuffer());
-          if (/\.zip$/i.test(f.name)) {
-            let entries: Record<string, Uint8Array>;
-            try {
-              entries = unzipSync(bytes);
-            } catch (err) {
-              throw new StudioError({ code: 'malformed_input', file: f.name, message: `Not a readable zip (${(err as Error).message})` });
-            }
-            for (const [k, v] of Object.entries(entries)) if (!k.endsWith('/')) byName[k.replace(/^.*\//, '')] = v;
-          } else byName[f.name] = bytes;
-        }
-        const where = files.length === 1 ? files[0].name : `${files.length} files`;
-        const [{ readJointBundle, packJointCheckpoint }, ds] = await Promise.all([import('../src/core/io/jointBundle.ts'), ctx.dataset(datasetId)]);
-        const b = readJointBundle(byName, { fileName: where });
-        if (b.report.items !== ds.itemIds.length) {
-          throw new StudioError({
-            code: 'embedding_row_mismatch', file: where,
-            message: `The bundle codes ${b.report.items} items but dataset "${ds.name}" has ${ds.itemIds.length}`,
-            expected: `${ds.itemIds.length} items`, found: `${b.report.items} items`,
-          });
-        }
-        let metrics: { etegrec?: { test?: Record<string, number> | null; test_before_finetune?: Record<string, number> | null } } = {};
-        if (byName['metrics.json']) {
-          try { metrics = JSON.parse(new TextDecoder().decode(byName['metrics.json'])) as typeof metrics; } catch { /* optional */ }
-        }
-        const asResultOf = (m: Record<string, number> | null | undefined): GenerativeResult | null => {
-          if (!m) return null;
-          const { invalid_rate, count, ...rest } = m;
-          return { metrics: rest, invalidRate: invalid_rate ?? 0, count: count ?? 0, generated: 0 };
-        };
-        const config: JointTrainConfig = { ...(b.config ?? jointTrainConfig('paper')), t5: { ...b.recommenderConfig.t5 } };
-        const emptyOpt = { step: 0, m: [], v: [] };
-        const stage: JointStage = 'finetune';
-        const checkpoint: JointCheckpoint = {
-          format: 'etegrec-joint-checkpoint', version: 1, config, recommenderConfig: b.recommenderConfig, tokenizerConfig: b.tokenizerConfig,
-          stage, nextEpoch: 0, finished: true, current: { recommender: b.recommender, tokenizer: b.tokenizer, codes: b.codes },
-          optimizer: { recommender: emptyOpt, tokenizer: emptyOpt }, schedulerSteps: { recommender: 0, tokenizer: 0 },
-          rngState: { shuffle: 0, dropout: 0 }, early: { best: 0, bad: 0, bestEpoch: -1 }, best: null, history: [],
-        };
-        const packed = packJointCheckpoint(checkpoint);
-        const db = await ctx.db();
-        const report = await ctx.ensureBackend().catch(() => null);
-        const now = Date.now();
-        const rec = await saveJointRun(db, {
-          id: newJointRunId(), createdAt: now, updatedAt: now,
-          name: await runName(db, datasetId, name?.trim() || where.replace(/\.zip$/i, '').replace(/\.bundle$/, '')),
-          datasetId, embeddingId: null, tokenizerId: null, status: 'finished', backend: report?.backend ?? 'n/a', adapter: adapterShort(report), preset: b.config ? 'imported config.yaml' : 'paper (no config.yaml)',
-          config, history: [], progress: { stage, nextEpoch: 0, finished: true },
-          test: asResultOf(metrics.etegrec?.test), testBeforeFinetune: asResultOf(metrics.etegrec?.test_before_finetune),
-          error: null, source: `import:${where}`,
-          meta: { report: JSON.parse(JSON.stringify(b.report)) as unknown, files: Object.keys(byName) },
-        }, packed, chunkBytes);
-        const matched = b.report.matched + b.report.tokenizer.matched;
-        const total = b.report.expected + b.report.tokenizer.total;
-        return { run: toSummary(rec), message: `${matched} of ${total} tensors matched`, detail: b.report.message, matched, total, warnings: b.report.warnings };
-      }),
   };
 
   const trainer: JointTrainer = {

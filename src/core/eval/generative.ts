@@ -108,6 +108,11 @@ export interface GenerativeResult {
   diagnostics?: Diagnostics;
 }
 
+/** A result as one flat record (metrics.json): its metrics, `invalid_rate` and `count`; null stays null. */
+export function flatMetrics(r: GenerativeResult | null | undefined): Record<string, number> | null {
+  return r ? { ...r.metrics, invalid_rate: r.invalidRate, count: r.count } : null;
+}
+
 /** Accumulates hits over batches of generated codes. */
 export class GenerativeAccumulator {
   private readonly recall = new Map<number, number>();

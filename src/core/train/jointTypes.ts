@@ -135,6 +135,11 @@ export interface JointResult {
   seconds: number;
 }
 
+/** The model of a run: the best checkpoint, else the current weights (also GRPO's SFT policy). */
+export function finalWeights(c: JointCheckpoint): JointWeights {
+  return c.best ?? c.current;
+}
+
 /** How a caller drives and observes a run (trainJoint). */
 export interface JointTrainOptions {
   signal?: AbortSignal;
