@@ -5,6 +5,7 @@ import globals from 'globals';
 
 // Layer rules of design/architecture.md: core is pure (no DOM/React/IndexedDB/fs, nothing of the
 // project outside core); the UI never imports tfjs, IndexedDB code or core modules that use tfjs.
+// test/layers.test.ts checks the same on the whole import graph.
 const coreForbidden = {
   paths: [
     { name: 'react', message: 'src/core is UI-free.' },
@@ -28,6 +29,16 @@ const appForbidden = {
   ],
 };
 
+// Storage sits below the workers: it knows core types, never the worker contract or the UI.
+const storageForbidden = {
+  patterns: [{ group: ['**/workers/**', '**/app/**', '**/cli/**'], message: 'src/storage imports only src/storage and src/core.' }],
+};
+
+// The worker never depends on the UI (the UI depends on the worker contract).
+const workersForbidden = {
+  patterns: [{ group: ['**/src/app/**'], message: 'workers/ never imports the UI.' }],
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'public/**'] },
   js.configs.recommended,
@@ -49,4 +60,6 @@ export default tseslint.config(
     },
   },
   { files: ['src/core/**/*.ts'], rules: { 'no-restricted-imports': ['error', coreForbidden] } },
+  { files: ['src/storage/**/*.ts'], rules: { 'no-restricted-imports': ['error', storageForbidden] } },
+  { files: ['workers/**/*.ts'], rules: { 'no-restricted-imports': ['error', workersForbidden] } },
 );

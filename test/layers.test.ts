@@ -1,5 +1,7 @@
 // Enforces the layer rules of design/architecture.md on the real import graph (not only lint):
-// the UI never reaches tfjs or IndexedDB code, and src/core imports nothing outside src/core.
+// the UI never reaches tfjs or IndexedDB code, src/core imports nothing outside src/core,
+// src/storage never reaches workers/ or the UI, workers/ never reaches the UI, and the worker
+// contract files form no import cycle.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -17,10 +19,15 @@ function listFiles(dir: string): string[] {
 
 /** Value imports only: `import type` lines are erased at build time and pull in nothing. */
 function valueImports(file: string): string[] {
+  return imports(file, false);
+}
+
+/** Every import and re-export of a file; `withTypes` false leaves out the type-only ones. */
+function imports(file: string, withTypes = true): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
   for (const m of text.matchAll(importRe)) {
-    if (/^\s*(import|export)\s+type\s/.test(m[0])) continue;
+    if (!withTypes && /^\s*(import|export)\s+type\s/.test(m[0])) continue;
     out.push(m[1] ?? m[2]);
   }
   return out;
@@ -35,8 +42,8 @@ function resolveLocal(from: string, spec: string): string | null {
   return null;
 }
 
-/** All packages and project files reachable from `entries` through value imports. */
-function reach(entries: string[]): { files: Set<string>; packages: Set<string> } {
+/** All packages and project files reachable from `entries` through value imports (or all imports). */
+function reach(entries: string[], withTypes = false): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
   const stack = [...entries];
@@ -44,7 +51,7 @@ function reach(entries: string[]): { files: Set<string>; packages: Set<string> }
     const f = stack.pop()!;
     if (files.has(f)) continue;
     files.add(f);
-    for (const spec of valueImports(f)) {
+    for (const spec of imports(f, withTypes)) {
       const local = resolveLocal(f, spec);
       if (local) stack.push(local);
       else if (!spec.startsWith('.')) packages.add(spec);
@@ -62,6 +69,35 @@ describe('layers', () => {
     expect(bad).toEqual([]);
     const crossed = [...files].map((f) => relative(root, f)).filter((f) => f.startsWith('src/storage') || f.startsWith('workers/studio.worker'));
     expect(crossed).toEqual([]);
+  });
+
+  it('src/storage reaches only src/storage and src/core (type imports included): never workers/ or the UI', () => {
+    const storageFiles = listFiles(join(root, 'src/storage'));
+    expect(storageFiles.length).toBeGreaterThan(0);
+    const { files } = reach(storageFiles, true);
+    const crossed = [...files].map((f) => relative(root, f)).filter((f) => !f.startsWith('src/storage/') && !f.startsWith('src/core/'));
+    expect(crossed).toEqual([]);
+  });
+
+  it('workers/ never reaches the UI (type imports included)', () => {
+    const workerFiles = listFiles(join(root, 'workers'));
+    expect(workerFiles.length).toBeGreaterThan(0);
+    const { files } = reach(workerFiles, true);
+    const crossed = [...files].map((f) => relative(root, f)).filter((f) => f.startsWith('src/app/'));
+    expect(crossed).toEqual([]);
+  });
+
+  it('the worker contract (api.ts and what it imports) has no import cycle', () => {
+    const api = join(root, 'workers/api.ts');
+    const { files } = reach([api], true);
+    const cycles: string[] = [];
+    for (const f of [...files].filter((x) => relative(root, x).startsWith('workers/'))) {
+      for (const spec of imports(f)) {
+        const to = resolveLocal(f, spec);
+        if (to && to !== f && reach([to], true).files.has(f)) cycles.push(`${relative(root, f)} <-> ${relative(root, to)}`);
+      }
+    }
+    expect(cycles).toEqual([]);
   });
 
   it('src/core imports nothing of the project outside src/core, and no DOM/IDB/fs/React packages', () => {
