@@ -1,4 +1,4 @@
-/** The studio's pipeline stages (design/architecture.md); data and item embeddings exist so far. */
+/** The studio's pipeline stages (design/architecture.md), as the nav and the routes name them. */
 import type { InteractionFormat } from '../core/data/types.ts';
 
 export interface StageInfo {

@@ -2,13 +2,19 @@
  * Typed progress events: a discriminated union consumed alike by the UI, the CLI and the tests.
  * Later stages add members; consumers switch on `type`.
  */
-export type StageName = 'data' | 'sasrec' | 'text' | 'rqvae' | 'joint' | 'grpo';
+/**
+ * What emitted an event: the data stage, or the trainer inside a pipeline stage: 'sasrec' and
+ * 'text' (TF-IDF + SVD) in embeddings, 'rqvae' in tokenizer, 'joint', 'grpo'. Not the stage names
+ * of src/core/stages (embeddings / tokenizer / joint / grpo): the CLI prints these as `[sasrec]`,
+ * `[rqvae]`…, matching its command names.
+ */
+export type EventSource = 'data' | 'sasrec' | 'text' | 'rqvae' | 'joint' | 'grpo';
 
 export type ProgressEvent =
-  | { type: 'phase'; stage: StageName; phase: string; message?: string }
+  | { type: 'phase'; stage: EventSource; phase: string; message?: string }
   | {
       type: 'progress';
-      stage: StageName;
+      stage: EventSource;
       phase: string;
       /** Units done so far (lines, bytes, steps…) and the total when known. */
       done: number;
@@ -17,8 +23,8 @@ export type ProgressEvent =
       /** Seconds left, estimated from the rate so far; absent when unknown. */
       etaSeconds?: number;
     }
-  | { type: 'metric'; stage: StageName; name: string; step: number; value: number }
-  | { type: 'log'; stage: StageName; level: 'info' | 'warn'; message: string };
+  | { type: 'metric'; stage: EventSource; name: string; step: number; value: number }
+  | { type: 'log'; stage: EventSource; level: 'info' | 'warn'; message: string };
 
 export type ProgressSink = (event: ProgressEvent) => void;
 
