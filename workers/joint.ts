@@ -15,13 +15,11 @@ import type { GenerativeResult } from '../src/core/eval/generative.ts';
 import { uniqueName } from '../src/core/names.ts';
 import { jointData } from '../src/core/train/jointData.ts';
 import { resolveStage, type ConfigContext } from '../src/core/stages/fields.ts';
-import { JOINT_STAGE } from '../src/core/stages/joint.ts';
+import { JOINT_STAGE, ablationNameOf } from '../src/core/stages/joint.ts';
 import {
   ABLATIONS,
   JOINT_PRESETS,
   jointTrainConfig,
-  type AblationName,
-  type AblationSwitches,
   type JointPresetName,
   type JointTrainConfig,
 } from '../src/core/train/jointSchedule.ts';
@@ -64,14 +62,6 @@ export function resolveJointConfig(preset: JointPresetName, overrides: JointOver
   if (r.ok) return r.config;
   const first = r.errors[0];
   throw new StudioError({ code: 'bad_option', field: first.field, message: `Joint training config: ${r.errors.map((e) => e.message).join('; ')}` });
-}
-
-/** The Table 4 variant name of a set of switches (or 'custom'). */
-export function ablationName(a: AblationSwitches): AblationName | 'custom' {
-  for (const [name, s] of Object.entries(ABLATIONS)) {
-    if (s.sia === a.sia && s.psa === a.psa && s.alternation === a.alternation && s.endToEnd === a.endToEnd) return name as AblationName;
-  }
-  return 'custom';
 }
 
 /**
@@ -249,7 +239,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
         preset: request.preset, config, history: [], progress: null, test: null, testBeforeFinetune: null,
         error: null, source: 'train',
         meta: {
-          embeddingName: emb.name, tokenizerName: tok.summary.name, ablation: ablationName(config.ablation),
+          embeddingName: emb.name, tokenizerName: tok.summary.name, ablation: ablationNameOf(config.ablation),
           overrides: JSON.parse(JSON.stringify(request.overrides ?? {})) as unknown, seed: config.seed,
           tokenizerTrainedOn: tok.summary.embeddingId,
         },
