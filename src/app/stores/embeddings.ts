@@ -19,8 +19,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
-import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { createJobSlice, internal, progressFrom } from './jobEvents.ts';
+import { NO_PAUSE, type PauseView } from './pause.ts';
 
 export interface LossPoint { step: number; loss: number }
 export interface EpochPoint { epoch: number; trainLoss?: number; recall10?: number; ndcg10?: number }
@@ -49,6 +49,34 @@ export interface TrainView extends JobView {
   epochs: EpochPoint[];
   log: string[];
   result: SasrecTrainResult | null;
+}
+
+const IDLE_TRAIN: TrainView = { ...IDLE_JOB, loss: [], epochs: [], log: [], result: null };
+
+/** SASRec's metric events added to the curves: batch losses, and per epoch train loss, valid recall/ndcg@10. */
+function sasrecCurves(t: TrainView, events: ProgressEvent[]): Pick<TrainView, 'loss' | 'epochs'> {
+  let { loss, epochs } = t;
+  const newLoss: LossPoint[] = [];
+  const epochUpdates = new Map<number, EpochPoint>();
+  for (const e of events) {
+    if (e.type !== 'metric') continue;
+    if (e.name === 'loss') newLoss.push({ step: e.step, loss: e.value });
+    else if (e.name === 'train_loss' || e.name === 'valid/recall@10' || e.name === 'valid/ndcg@10') {
+      const prev = epochUpdates.get(e.step) ?? epochs.find((p) => p.epoch === e.step) ?? { epoch: e.step };
+      const next = { ...prev };
+      if (e.name === 'train_loss') next.trainLoss = e.value;
+      if (e.name === 'valid/recall@10') next.recall10 = e.value;
+      if (e.name === 'valid/ndcg@10') next.ndcg10 = e.value;
+      epochUpdates.set(e.step, next);
+    }
+  }
+  if (newLoss.length) loss = [...loss, ...newLoss];
+  if (epochUpdates.size) {
+    const map = new Map(epochs.map((p) => [p.epoch, p]));
+    for (const [k, v] of epochUpdates) map.set(k, v);
+    epochs = [...map.values()].sort((a, b) => a.epoch - b.epoch);
+  }
+  return { loss, epochs };
 }
 
 export interface TextView extends JobView {
@@ -81,51 +109,30 @@ interface EmbeddingsState {
 }
 
 export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
-  // Training events wait here until the next flush.
-  let pending: ProgressEvent[] = [];
-  let timer: ReturnType<typeof setInterval> | null = null;
-
-  function flushTraining(): void {
-    if (!pending.length) return;
-    const events = pending;
-    pending = [];
-    set((s) => {
-      const t = s.train;
-      let progress = t.progress;
-      let loss = t.loss;
-      let epochs = t.epochs;
-      let log = t.log;
-      const newLoss: LossPoint[] = [];
-      const epochUpdates = new Map<number, EpochPoint>();
-      for (const e of events) {
-        progress = progressFrom(progress, e);
-        if (e.type === 'log') log = [...log.slice(-49), e.message];
-        if (e.type !== 'metric') continue;
-        if (e.name === 'loss') newLoss.push({ step: e.step, loss: e.value });
-        else if (e.name === 'train_loss' || e.name === 'valid/recall@10' || e.name === 'valid/ndcg@10') {
-          const prev = epochUpdates.get(e.step) ?? epochs.find((p) => p.epoch === e.step) ?? { epoch: e.step };
-          const next = { ...prev };
-          if (e.name === 'train_loss') next.trainLoss = e.value;
-          if (e.name === 'valid/recall@10') next.recall10 = e.value;
-          if (e.name === 'valid/ndcg@10') next.ndcg10 = e.value;
-          epochUpdates.set(e.step, next);
-        }
-      }
-      if (newLoss.length) loss = [...loss, ...newLoss];
-      if (epochUpdates.size) {
-        const map = new Map(epochs.map((p) => [p.epoch, p]));
-        for (const [k, v] of epochUpdates) map.set(k, v);
-        epochs = [...map.values()].sort((a, b) => a.epoch - b.epoch);
-      }
-      return { train: { ...t, progress, loss, epochs, log } };
-    });
-  }
+  const training = createJobSlice<EmbeddingsState, 'train', SasrecTrainResult>(set, get, 'train', {
+    idle: IDLE_TRAIN,
+    log: { keep: 50, text: true },
+    apply: (t, events) => sasrecCurves(t, events),
+    batching: 'interval',
+    refresh: (datasetId) => get().refresh(datasetId),
+    // The result's curves are complete (no throttling): show them as the final state.
+    finish: (t, res) => {
+      if (!res.ok) return {};
+      const r = res.value;
+      return {
+        loss: r.curves.steps.length ? r.curves.steps : t.loss,
+        epochs: r.curves.epochs.length
+          ? r.curves.epochs.map((p) => ({ epoch: p.epoch, trainLoss: p.trainLoss, recall10: p.validRecall10, ndcg10: p.validNdcg10 }))
+          : t.epochs,
+      };
+    },
+  });
 
   return {
     presets: null,
     presetsError: null,
     draft: null,
-    train: { ...IDLE_JOB, loss: [], epochs: [], log: [], result: null },
+    train: IDLE_TRAIN,
     text: { ...IDLE_JOB, result: null, warnings: [] },
     tables: {},
     listError: null,
@@ -170,56 +177,14 @@ export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
 
     async startTraining(datasetId) {
       const d = get().draft;
-      if (!d || get().train.running) return;
-      pending = [];
-      set({
-        train: {
-          ...IDLE_JOB, running: true, datasetId, startedAt: Date.now(), loss: [], epochs: [], log: [], result: null,
-        },
-      });
-      timer = setInterval(flushTraining, FLUSH_MS);
-      let res: Result<SasrecTrainResult>;
-      try {
-        const job = getStudioClient().trainSasrec(datasetId, d.config, (e) => { pending.push(e); },
-          d.maxStepsPerEpoch ? { maxStepsPerEpoch: d.maxStepsPerEpoch } : undefined);
-        set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
-        res = await job.result;
-      } catch (err) {
-        res = internal(err);
-      }
-      if (timer) clearInterval(timer);
-      timer = null;
-      flushTraining();
-      set((s) => {
-        const t = { ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE };
-        if (!res.ok) return { train: { ...t, error: res.error } };
-        // The result's curves are complete (no throttling): show them as the final state.
-        const r = res.value;
-        return {
-          train: {
-            ...t,
-            error: null,
-            result: r,
-            loss: r.curves.steps.length ? r.curves.steps : t.loss,
-            epochs: r.curves.epochs.length
-              ? r.curves.epochs.map((p) => ({ epoch: p.epoch, trainLoss: p.trainLoss, recall10: p.validRecall10, ndcg10: p.validNdcg10 }))
-              : t.epochs,
-          },
-        };
-      });
-      await get().refresh(datasetId);
+      if (!d) return;
+      await training.run(datasetId, {}, (cb) => getStudioClient().trainSasrec(datasetId, d.config, cb,
+        d.maxStepsPerEpoch ? { maxStepsPerEpoch: d.maxStepsPerEpoch } : undefined));
     },
 
-    async cancelTraining() {
-      const fn = get().train.cancelFn;
-      if (!fn) return;
-      set((s) => ({ train: { ...s.train, cancelling: true } }));
-      await fn();
-    },
+    cancelTraining: training.cancel,
 
-    async togglePause() {
-      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
-    },
+    togglePause: training.togglePause,
 
     async computeText(datasetId, options) {
       if (get().text.running) return;

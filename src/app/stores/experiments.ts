@@ -10,13 +10,12 @@ import type { ExperimentResult, ExperimentSummary } from '../../../workers/exper
 import type { AblationName, JointPresetInfo } from '../../../workers/jointApi.ts';
 import { ABLATION_VARIANTS } from '../../core/experiments/ablation.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
-import type { ProgressEvent } from '../../core/events.ts';
 import { EXPERIMENT_FIELDS, seedsFromCount } from '../experiments.ts';
-import { getStudioClient, type Job } from '../workerClient.ts';
+import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
+import { createJobSlice, internal } from './jobEvents.ts';
 import { overridesOf, valuesOf } from './joint.ts';
-import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { NO_PAUSE, type PauseView } from './pause.ts';
 
 export interface ExperimentJobView extends PauseView {
   running: boolean;
@@ -61,50 +60,13 @@ interface ExperimentsState {
 }
 
 export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
-  let pending: ProgressEvent[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-
-  function flush(): void {
-    if (!pending.length) return;
-    const events = pending;
-    pending = [];
-    set((s) => {
-      let { progress, log } = s.job;
-      for (const e of events) {
-        progress = progressFrom(progress, e);
-        if (e.type === 'log') log = [...log.slice(-99), { level: e.level, message: e.message }];
-      }
-      return { job: { ...s.job, progress, log } };
-    });
-  }
-
-  async function runJob(datasetId: string, start: (onEvent: (e: ProgressEvent) => void) => Job<ExperimentResult>): Promise<void> {
-    if (get().job.running) return;
-    pending = [];
-    set({ job: { ...IDLE, running: true, datasetId, startedAt: Date.now() } });
-    let res: Result<ExperimentResult>;
-    try {
-      const job = start((e) => {
-        pending.push(e);
-        timer ??= setTimeout(() => { timer = null; flush(); }, FLUSH_MS);
-      });
-      set((s) => ({ job: { ...s.job, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
-      // The table follows the stored runs while the sweep trains (each finished run is stored).
-      const poll = setInterval(() => void get().refresh(datasetId), 2000);
-      try {
-        res = await job.result;
-      } finally {
-        clearInterval(poll);
-      }
-    } catch (err) {
-      res = internal(err);
-    }
-    flush();
-    set((s) => ({
-      job: { ...s.job, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE, result: res.ok ? res.value : null, error: res.ok ? null : res.error },
-    }));
-    await get().refresh(datasetId);
-  }
+  const job = createJobSlice<ExperimentsState, 'job', ExperimentResult>(set, get, 'job', {
+    idle: IDLE,
+    log: { keep: 100 },
+    // The table follows the stored runs while the sweep trains (each finished run is stored).
+    pollMs: 2000,
+    refresh: (datasetId) => get().refresh(datasetId),
+  });
 
   return {
     preset: 'quick',
@@ -158,25 +120,18 @@ export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
         set({ job: { ...IDLE, datasetId, error: { code: 'bad_option', field: 'seeds', message: `Seeds must be a whole number from 1 to 50 (found "${seedCount}")` } } });
         return Promise.resolve();
       }
-      return runJob(datasetId, (cb) => getStudioClient().startExperiment({
+      return job.run(datasetId, {}, (cb) => getStudioClient().startExperiment({
         datasetId, embeddingId, tokenizerId, preset, overrides: overridesOf(values, EXPERIMENT_FIELDS), variants, seeds, ...(name ? { name } : {}),
       }, cb));
     },
 
     resume(datasetId, id) {
-      return runJob(datasetId, (cb) => getStudioClient().resumeExperiment(id, cb));
+      return job.run(datasetId, {}, (cb) => getStudioClient().resumeExperiment(id, cb));
     },
 
-    async cancel() {
-      const fn = get().job.cancelFn;
-      if (!fn) return;
-      set((s) => ({ job: { ...s.job, cancelling: true } }));
-      await fn();
-    },
+    cancel: job.cancel,
 
-    async togglePause() {
-      await togglePause(get().job, (paused) => set((s) => ({ job: { ...s.job, paused } })));
-    },
+    togglePause: job.togglePause,
 
     async remove(datasetId, id, withRuns) {
       let r: Result<void>;

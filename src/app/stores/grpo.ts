@@ -11,8 +11,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
-import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { createJobSlice, internal } from './jobEvents.ts';
+import { NO_PAUSE, type PauseView } from './pause.ts';
 
 export interface GrpoPoint {
   x: number;
@@ -115,46 +115,33 @@ function pointX(name: string, step: number): number | null {
   return step + 1;
 }
 
+/** The trainer's metric events added to the points (x by pointX; the pre-GRPO validation under valid/…). */
+export function withGrpoMetricEvents(prev: GrpoPoint[], events: ProgressEvent[]): GrpoPoint[] {
+  const points = [...prev];
+  const index = new Map<number, number>();
+  points.forEach((p, i) => index.set(p.x, i));
+  for (const e of events) {
+    if (e.type !== 'metric') continue;
+    const x = pointX(e.name, e.step);
+    if (x === null) continue;
+    const name = e.name.startsWith('valid_before/') ? `valid/${e.name.slice('valid_before/'.length)}` : e.name;
+    const at = index.get(x);
+    if (at !== undefined) points[at] = { ...points[at], [name]: e.value };
+    else {
+      index.set(x, points.length);
+      points.push({ x, [name]: e.value });
+    }
+  }
+  return points.sort((a, b) => a.x - b.x);
+}
+
 export const useGrpoStore = create<GrpoState>()((set, get) => {
-  let pending: ProgressEvent[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-
-  function schedule(): void {
-    timer ??= setTimeout(() => {
-      timer = null;
-      flush();
-    }, FLUSH_MS);
-  }
-
-  function flush(): void {
-    if (!pending.length) return;
-    const events = pending;
-    pending = [];
-    set((s) => {
-      const t = s.train;
-      let progress = t.progress;
-      let log = t.log;
-      const points = [...t.points];
-      const index = new Map<number, number>();
-      points.forEach((p, i) => index.set(p.x, i));
-      for (const e of events) {
-        progress = progressFrom(progress, e);
-        if (e.type === 'log') log = [...log.slice(-49), { level: e.level, message: e.message }];
-        if (e.type !== 'metric') continue;
-        const x = pointX(e.name, e.step);
-        if (x === null) continue;
-        const name = e.name.startsWith('valid_before/') ? `valid/${e.name.slice('valid_before/'.length)}` : e.name;
-        const at = index.get(x);
-        if (at !== undefined) points[at] = { ...points[at], [name]: e.value };
-        else {
-          index.set(x, points.length);
-          points.push({ x, [name]: e.value });
-        }
-      }
-      points.sort((a, b) => a.x - b.x);
-      return { train: { ...t, progress, log, points } };
-    });
-  }
+  const job = createJobSlice<GrpoState, 'train', GrpoTrainResult>(set, get, 'train', {
+    idle: IDLE,
+    log: { keep: 50 },
+    apply: (t, events) => ({ points: withGrpoMetricEvents(t.points, events) }),
+    refresh: (datasetId) => get().refresh(datasetId),
+  });
 
   return {
     presets: null,
@@ -205,34 +192,14 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
       }
     },
 
-    async start(datasetId, jointRunId, name) {
-      if (get().train.running) return;
+    start(datasetId, jointRunId, name) {
       const { preset, values } = get();
-      pending = [];
-      set({ train: { ...IDLE, running: true, datasetId, startedAt: Date.now() } });
-      let res: Result<GrpoTrainResult>;
-      try {
-        const job = getStudioClient().startGrpo({ jointRunId, preset, overrides: grpoOverridesOf(values), ...(name ? { name } : {}) }, (e) => { pending.push(e); schedule(); });
-        set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
-        res = await job.result;
-      } catch (err) {
-        res = internal(err);
-      }
-      flush();
-      set((s) => ({ train: { ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE, result: res.ok ? res.value : null, error: res.ok ? null : res.error } }));
-      await get().refresh(datasetId);
+      return job.run(datasetId, {}, (cb) => getStudioClient().startGrpo({ jointRunId, preset, overrides: grpoOverridesOf(values), ...(name ? { name } : {}) }, cb));
     },
 
-    async cancel() {
-      const fn = get().train.cancelFn;
-      if (!fn) return;
-      set((s) => ({ train: { ...s.train, cancelling: true } }));
-      await fn();
-    },
+    cancel: job.cancel,
 
-    async togglePause() {
-      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
-    },
+    togglePause: job.togglePause,
 
     async remove(datasetId, id) {
       let r: Result<void>;

@@ -23,8 +23,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
-import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { createJobSlice, internal } from './jobEvents.ts';
+import { NO_PAUSE, type PauseView } from './pause.ts';
 
 /** One point per finished epoch (x = 1-based epoch count over both stages), metric name → value. */
 export interface JointPoint {
@@ -245,60 +245,15 @@ interface JointState {
 }
 
 export const useJointStore = create<JointState>()((set, get) => {
-  let pending: ProgressEvent[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-
-  function schedule(): void {
-    timer ??= setTimeout(() => {
-      timer = null;
-      flush();
-    }, FLUSH_MS);
-  }
-
-  function flush(): void {
-    if (!pending.length) return;
-    const events = pending;
-    pending = [];
-    set((s) => {
-      const t = s.train;
-      let progress = t.progress;
-      let log = t.log;
-      for (const e of events) {
-        progress = progressFrom(progress, e);
-        if (e.type === 'log') log = [...log.slice(-49), { level: e.level, message: e.message }];
-      }
-      return { train: { ...t, progress, log, points: withMetricEvents(t.points, events) } };
-    });
-  }
-
-  async function runJob(datasetId: string, runName: string | null, seed: JointPoint[], start: (onEvent: (e: ProgressEvent) => void) => ReturnType<ReturnType<typeof getStudioClient>['startJoint']>): Promise<void> {
-    if (get().train.running) return;
-    pending = [];
-    set({ train: { ...IDLE, running: true, datasetId, runName, startedAt: Date.now(), points: seed } });
-    let res: Result<JointTrainResult>;
-    try {
-      const job = start((e) => { pending.push(e); schedule(); });
-      set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
-      // The run list follows the stored epochs while the job runs (every finished epoch is stored).
-      const poll = setInterval(() => void get().refresh(datasetId), 2000);
-      try {
-        res = await job.result;
-      } finally {
-        clearInterval(poll);
-      }
-    } catch (err) {
-      res = internal(err);
-    }
-    flush();
-    set((s) => ({
-      train: {
-        ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE,
-        result: res.ok ? res.value : null, error: res.ok ? null : res.error,
-        runName: res.ok ? res.value.run.name : s.train.runName,
-      },
-    }));
-    await get().refresh(datasetId);
-  }
+  const job = createJobSlice<JointState, 'train', JointTrainResult>(set, get, 'train', {
+    idle: IDLE,
+    log: { keep: 50 },
+    apply: (t, events) => ({ points: withMetricEvents(t.points, events) }),
+    // The run list follows the stored epochs while the job runs (every finished epoch is stored).
+    pollMs: 2000,
+    refresh: (datasetId) => get().refresh(datasetId),
+    finish: (t, res) => ({ runName: res.ok ? res.value.run.name : t.runName }),
+  });
 
   return {
     presets: null,
@@ -354,24 +309,17 @@ export const useJointStore = create<JointState>()((set, get) => {
 
     start(datasetId, embeddingId, tokenizerId, name) {
       const { preset, values } = get();
-      return runJob(datasetId, name || null, [], (cb) =>
+      return job.run(datasetId, { runName: name || null, points: [] }, (cb) =>
         getStudioClient().startJoint({ datasetId, embeddingId, tokenizerId, preset, overrides: overridesOf(values), ...(name ? { name } : {}) }, cb));
     },
 
     resume(datasetId, run) {
-      return runJob(datasetId, run.name, pointsFromHistory(run.history), (cb) => getStudioClient().resumeJoint(run.id, cb));
+      return job.run(datasetId, { runName: run.name, points: pointsFromHistory(run.history) }, (cb) => getStudioClient().resumeJoint(run.id, cb));
     },
 
-    async cancel() {
-      const fn = get().train.cancelFn;
-      if (!fn) return;
-      set((s) => ({ train: { ...s.train, cancelling: true } }));
-      await fn();
-    },
+    cancel: job.cancel,
 
-    async togglePause() {
-      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
-    },
+    togglePause: job.togglePause,
 
     async remove(datasetId, id) {
       let r: Result<void>;

@@ -19,8 +19,8 @@ import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
-import { FLUSH_MS, internal, progressFrom } from './jobEvents.ts';
-import { NO_PAUSE, pauseFnOf, togglePause, type PauseView } from './pause.ts';
+import { createJobSlice, internal } from './jobEvents.ts';
+import { NO_PAUSE, type PauseView } from './pause.ts';
 
 /** One row per epoch (losses, lr) merged with the evaluation metrics of that epoch. */
 export interface TokPoint {
@@ -77,56 +77,41 @@ interface TokenizerState {
   remove(datasetId: string, id: string): Promise<Result<void>>;
 }
 
+/** The trainer's metric events merged into the points of their epochs (step + 1). */
+export function withTokMetricEvents(prev: TokPoint[], events: ProgressEvent[]): TokPoint[] {
+  const byEpoch = new Map<number, TokPoint>();
+  const points = [...prev];
+  const index = new Map<number, number>();
+  points.forEach((p, i) => index.set(p.epoch, i));
+  for (const e of events) {
+    if (e.type !== 'metric') continue;
+    const epoch = e.step + 1;
+    let p = byEpoch.get(epoch);
+    if (!p) {
+      const at = index.get(epoch);
+      p = at !== undefined ? { ...points[at] } : { epoch };
+      byEpoch.set(epoch, p);
+    }
+    p[e.name] = e.value;
+  }
+  for (const [epoch, p] of byEpoch) {
+    const at = index.get(epoch);
+    if (at !== undefined) points[at] = p;
+    else {
+      index.set(epoch, points.length);
+      points.push(p);
+    }
+  }
+  return points.sort((a, b) => a.epoch - b.epoch);
+}
+
 export const useTokenizerStore = create<TokenizerState>()((set, get) => {
-  let pending: ProgressEvent[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-
-  // Progress callbacks travel on their own MessagePort, so the last events can arrive after the
-  // job's result: every event schedules a flush rather than a timer tied to the job.
-  function schedule(): void {
-    timer ??= setTimeout(() => {
-      timer = null;
-      flush();
-    }, FLUSH_MS);
-  }
-
-  function flush(): void {
-    if (!pending.length) return;
-    const events = pending;
-    pending = [];
-    set((s) => {
-      const t = s.train;
-      let progress = t.progress;
-      let log = t.log;
-      const byEpoch = new Map<number, TokPoint>();
-      const points = [...t.points];
-      const index = new Map<number, number>();
-      points.forEach((p, i) => index.set(p.epoch, i));
-      for (const e of events) {
-        progress = progressFrom(progress, e);
-        if (e.type === 'log') log = [...log.slice(-49), { level: e.level, message: e.message }];
-        if (e.type !== 'metric') continue;
-        const epoch = e.step + 1;
-        let p = byEpoch.get(epoch);
-        if (!p) {
-          const at = index.get(epoch);
-          p = at !== undefined ? { ...points[at] } : { epoch };
-          byEpoch.set(epoch, p);
-        }
-        p[e.name] = e.value;
-      }
-      for (const [epoch, p] of byEpoch) {
-        const at = index.get(epoch);
-        if (at !== undefined) points[at] = p;
-        else {
-          index.set(epoch, points.length);
-          points.push(p);
-        }
-      }
-      points.sort((a, b) => a.epoch - b.epoch);
-      return { train: { ...t, progress, log, points } };
-    });
-  }
+  const job = createJobSlice<TokenizerState, 'train', TokenizerTrainResult>(set, get, 'train', {
+    idle: IDLE,
+    log: { keep: 50 },
+    apply: (t, events) => ({ points: withTokMetricEvents(t.points, events) }),
+    refresh: (datasetId) => get().refresh(datasetId),
+  });
 
   return {
     presets: null,
@@ -188,37 +173,13 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
 
     async startTraining(datasetId, embeddingId) {
       const d = get().draft;
-      if (!d || get().train.running) return;
-      pending = [];
-      set({ train: { ...IDLE, running: true, datasetId, startedAt: Date.now() } });
-      let res: Result<TokenizerTrainResult>;
-      try {
-        const job = getStudioClient().trainTokenizer(datasetId, embeddingId, d.config, (e) => { pending.push(e); schedule(); });
-        set((s) => ({ train: { ...s.train, cancelFn: job.cancel, pauseFn: pauseFnOf(job) } }));
-        res = await job.result;
-      } catch (err) {
-        res = internal(err);
-      }
-      flush();
-      set((s) => ({
-        train: {
-          ...s.train, running: false, cancelling: false, cancelFn: null, ...NO_PAUSE,
-          result: res.ok ? res.value : null, error: res.ok ? null : res.error,
-        },
-      }));
-      await get().refresh(datasetId);
+      if (!d) return;
+      await job.run(datasetId, {}, (cb) => getStudioClient().trainTokenizer(datasetId, embeddingId, d.config, cb));
     },
 
-    async cancelTraining() {
-      const fn = get().train.cancelFn;
-      if (!fn) return;
-      set((s) => ({ train: { ...s.train, cancelling: true } }));
-      await fn();
-    },
+    cancelTraining: job.cancel,
 
-    async togglePause() {
-      await togglePause(get().train, (paused) => set((s) => ({ train: { ...s.train, paused } })));
-    },
+    togglePause: job.togglePause,
 
     async openView(id) {
       set({ view: { id, loading: true, data: null, error: null } });
