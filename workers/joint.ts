@@ -14,7 +14,7 @@ import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';
 import { uniqueName } from '../src/core/names.ts';
 import { jointData } from '../src/core/train/jointData.ts';
-import { resolveStage, type ConfigContext } from '../src/core/stages/fields.ts';
+import { backendMemoryLimit, resolveStage, validateStageConfig, type ConfigContext } from '../src/core/stages/fields.ts';
 import { JOINT_STAGE, ablationNameOf } from '../src/core/stages/joint.ts';
 import {
   ABLATIONS,
@@ -219,6 +219,9 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
       const db = await ctx.db();
       const [ds, report] = await Promise.all([ctx.dataset(request.datasetId), ctx.ensureBackend()]);
       const { emb, table, data } = await inputsFor(db, ds, request.datasetId, request.embeddingId);
+      // the dataset and the backend are known now: beams against items, memory against the heap
+      const fits = validateStageConfig(JOINT_STAGE, config, { numItems: data.numItems, memoryLimitBytes: backendMemoryLimit(report.backend) });
+      if (fits.length) throw new StudioError({ code: 'bad_option', field: fits[0].field, message: `Joint training config: ${fits.map((e) => e.message).join('; ')}` });
       const tok = await loadStoredTokenizer(db, request.tokenizerId);
       if (tok.summary.datasetId !== request.datasetId) throw new StudioError({ code: 'bad_option', field: 'tokenizerId', message: `Tokenizer "${tok.summary.name}" belongs to another dataset` });
       if (tok.config.in_dim !== table.cols) {

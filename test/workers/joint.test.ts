@@ -89,6 +89,17 @@ describe('joint training stage (worker API in Node)', () => {
     expect(inputs.value.tokenizers.map((t) => t.id)).toEqual([tokId]);
     expect(inputs.value.tokenizers[0].embeddingId).toBe(embId);
 
+    // 0. Values that fit no dataset or heap are refused once the dataset and backend are known,
+    // before any run is stored.
+    const tooManyBeams = await svc.startJoint({ datasetId: ds.id, embeddingId: embId, tokenizerId: tokId, preset: 'quick', overrides: { ...TINY, num_beams: 500, return_beams: 10 }, name: 'beams' }, 'j0', () => undefined);
+    expect(tooManyBeams.ok).toBe(false);
+    if (!tooManyBeams.ok) expect(tooManyBeams.error.field).toBe('num_beams');
+    const huge = await svc.startJoint({ datasetId: ds.id, embeddingId: embId, tokenizerId: tokId, preset: 'quick', overrides: { ...TINY, t5: { d_model: 100000 } }, name: 'huge' }, 'j0b', () => undefined);
+    expect(huge.ok).toBe(false);
+    if (!huge.ok) expect(huge.error.field).toBe('t5.d_model');
+    const none = await svc.listJointRuns(ds.id);
+    expect(none.ok && none.value.map((x) => x.name)).toEqual([]);
+
     // 1. A full tiny run.
     const events: ProgressEvent[] = [];
     const r = await svc.startJoint({ datasetId: ds.id, embeddingId: embId, tokenizerId: tokId, preset: 'quick', overrides: TINY, name: 'full' }, 'j1', (e) => events.push(e));

@@ -107,6 +107,11 @@ export interface StageDecl<C extends object> {
   memoryEstimate?(config: C, ctx: ConfigContext): number;
 }
 
+/** The memory a backend can give one training (the 4 GiB wasm32 heap; others are not bounded here). */
+export function backendMemoryLimit(backend: string): number | undefined {
+  return backend === 'wasm' ? 4 * 2 ** 30 : undefined;
+}
+
 export type Resolved<C> = { ok: true; config: C } | { ok: false; errors: FieldError[] };
 
 // ---- paths ------------------------------------------------------------------------------------
