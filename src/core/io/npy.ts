@@ -73,6 +73,11 @@ export function parseNpy(bytes: Uint8Array, fileName?: string): NpyArray {
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad(fileName, 'The .npy header is not a dict');
   const h = header as Record<string, unknown>;
+  // numpy itself refuses a header whose keys are not exactly these three
+  const keys = Object.keys(h).sort();
+  if (keys.join() !== 'descr,fortran_order,shape') {
+    throw bad(fileName, 'The .npy header must have exactly the keys descr, fortran_order and shape', { expected: "{'descr', 'fortran_order', 'shape'}", found: keys.join(', ').slice(0, 120) });
+  }
   if (typeof h.descr !== 'string') {
     throw bad(fileName, 'Unsupported .npy dtype (structured arrays are not supported)', { found: JSON.stringify(h.descr) });
   }
@@ -92,7 +97,7 @@ export function parseNpy(bytes: Uint8Array, fileName?: string): NpyArray {
   if (h.fortran_order !== false) throw bad(fileName, 'The .npy header has no fortran_order flag');
   const shapeRaw = h.shape;
   const shape = typeof shapeRaw === 'number' ? [shapeRaw] : shapeRaw;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(shape.reduce((a: number, d: number) => a * d, 1))) {
     throw bad(fileName, 'The .npy header has an invalid shape', { found: JSON.stringify(shapeRaw) });
   }
   const count = shape.reduce((a: number, d: number) => a * d, 1);

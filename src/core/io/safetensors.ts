@@ -93,7 +93,7 @@ export function readSafetensors(file: Uint8Array, fileName?: string): Safetensor
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad(fileName, 'header is not a JSON object');
   const dataStart = 8 + hlen;
   const dataLen = file.byteLength - dataStart;
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -135,7 +135,8 @@ export function readSafetensors(file: Uint8Array, fileName?: string): Safetensor
     at = e.end;
   }
   if (at !== dataLen) throw bad(fileName, 'the data section has bytes no tensor covers', { expected: `${at} data bytes`, found: String(dataLen) });
-  const tensors: Record<string, SafeTensor> = {};
+  // no prototype: a tensor may be named "__proto__" (or "constructor") and must stay a tensor
+  const tensors: Record<string, SafeTensor> = Object.create(null) as Record<string, SafeTensor>;
   for (const e of entries) tensors[e.name] = { dtype: e.dtype, shape: e.shape, bytes: file.subarray(dataStart + e.begin, dataStart + e.end) };
   return { tensors, metadata };
 }

@@ -97,6 +97,10 @@ export function readCodeJson(text: string, fileName = 'code.json'): { codes: Int
       if (pad ? c !== -1 : c < 0) {
         throw new StudioError({ code: 'malformed_input', file: fileName, message: pad ? 'Row 0 (PAD) must be [-1, -1, -1, -1]' : `Row ${r} has a negative code`, found: JSON.stringify(row) });
       }
+      // an Int32Array wraps larger values (4294967296 → 0), which would pass every later range check
+      if (c > 0x7fffffff) {
+        throw new StudioError({ code: 'malformed_input', file: fileName, message: `Row ${r} has a code beyond the 32-bit range`, expected: 'codes below 2^31', found: JSON.stringify(row) });
+      }
     }
     codes.set(row as number[], r * 4);
   });

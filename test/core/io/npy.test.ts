@@ -169,3 +169,19 @@ describe('npy', () => {
     expect(unlisted).toEqual([]);
   });
 });
+
+describe('npy headers numpy would refuse', () => {
+  const data = new Uint8Array(8);
+  it('refuses extra, missing or __proto__ keys and shapes beyond 2^53', () => {
+    const ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+    expect(parseNpy(build(1, ok, data), 'ok.npy').shape).toEqual([2]);
+    for (const h of [
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), '__proto__': {}, }",
+      "{'descr': '<f4', 'shape': (2,), }",
+    ]) {
+      expect(() => parseNpy(build(1, h, data), 'x.npy'), h).toThrow(/exactly the keys descr, fortran_order and shape/);
+    }
+    expect(() => parseNpy(build(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (9007199254740993, 0), }", data), 'x.npy')).toThrow(/invalid shape/);
+  });
+});

@@ -91,3 +91,19 @@ describe('safetensors', () => {
     expect(() => writeSafetensors({ a: f32Tensor(new Float32Array(3), [2, 2]) })).toThrow(/needs 16/);
   });
 });
+
+describe('tensor names that are also Object property names', () => {
+  it('keeps a tensor named __proto__ or constructor as a tensor', () => {
+    // an object literal's __proto__ is not a key, so the header text is written by hand
+    const text = new TextEncoder().encode('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"constructor":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}');
+    const file = new Uint8Array(8 + text.length + 8);
+    new DataView(file.buffer).setBigUint64(0, BigInt(text.length), true);
+    file.set(text, 8);
+    new DataView(file.buffer).setFloat32(8 + text.length, 1.5, true);
+    new DataView(file.buffer).setFloat32(8 + text.length + 4, 2.5, true);
+    const r = readSafetensors(file, 'p.safetensors');
+    expect(Object.keys(r.tensors).sort()).toEqual(['__proto__', 'constructor']);
+    expect(Array.from(toFloat32(r.tensors['__proto__']))).toEqual([1.5]);
+    expect(Array.from(toFloat32(r.tensors['constructor']))).toEqual([2.5]);
+  });
+});

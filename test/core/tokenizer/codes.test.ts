@@ -65,5 +65,8 @@ describe('code.json', () => {
     expect(() => readCodeJson('[[0, 0, 0, 0]]')).toThrow(/PAD/);
     expect(() => readCodeJson('[[-1, -1, -1, -1], [1, 2, 3]]')).toThrow(/Row 1/);
     expect(() => readCodeJson('{}')).toThrow(/list/);
+    // an Int32Array would wrap 2^32 to 0, a valid-looking code
+    expect(() => readCodeJson('[[-1, -1, -1, -1], [4294967296, 0, 0, 0]]')).toThrow(/32-bit/);
+    expect(() => readCodeJson('[[-1, -1, -1, -1], [2147483648, 0, 0, 0]]')).toThrow(/32-bit/);
   });
 });
