@@ -2,9 +2,14 @@
 
 export type CsvCell = string | number | boolean | null | undefined;
 
+/**
+ * One cell. Text that a spreadsheet would run as a formula (= + - @, or a leading tab / CR) gets a
+ * leading apostrophe, the usual neutraliser; numbers are written as numbers, negative ones too.
+ */
 export function csvField(v: CsvCell): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? (Number.isNaN(v) ? 'NaN' : String(v)) : String(v);
+  let s = typeof v === 'number' ? (Number.isNaN(v) ? 'NaN' : String(v)) : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -3,6 +3,7 @@
  * the uniform summary of a recorded run of any stage, the config diff against a preset (with the
  * preset's provenance note), filtering and sorting, and the all-metrics CSV/JSON export.
  */
+import { csvField, type CsvCell } from '../io/csv.ts';
 import { collapseReasons, type Diagnostics } from '../eval/diagnostics.ts';
 
 export type RunStage = 'data' | 'text' | 'sasrec' | 'rqvae' | 'joint' | 'grpo';
@@ -209,9 +210,7 @@ export function sortRuns(rows: RunRow[], key: RunSortKey, dir: 'asc' | 'desc' = 
 // ---- export ----------------------------------------------------------------------------------
 
 function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : typeof v === 'string' ? v : JSON.stringify(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvField(typeof v === 'number' && !Number.isFinite(v) ? '' : typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as CsvCell));
 }
 
 export const CSV_COLUMNS = ['stage', 'run_id', 'run_name', 'dataset', 'created', 'status', 'backend', 'adapter', 'seed', 'preset', 'kind', 'epoch', 'metric', 'value'] as const;
