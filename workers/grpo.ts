@@ -31,17 +31,17 @@ import { adapterShort, asResult, forwardProgress, type StageContext } from './jo
 
 const PRESET_NAMES: GrpoPresetName[] = ['quick', 'paper'];
 
-/** The preset with the overrides applied and validated (field-named errors). */
+/** The preset with the overrides (typed or form text) applied and validated by the GRPO declaration (field-named errors). */
 export async function resolveGrpoConfig(preset: GrpoPresetName, overrides: GrpoOverrides = {}): Promise<GrpoConfig> {
   if (!PRESET_NAMES.includes(preset)) {
     throw new StudioError({ code: 'bad_option', field: 'preset', message: `Unknown GRPO preset "${String(preset)}"`, expected: PRESET_NAMES.join(' | '), found: String(preset) });
   }
-  const { grpoConfig, validateGrpoConfig } = await import('../src/core/train/grpo.ts');
-  const clean = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as GrpoOverrides;
-  const cfg = grpoConfig(preset, clean);
-  const errs = validateGrpoConfig(cfg);
-  if (errs.length) throw new StudioError({ code: 'bad_option', message: `GRPO config: ${errs.join('; ')}` });
-  return cfg;
+  const { GRPO_STAGE } = await import('../src/core/stages/grpo.ts');
+  const { resolveStage } = await import('../src/core/stages/fields.ts');
+  const clean = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const r = resolveStage(GRPO_STAGE, preset, clean);
+  if (!r.ok) throw new StudioError({ code: 'bad_option', field: r.errors[0].field, message: `GRPO config: ${r.errors.map((e) => e.message).join('; ')}` });
+  return r.config;
 }
 
 export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {

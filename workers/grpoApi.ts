@@ -20,7 +20,8 @@ export interface GrpoPresetInfo {
   provenance: Record<string, ProvenanceNote>;
 }
 
-export type GrpoOverrides = Partial<GrpoConfig>;
+/** Changes to a preset: typed GrpoConfig values, or any field of the GRPO declaration as form/link text. */
+export type GrpoOverrides = Partial<GrpoConfig> & { [fieldKey: string]: unknown };
 
 export interface GrpoStartRequest {
   /** A finished joint-training run (its best, else current, weights are the SFT policy). */

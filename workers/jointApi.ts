@@ -28,13 +28,14 @@ export interface JointPresetInfo {
 
 /**
  * Changes to a preset: any JointTrainConfig field; `ablation` by variant name or switches;
- * `finetune` and `t5` merged field by field.
+ * `finetune` and `t5` merged field by field; or any field of the joint declaration by its dotted
+ * key with the text a form or a link holds ('t5.d_model': '64'), parsed and checked by it.
  */
 export type JointOverrides = Partial<Omit<JointTrainConfig, 'ablation' | 'finetune' | 't5'>> & {
   ablation?: AblationName | Partial<AblationSwitches>;
   finetune?: Partial<FinetuneConfig>;
   t5?: Partial<T5Config>;
-};
+} & { [fieldKey: string]: unknown };
 
 export interface JointStartRequest {
   datasetId: string;

@@ -15,10 +15,14 @@ import {
   type MeanSd,
   type PairedComparison,
 } from '../core/experiments/ablation.ts';
-import { JOINT_FIELDS, type FieldSpec } from './stores/joint.ts';
 
-/** The joint values a sweep may override: all the joint page's, except what the sweep sets per run. */
-export const EXPERIMENT_FIELDS: FieldSpec[] = JOINT_FIELDS.filter((f) => f.key !== 'ablation' && f.key !== 'seed');
+/** The joint fields a sweep sets per run (the variant's switches and the seed): not in its form. */
+export const EXPERIMENT_HIDDEN: readonly string[] = ['ablation', 'ablation.sia', 'ablation.psa', 'ablation.alternation', 'ablation.endToEnd', 'seed'];
+
+/** The edited joint values every run of a sweep gets (what the sweep sets per run left out). */
+export function experimentOverrides(edited: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(edited).filter(([k]) => !EXPERIMENT_HIDDEN.includes(k)));
+}
 
 /** The finished runs of a sweep (a run counts once it has its test result). */
 export function experimentResults(e: Pick<ExperimentSummary, 'runs'>): AblationRunResult[] {

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { collapseOf, DIAGNOSTIC_COLUMNS, diagnosticsLine, pct, shuffleDetail } from '../../src/app/diagnostics.ts';
-import { EXPERIMENT_FIELDS, experimentResults, experimentSummary, fmtMeanSd, fmtPaired, orderingOf, seedsFromCount } from '../../src/app/experiments.ts';
+import { experimentOverrides, experimentResults, experimentSummary, fmtMeanSd, fmtPaired, orderingOf, seedsFromCount } from '../../src/app/experiments.ts';
 import { useExperimentsStore } from '../../src/app/stores/experiments.ts';
-import { chooseInputs, JOINT_FIELDS, overridesOf, pointsFromHistory, withMetricEvents, withStoredPoints, type JointPoint } from '../../src/app/stores/joint.ts';
+import { chooseInputs, pointsFromHistory, withMetricEvents, withStoredPoints, type JointPoint } from '../../src/app/stores/joint.ts';
 import type { Diagnostics } from '../../src/core/eval/diagnostics.ts';
 import { JOINT_PRESETS, jointTrainConfig, ABLATIONS } from '../../src/core/train/jointSchedule.ts';
 import type { ExperimentRunView, ExperimentSummary } from '../../workers/experimentsApi.ts';
@@ -93,13 +93,9 @@ describe('joint page helpers', () => {
     expect(chooseInputs({ embeddings: [], tokenizers: [] }, '', '')).toMatchObject({ emb: undefined, tok: undefined });
   });
 
-  it('turns only the given fields into overrides', () => {
-    expect(EXPERIMENT_FIELDS.map((f) => f.key)).not.toContain('ablation');
-    expect(EXPERIMENT_FIELDS.map((f) => f.key)).not.toContain('seed');
-    expect(EXPERIMENT_FIELDS).toHaveLength(JOINT_FIELDS.length - 2);
-    const o = overridesOf({ epochs: '2', 'finetune.epochs': '1', 't5.d_model': '16', ablation: 'no_sia', seed: '5', constrained: 'true' }, EXPERIMENT_FIELDS);
-    expect(o).toEqual({ epochs: 2, finetune: { epochs: 1 }, t5: { d_model: 16 }, constrained: true });
-    expect(overridesOf({ ablation: 'no_sia', seed: '5' })).toEqual({ ablation: 'no_sia', seed: 5 });
+  it("leaves out of a sweep's overrides what the sweep sets per run (variant, its switches, seed)", () => {
+    const o = experimentOverrides({ epochs: '2', 'finetune.epochs': '1', 't5.d_model': '16', ablation: 'no_sia', 'ablation.sia': 'false', seed: '5', constrained: 'true' });
+    expect(o).toEqual({ epochs: '2', 'finetune.epochs': '1', 't5.d_model': '16', constrained: 'true' });
   });
 });
 
@@ -162,7 +158,6 @@ describe('experiments view', () => {
     st.initForm(presets);
     expect(useExperimentsStore.getState().preset).toBe('quick');
     expect(useExperimentsStore.getState().values.epochs).toBe(String(JOINT_PRESETS.quick.values.epochs));
-    expect(useExperimentsStore.getState().values).not.toHaveProperty('seed');
     st.setValue('epochs', '1');
     st.initForm(presets);
     expect(useExperimentsStore.getState().values.epochs).toBe('1');

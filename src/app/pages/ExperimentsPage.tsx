@@ -15,10 +15,15 @@ import { CollapseBadge } from '../components/Diagnostics.tsx';
 import { ErrorBox } from '../components/ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../components/PauseButton.tsx';
 import { ProgressLine } from '../components/embeddings/ProgressLine.tsx';
-import { InputSelects, JointFieldsTable } from '../components/joint/ConfigPanel.tsx';
+import { InputSelects } from '../components/joint/ConfigPanel.tsx';
+import { StageConfigForm, StartReasons } from '../components/StageConfigForm.tsx';
+import { JOINT_STAGE } from '../../core/stages/joint.ts';
+import type { StageDecl } from '../../core/stages/fields.ts';
+import { checkForm, formContext, startBlockers } from '../stageForm.ts';
+import { useBackendStore } from '../stores/backend.ts';
 import { pct } from '../diagnostics.ts';
 import { downloadBytes } from '../download.ts';
-import { EXPERIMENT_FIELDS, experimentSummary, fmtMeanSd, orderingOf, pairedParts, seedsFromCount } from '../experiments.ts';
+import { EXPERIMENT_HIDDEN, experimentSummary, fmtMeanSd, orderingOf, pairedParts, seedsFromCount } from '../experiments.ts';
 import { formatDuration, formatInt, formatUtcDateTime } from '../format.ts';
 import { datasetHref, experimentsHref, jointHref, navigate } from '../route.ts';
 import { useDatasetsStore } from '../stores/datasets.ts';
@@ -50,7 +55,17 @@ function SweepForm({ datasetId }: { datasetId: string }) {
   const { emb, tok } = inputs ? chooseInputs(inputs, embeddingId, tokenizerId) : { emb: undefined, tok: undefined };
   const seeds = seedsFromCount(seedCount);
   const mine = job.datasetId === datasetId;
-  const canStart = !job.running && !!emb && !!tok && !!presets && variants.length > 0 && !!seeds;
+  const backend = useBackendStore((s) => s.report?.backend);
+  const check = checkForm(JOINT_STAGE, preset, values, formContext(emb?.rows, backend));
+  const blockers = startBlockers(check, [
+    job.running && 'a sweep is running',
+    !emb && 'choose a semantic table',
+    !tok && 'choose a tokenizer for this table',
+    !presets && 'the presets are loading',
+    variants.length === 0 && 'choose at least one variant',
+    !seeds && 'seeds must be a whole number from 1 to 50',
+  ]);
+  const canStart = blockers.length === 0;
 
   return (
     <section className="card" data-testid="exp-form">
@@ -90,7 +105,7 @@ function SweepForm({ datasetId }: { datasetId: string }) {
       </p>
       <details className="exp-fields" data-testid="exp-fields-details">
         <summary>Joint values for every run (edited from the {preset} preset; variant and seed are set per run)</summary>
-        <JointFieldsTable fields={EXPERIMENT_FIELDS} values={values} info={info} onChange={setValue} testIdPrefix="exp" />
+        <StageConfigForm decl={JOINT_STAGE as StageDecl<object>} preset={preset} values={values} onChange={setValue} check={check} testIdPrefix="exp" hidden={EXPERIMENT_HIDDEN} disabled={job.running} />
       </details>
       <div className="row tok-controls">
         <button type="button" className="primary" data-testid="exp-start" data-shortcut="start" disabled={!canStart}
@@ -104,6 +119,7 @@ function SweepForm({ datasetId }: { datasetId: string }) {
         )}
         {job.running && <PauseButton testId="exp-pause" paused={job.paused} disabled={job.cancelling || !job.pauseFn} onToggle={() => void togglePause()} />}
       </div>
+      {!job.running && <StartReasons reasons={blockers} testId="exp-start-reasons" />}
       {mine && job.running && (
         <>
           {job.paused && <PausedLabel testId="exp-paused" />}

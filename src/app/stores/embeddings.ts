@@ -9,7 +9,6 @@ import type {
   EmbeddingKind,
   EmbeddingSummary,
   Result,
-  SasrecConfig,
   SasrecPresetInfo,
   SasrecPresetName,
   SasrecTrainResult,
@@ -21,13 +20,17 @@ import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
 import { createJobSlice, internal, progressFrom } from './jobEvents.ts';
 import { NO_PAUSE, type PauseView } from './pause.ts';
+import { EMBEDDINGS_STAGE } from '../../core/stages/embeddings.ts';
+import type { StageDecl } from '../../core/stages/fields.ts';
+import { checkForm, presetFormValues } from '../stageForm.ts';
 
 export interface LossPoint { step: number; loss: number }
 export interface EpochPoint { epoch: number; trainLoss?: number; recall10?: number; ndcg10?: number }
 
 export interface TrainDraft {
   preset: SasrecPresetName;
-  config: SasrecConfig;
+  /** Field key → the text of every field of the SASRec declaration, as the form edits it. */
+  values: Record<string, string>;
   /** Blank = whole epochs. */
   maxStepsPerEpoch: number | null;
 }
@@ -94,7 +97,7 @@ interface EmbeddingsState {
   listError: StudioErrorInfo | null;
   loadPresets(): Promise<void>;
   setPreset(name: SasrecPresetName): void;
-  setValue<K extends keyof SasrecConfig>(key: K, value: SasrecConfig[K]): void;
+  setValue(key: string, text: string): void;
   setMaxSteps(n: number | null): void;
   startTraining(datasetId: string): Promise<void>;
   cancelTraining(): Promise<void>;
@@ -153,7 +156,7 @@ export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
       set({ presets, presetsError: null });
       if (!get().draft) {
         const quick = presets.find((p) => p.name === 'quick') ?? presets[0];
-        set({ draft: { preset: quick.name, config: { ...quick.config }, maxStepsPerEpoch: null } });
+        set({ draft: { preset: quick.name, values: presetFormValues(EMBEDDINGS_STAGE as StageDecl<object>, quick.name), maxStepsPerEpoch: null } });
       }
     },
 
@@ -161,13 +164,13 @@ export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
       const p = get().presets?.find((x) => x.name === name);
       const d = get().draft;
       if (!p || !d) return;
-      set({ draft: { ...d, preset: name, config: { ...p.config } } });
+      set({ draft: { ...d, preset: name, values: presetFormValues(EMBEDDINGS_STAGE as StageDecl<object>, name) } });
     },
 
-    setValue(key, value) {
+    setValue(key, text) {
       const d = get().draft;
       if (!d) return;
-      set({ draft: { ...d, config: { ...d.config, [key]: value } } });
+      set({ draft: { ...d, values: { ...d.values, [key]: text } } });
     },
 
     setMaxSteps(n) {
@@ -178,7 +181,10 @@ export const useEmbeddingsStore = create<EmbeddingsState>()((set, get) => {
     async startTraining(datasetId) {
       const d = get().draft;
       if (!d) return;
-      await training.run(datasetId, {}, (cb) => getStudioClient().trainSasrec(datasetId, d.config, cb,
+      // the page disables Start while a value is refused; the worker checks the config again
+      const config = checkForm(EMBEDDINGS_STAGE, d.preset, d.values).config;
+      if (!config) return;
+      await training.run(datasetId, {}, (cb) => getStudioClient().trainSasrec(datasetId, config, cb,
         d.maxStepsPerEpoch ? { maxStepsPerEpoch: d.maxStepsPerEpoch } : undefined));
     },
 

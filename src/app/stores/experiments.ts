@@ -10,11 +10,14 @@ import type { ExperimentResult, ExperimentSummary } from '../../../workers/exper
 import type { AblationName, JointPresetInfo } from '../../../workers/jointApi.ts';
 import { ABLATION_VARIANTS } from '../../core/experiments/ablation.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
-import { EXPERIMENT_FIELDS, seedsFromCount } from '../experiments.ts';
+import { experimentOverrides, seedsFromCount } from '../experiments.ts';
+import { editedValues } from '../stageForm.ts';
+import { JOINT_STAGE } from '../../core/stages/joint.ts';
+import type { StageDecl } from '../../core/stages/fields.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
 import { createJobSlice, internal } from './jobEvents.ts';
-import { overridesOf, valuesOf } from './joint.ts';
+import { jointFormValues } from './joint.ts';
 import { NO_PAUSE, type PauseView } from './pause.ts';
 
 export interface ExperimentJobView extends PauseView {
@@ -31,10 +34,9 @@ export interface ExperimentJobView extends PauseView {
 
 const IDLE: ExperimentJobView = { running: false, cancelling: false, datasetId: null, startedAt: 0, progress: null, log: [], error: null, result: null, cancelFn: null, ...NO_PAUSE };
 
-/** The form's values of a preset: the joint page's, less what the sweep sets per run. */
-function formValues(info: JointPresetInfo, presets: JointPresetInfo[]): Record<string, string> {
-  const all = valuesOf(info.config, presets);
-  return Object.fromEntries(EXPERIMENT_FIELDS.map((f) => [f.key, all[f.key]]));
+/** The form's values of a preset: the joint page's (the sweep's own fields are hidden, not sent). */
+function formValues(info: JointPresetInfo): Record<string, string> {
+  return jointFormValues(info.name);
 }
 
 interface ExperimentsState {
@@ -80,12 +82,12 @@ export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
     initForm(presets) {
       if (Object.keys(get().values).length || !presets.length) return;
       const info = presets.find((p) => p.name === get().preset) ?? presets[0];
-      set({ preset: info.name, values: formValues(info, presets) });
+      set({ preset: info.name, values: formValues(info) });
     },
 
     setPreset(name, presets) {
       const info = presets.find((p) => p.name === name);
-      if (info) set({ preset: name, values: formValues(info, presets) });
+      if (info) set({ preset: name, values: formValues(info) });
     },
 
     setValue(key, value) {
@@ -121,7 +123,7 @@ export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
         return Promise.resolve();
       }
       return job.run(datasetId, {}, (cb) => getStudioClient().startExperiment({
-        datasetId, embeddingId, tokenizerId, preset, overrides: overridesOf(values, EXPERIMENT_FIELDS), variants, seeds, ...(name ? { name } : {}),
+        datasetId, embeddingId, tokenizerId, preset, overrides: experimentOverrides(editedValues(JOINT_STAGE as StageDecl<object>, preset, values)), variants, seeds, ...(name ? { name } : {}),
       }, cb));
     },
 

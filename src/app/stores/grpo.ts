@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import type { ExportedFile, Result } from '../../../workers/api.ts';
-import type { GrpoEpochRecord, GrpoOverrides, GrpoPresetInfo, GrpoPresetName, GrpoRunSummary, GrpoTrainResult } from '../../../workers/grpoApi.ts';
+import type { GrpoEpochRecord, GrpoPresetInfo, GrpoPresetName, GrpoRunSummary, GrpoTrainResult } from '../../../workers/grpoApi.ts';
 import type { JointRunSummary } from '../../../workers/jointApi.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/events.ts';
@@ -13,48 +13,13 @@ import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
 import { createJobSlice, internal } from './jobEvents.ts';
 import { NO_PAUSE, type PauseView } from './pause.ts';
+import { GRPO_STAGE } from '../../core/stages/grpo.ts';
+import type { StageDecl } from '../../core/stages/fields.ts';
+import { editedValues, presetFormValues } from '../stageForm.ts';
 
 export interface GrpoPoint {
   x: number;
   [metric: string]: number;
-}
-
-export interface GrpoFieldSpec { key: keyof GrpoOverrides; label: string; kind: 'int' | 'float' }
-
-/** The values the page edits (every other value stays the preset's). */
-export const GRPO_FIELDS: GrpoFieldSpec[] = [
-  { key: 'group_size', label: 'group size G', kind: 'int' },
-  { key: 'kl_coeff', label: 'β (KL weight)', kind: 'float' },
-  { key: 'temperature', label: 'temperature', kind: 'float' },
-  { key: 'top_k', label: 'top-k', kind: 'int' },
-  { key: 'reward_alpha', label: 'α (reward cosine weight)', kind: 'float' },
-  { key: 'clip_range', label: 'clip range ε', kind: 'float' },
-  { key: 'lr', label: 'lr', kind: 'float' },
-  { key: 'epochs', label: 'epochs', kind: 'int' },
-  { key: 'batch_size', label: 'batch size', kind: 'int' },
-  { key: 'early_stop', label: 'early_stop (evaluations)', kind: 'int' },
-  { key: 'num_beams', label: 'num_beams', kind: 'int' },
-  { key: 'return_beams', label: 'return_beams', kind: 'int' },
-  { key: 'eval_batch_size', label: 'eval batch size', kind: 'int' },
-  { key: 'valid_limit', label: 'valid_limit (empty = all)', kind: 'int' },
-  { key: 'test_limit', label: 'test_limit (empty = all)', kind: 'int' },
-  { key: 'seed', label: 'seed', kind: 'int' },
-];
-
-export function grpoValuesOf(c: GrpoPresetInfo['config']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of GRPO_FIELDS) out[f.key] = c[f.key] === null ? '' : String(c[f.key]);
-  return out;
-}
-
-export function grpoOverridesOf(values: Record<string, string>): GrpoOverrides {
-  const o: Record<string, number | null> = {};
-  for (const f of GRPO_FIELDS) {
-    const raw = values[f.key];
-    if (raw === undefined) continue;
-    o[f.key] = raw.trim() === '' && (f.key === 'valid_limit' || f.key === 'test_limit') ? null : Number(raw);
-  }
-  return o as GrpoOverrides;
 }
 
 /** The trainer's metric names from stored epoch records (charts of a stored run). */
@@ -166,12 +131,12 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
         return;
       }
       const info = r.value.find((p) => p.name === get().preset) ?? r.value[0];
-      set({ presets: r.value, presetsError: null, preset: info.name, values: grpoValuesOf(info.config) });
+      set({ presets: r.value, presetsError: null, preset: info.name, values: presetFormValues(GRPO_STAGE as StageDecl<object>, info.name) });
     },
 
     setPreset(name) {
       const info = get().presets?.find((p) => p.name === name);
-      if (info) set({ preset: name, values: grpoValuesOf(info.config) });
+      if (info) set({ preset: name, values: presetFormValues(GRPO_STAGE as StageDecl<object>, info.name) });
     },
 
     setValue(key, value) {
@@ -194,7 +159,7 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
 
     start(datasetId, jointRunId, name) {
       const { preset, values } = get();
-      return job.run(datasetId, {}, (cb) => getStudioClient().startGrpo({ jointRunId, preset, overrides: grpoOverridesOf(values), ...(name ? { name } : {}) }, cb));
+      return job.run(datasetId, {}, (cb) => getStudioClient().startGrpo({ jointRunId, preset, overrides: editedValues(GRPO_STAGE as StageDecl<object>, preset, values), ...(name ? { name } : {}) }, cb));
     },
 
     cancel: job.cancel,

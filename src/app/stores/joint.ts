@@ -9,7 +9,6 @@ import type {
   JointEpochRecord,
   JointImportResult,
   JointInputs,
-  JointOverrides,
   JointPresetInfo,
   JointPresetName,
   JointRunSummary,
@@ -24,6 +23,9 @@ import type { ProgressEvent } from '../../core/events.ts';
 import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
 import { createJobSlice, internal } from './jobEvents.ts';
+import { JOINT_STAGE } from '../../core/stages/joint.ts';
+import { formValuesOf, type StageDecl } from '../../core/stages/fields.ts';
+import { editedValues, presetFormValues } from '../stageForm.ts';
 import { NO_PAUSE, type PauseView } from './pause.ts';
 
 /** One point per finished epoch (x = 1-based epoch count over both stages), metric name → value. */
@@ -32,85 +34,15 @@ export interface JointPoint {
   [metric: string]: number;
 }
 
-export type FieldKind = 'int' | 'float' | 'bool' | 'select';
-
-export interface FieldSpec {
-  /** Config path ('epochs', 't5.d_model', 'finetune.epochs'; 'ablation' = variant name). */
-  key: string;
-  label: string;
-  kind: FieldKind;
-  options?: string[];
+/** The joint page's form: field key → text of every field of the declaration in `preset`. */
+export function jointFormValues(preset: string): Record<string, string> {
+  return presetFormValues(JOINT_STAGE as StageDecl<object>, preset);
 }
 
-/** The values the page edits (every other value stays the preset's). */
-export const JOINT_FIELDS: FieldSpec[] = [
-  { key: 'epochs', label: 'epochs (alternating stage, max)', kind: 'int' },
-  { key: 'finetune.epochs', label: 'finetune epochs', kind: 'int' },
-  { key: 'batch_size', label: 'batch size', kind: 'int' },
-  { key: 'micro_batch_size', label: 'micro-batch size', kind: 'int' },
-  { key: 'cycle', label: 'cycle (tokenizer epoch every …)', kind: 'int' },
-  { key: 'warm_epoch', label: 'warm_epoch (alignment on from)', kind: 'int' },
-  { key: 'eval_step', label: 'eval_step', kind: 'int' },
-  { key: 'early_stop', label: 'early_stop (evaluations)', kind: 'int' },
-  { key: 'warmup_steps', label: 'warmup steps', kind: 'int' },
-  { key: 'lr_rec', label: 'lr_rec', kind: 'float' },
-  { key: 'lr_id', label: 'lr_id', kind: 'float' },
-  { key: 'num_beams', label: 'num_beams', kind: 'int' },
-  { key: 'return_beams', label: 'return_beams', kind: 'int' },
-  { key: 'eval_batch_size', label: 'eval batch size', kind: 'int' },
-  { key: 'eval_limit', label: 'eval_limit (valid users, 0 = all)', kind: 'int' },
-  { key: 'train_limit', label: 'train_limit (training samples, evenly spaced; 0 = all)', kind: 'int' },
-  { key: 'max_history', label: 'max_history (most recent items fed to the encoder)', kind: 'int' },
-  { key: 'length_bucket', label: 'length bucket (pad histories to multiples of … items)', kind: 'int' },
-  { key: 'sia_sign', label: 'SIA sign', kind: 'select', options: ['plus', 'minus'] },
-  { key: 'constrained', label: 'constrained decoding', kind: 'bool' },
-  { key: 'ablation', label: 'ablation variant (Table 4)', kind: 'select', options: ['full', 'no_sia', 'no_psa', 'no_both', 'no_alternation', 'no_end_to_end'] },
-  { key: 'seed', label: 'seed', kind: 'int' },
-  { key: 't5.d_model', label: 'T5 d_model', kind: 'int' },
-  { key: 't5.num_layers', label: 'T5 encoder layers', kind: 'int' },
-  { key: 't5.num_decoder_layers', label: 'T5 decoder layers', kind: 'int' },
-  { key: 't5.num_heads', label: 'T5 heads', kind: 'int' },
-  { key: 't5.d_kv', label: 'T5 d_kv', kind: 'int' },
-  { key: 't5.d_ff', label: 'T5 d_ff', kind: 'int' },
-];
-
-export function ablationOf(c: JointTrainConfig, presets: JointPresetInfo[] | null): string {
-  const table = presets?.[0]?.ablations;
-  if (!table) return 'full';
-  for (const [name, s] of Object.entries(table)) {
-    if (s.sia === c.ablation.sia && s.psa === c.ablation.psa && s.alternation === c.ablation.alternation && s.endToEnd === c.ablation.endToEnd) return name;
-  }
-  return 'full';
-}
-
-function getPath(c: JointTrainConfig, key: string): unknown {
-  let v: unknown = c;
-  for (const part of key.split('.')) v = (v as Record<string, unknown>)?.[part];
-  return v;
-}
-
-/** The field values of a config as the form's strings. */
-export function valuesOf(c: JointTrainConfig, presets: JointPresetInfo[] | null): Record<string, string> {
-  const out: Record<string, string> = {};
+/** A stored run's config as the form's text (every field, via the declaration). */
+export function jointValuesOfConfig(c: JointTrainConfig): Record<string, string> {
   // train_limit is absent from configs stored before it existed: 0 = all, its meaning there
-  for (const f of JOINT_FIELDS) out[f.key] = f.key === 'ablation' ? ablationOf(c, presets) : String(getPath(c, f.key) ?? (f.key === 'train_limit' ? 0 : ''));
-  return out;
-}
-
-/** Form values → overrides (numbers parsed; NaN stays NaN so the worker names the field), of `fields` only. */
-export function overridesOf(values: Record<string, string>, fields: FieldSpec[] = JOINT_FIELDS): JointOverrides {
-  const o: Record<string, unknown> = {};
-  for (const f of fields) {
-    const raw = values[f.key];
-    if (raw === undefined) continue;
-    const v = f.kind === 'int' || f.kind === 'float' ? Number(raw) : f.kind === 'bool' ? raw === 'true' : raw;
-    const parts = f.key.split('.');
-    if (parts.length === 2) {
-      const group = (o[parts[0]] ??= {}) as Record<string, unknown>;
-      group[parts[1]] = v;
-    } else o[f.key] = v;
-  }
-  return o as JointOverrides;
+  return formValuesOf(JOINT_STAGE as StageDecl<object>, { train_limit: 0, ...c });
 }
 
 /** The same metric names the trainer emits, from stored epoch records (charts after a reload). */
@@ -281,12 +213,12 @@ export const useJointStore = create<JointState>()((set, get) => {
       // A second, concurrent load (StrictMode runs effects twice) must not reset edited values.
       if (get().presets) return;
       const info = r.value.find((p) => p.name === get().preset) ?? r.value[0];
-      set({ presets: r.value, presetsError: null, preset: info.name, values: valuesOf(info.config, r.value) });
+      set({ presets: r.value, presetsError: null, preset: info.name, values: jointFormValues(info.name) });
     },
 
     setPreset(name) {
       const info = get().presets?.find((p) => p.name === name);
-      if (info) set({ preset: name, values: valuesOf(info.config, get().presets) });
+      if (info) set({ preset: name, values: jointFormValues(name) });
     },
 
     setValue(key, value) {
@@ -310,7 +242,7 @@ export const useJointStore = create<JointState>()((set, get) => {
     start(datasetId, embeddingId, tokenizerId, name) {
       const { preset, values } = get();
       return job.run(datasetId, { runName: name || null, points: [] }, (cb) =>
-        getStudioClient().startJoint({ datasetId, embeddingId, tokenizerId, preset, overrides: overridesOf(values), ...(name ? { name } : {}) }, cb));
+        getStudioClient().startJoint({ datasetId, embeddingId, tokenizerId, preset, overrides: editedValues(JOINT_STAGE as StageDecl<object>, preset, values), ...(name ? { name } : {}) }, cb));
     },
 
     resume(datasetId, run) {

@@ -7,7 +7,6 @@ import { create } from 'zustand';
 import type { EmbeddingSummary, Result } from '../../../workers/api.ts';
 import type {
   TokenizerComparison,
-  TokenizerConfig,
   TokenizerImportResult,
   TokenizerPresetInfo,
   TokenizerPresetName,
@@ -21,6 +20,9 @@ import { getStudioClient } from '../workerClient.ts';
 import type { JobProgress } from './job.ts';
 import { createJobSlice, internal } from './jobEvents.ts';
 import { NO_PAUSE, type PauseView } from './pause.ts';
+import { tokenizerStage } from '../../core/stages/tokenizer.ts';
+import type { StageDecl } from '../../core/stages/fields.ts';
+import { checkForm, presetFormValues } from '../stageForm.ts';
 
 /** One row per epoch (losses, lr) merged with the evaluation metrics of that epoch. */
 export interface TokPoint {
@@ -48,7 +50,8 @@ const IDLE: TokTrainView = {
 
 export interface TokDraft {
   preset: TokenizerPresetName;
-  config: TokenizerConfig;
+  /** Field key → the text of every field of the tokenizer declaration (for the table's width). */
+  values: Record<string, string>;
 }
 
 interface TokenizerState {
@@ -64,7 +67,7 @@ interface TokenizerState {
   compare: { loading: boolean; data: TokenizerComparison | null; error: StudioErrorInfo | null; pair: [string, string] | null };
   loadPresets(inDim: number): Promise<void>;
   setPreset(name: TokenizerPresetName): void;
-  setValue<K extends keyof TokenizerConfig>(key: K, value: TokenizerConfig[K]): void;
+  setValue(key: string, text: string): void;
   refresh(datasetId: string): Promise<void>;
   startTraining(datasetId: string, embeddingId: string): Promise<void>;
   cancelTraining(): Promise<void>;
@@ -143,18 +146,19 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
       const prev = get().draft;
       const preset = prev?.preset ?? 'quick';
       const info = presets.find((p) => p.name === preset) ?? presets[0];
-      // Keep edits that do not depend on the width; the layout follows the new table.
-      set({ presets, presetsDim: inDim, presetsError: null, draft: { preset: info.name, config: { ...info.config } } });
+      // The layout follows the new table: its width is in_dim, and the preset's values are set again.
+      set({ presets, presetsDim: inDim, presetsError: null, draft: { preset: info.name, values: presetFormValues(tokenizerStage(inDim) as StageDecl<object>, info.name) } });
     },
 
     setPreset(name) {
       const info = get().presets?.find((p) => p.name === name);
-      if (info) set({ draft: { preset: name, config: { ...info.config } } });
+      const dim = get().presetsDim;
+      if (info && dim !== null) set({ draft: { preset: name, values: presetFormValues(tokenizerStage(dim) as StageDecl<object>, name) } });
     },
 
-    setValue(key, value) {
+    setValue(key, text) {
       const d = get().draft;
-      if (d) set({ draft: { ...d, config: { ...d.config, [key]: value } } });
+      if (d) set({ draft: { ...d, values: { ...d.values, [key]: text } } });
     },
 
     async refresh(datasetId) {
@@ -173,8 +177,12 @@ export const useTokenizerStore = create<TokenizerState>()((set, get) => {
 
     async startTraining(datasetId, embeddingId) {
       const d = get().draft;
-      if (!d) return;
-      await job.run(datasetId, {}, (cb) => getStudioClient().trainTokenizer(datasetId, embeddingId, d.config, cb));
+      const dim = get().presetsDim;
+      if (!d || dim === null) return;
+      // the page disables Start while a value is refused; the worker checks the config again
+      const config = checkForm(tokenizerStage(dim), d.preset, d.values).config;
+      if (!config) return;
+      await job.run(datasetId, {}, (cb) => getStudioClient().trainTokenizer(datasetId, embeddingId, config, cb));
     },
 
     cancelTraining: job.cancel,

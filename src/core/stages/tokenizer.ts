@@ -103,14 +103,14 @@ export const RQVAE_FIELDS: readonly FieldDecl[] = [
   int('e_dim', 'latent width', 'width of the quantised latent', 1, 4096, { main: true }),
   { key: 'layers', kind: 'ints', label: 'encoder widths', help: 'hidden widths of the encoder MLP (the decoder mirrors them)', min: 1, max: 65_536, main: true },
   { key: 'kmeans_init', kind: 'bool', label: 'k-means init', help: 'initialise the codebooks by k-means on the first batch', main: true },
-  int('kmeans_iters', 'k-means iterations', 'iterations of the k-means initialisation', 1, 100_000),
+  int('kmeans_iters', 'k-means iterations', 'iterations of the k-means initialisation', 1, 100_000, { main: true }),
   num('beta', 'β (commitment)', 'commitment weight of the quantiser', 0, 1e6),
   num('quant_loss_weight', 'α (quantisation)', 'total = recon + α · rq_loss', 0, 1e6),
   { key: 'sk_epsilons', kind: 'floats', label: 'Sinkhorn ε per level', help: 'Sinkhorn ε of each level in training (0 = off, the executed reference path)', min: 0, max: 1e6 },
   int('sk_iters', 'Sinkhorn iterations', 'Sinkhorn iterations (when an ε is above 0)', 1, 100_000),
   num('clip_norm', 'gradient clip', 'global L2 gradient-norm clip', 0, 1e6, { exclusiveMin: true }),
   int('seed', 'seed', 'random seed', 0, 2 ** 32 - 1, { main: true }),
-  int('in_dim', 'input width', 'width of the semantic vectors (set by the table)', 1, 65_536),
+  int('in_dim', 'input width', 'width of the semantic vectors (set by the table)', 1, 65_536, { main: true }),
 ];
 
 function checkRqvae(c: RqvaeTrainConfig): FieldError[] {

@@ -4,127 +4,24 @@
  * (SASRec vs popularity, test and valid).
  */
 import { useEffect, useMemo, useState } from 'react';
-import type { RankingMetrics, SasrecConfig, SasrecPresetInfo, SasrecTrainResult } from '../../../../workers/api.ts';
+import type { RankingMetrics, SasrecPresetInfo, SasrecPresetName, SasrecTrainResult } from '../../../../workers/api.ts';
 import { useBackendStore } from '../../stores/backend.ts';
 import { useEmbeddingsStore } from '../../stores/embeddings.ts';
 import { formatDuration } from '../../format.ts';
-import { jsonValuesOf, parseJsonValues } from '../../shareConfig.ts';
+import { EMBEDDINGS_STAGE } from '../../../core/stages/embeddings.ts';
+import type { StageDecl } from '../../../core/stages/fields.ts';
+import { checkForm, formContext, startBlockers } from '../../stageForm.ts';
+import { StageConfigForm, StartReasons } from '../StageConfigForm.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { ShareLink } from '../ShareLink.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
 import { LossChart, ValidChart } from './TrainingCharts.tsx';
 
+const SHARE_FIELDS: readonly string[] = EMBEDDINGS_STAGE.fields.map((f) => f.key);
+
 /** Test ids the e2e specs use for the most-edited values. */
-const FIELD_TEST_IDS: Partial<Record<keyof SasrecConfig, string>> = {
-  epochs: 'sasrec-epochs',
-  seed: 'sasrec-seed',
-};
-
-function fieldTestId(key: keyof SasrecConfig): string {
-  return FIELD_TEST_IDS[key] ?? `sasrec-field-${key}`;
-}
-
-function show(v: unknown): string {
-  return typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
-}
-
-/** A number input that keeps the typed text (e.g. "1e-", "0.") until it parses. */
-function NumberField({ value, onChange, testId, label }: { value: number; onChange(v: number): void; testId: string; label: string }) {
-  const [text, setText] = useState(String(value));
-  const [prev, setPrev] = useState(value);
-  if (prev !== value) {
-    setPrev(value);
-    if (Number(text) !== value) setText(String(value));
-  }
-  const parsed = text.trim() === '' ? NaN : Number(text);
-  const invalid = !Number.isFinite(parsed);
-  return (
-    <input
-      type="text"
-      inputMode="decimal"
-      className="num-input"
-      aria-label={label}
-      aria-invalid={invalid}
-      data-testid={testId}
-      value={text}
-      onChange={(e) => {
-        setText(e.target.value);
-        const v = e.target.value.trim() === '' ? NaN : Number(e.target.value);
-        if (Number.isFinite(v)) onChange(v);
-      }}
-    />
-  );
-}
-
-function ConfigTable({ preset, config, disabled }: { preset: SasrecPresetInfo; config: SasrecConfig; disabled: boolean }) {
-  const setValue = useEmbeddingsStore((s) => s.setValue);
-  const keys = Object.keys(preset.config) as (keyof SasrecConfig)[];
-  return (
-    <div className="table-wrap">
-      <table className="table config-table" data-testid="sasrec-config">
-        <thead>
-          <tr>
-            <th>Key</th>
-            <th>Value</th>
-            <th>Source of the preset value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((key) => {
-            const value = config[key];
-            const base = preset.config[key];
-            const changed = value !== base;
-            const label = `SASRec ${key}`;
-            let input;
-            if (typeof base === 'number') {
-              input = (
-                <NumberField
-                  value={value as number}
-                  testId={fieldTestId(key)}
-                  label={label}
-                  onChange={(v) => setValue(key, v as never)}
-                />
-              );
-            } else if (typeof base === 'boolean') {
-              input = (
-                <input
-                  type="checkbox"
-                  aria-label={label}
-                  data-testid={fieldTestId(key)}
-                  checked={value as boolean}
-                  onChange={(e) => setValue(key, e.target.checked as never)}
-                />
-              );
-            } else {
-              input = (
-                <select aria-label={label} data-testid={fieldTestId(key)} value={String(value)} disabled title="The only option implemented">
-                  <option value={String(base)}>{String(base)}</option>
-                </select>
-              );
-            }
-            return (
-              <tr key={key} className={changed ? 'changed' : undefined} data-testid="sasrec-config-row" data-key={key}>
-                <td className="mono">{key}</td>
-                <td>
-                  <fieldset className="inline-field" disabled={disabled}>
-                    {input}
-                    {changed && (
-                      <span className="badge badge-warn" data-testid={`sasrec-changed-${key}`} title={`${preset.name} preset: ${show(base)}`}>
-                        changed · preset {show(base)}
-                      </span>
-                    )}
-                  </fieldset>
-                </td>
-                <td className="small muted provenance">{changed ? `changed by you; preset value from: ${preset.provenance[key]}` : preset.provenance[key]}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  );
-}
+const FIELD_TEST_IDS: Readonly<Record<string, string>> = { epochs: 'sasrec-epochs', seed: 'sasrec-seed' };
 
 const METRIC_KEYS = ['recall@5', 'recall@10', 'ndcg@5', 'ndcg@10'] as const;
 
@@ -184,6 +81,7 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
   const train = useEmbeddingsStore((s) => s.train);
   const loadPresets = useEmbeddingsStore((s) => s.loadPresets);
   const setPreset = useEmbeddingsStore((s) => s.setPreset);
+  const setValue = useEmbeddingsStore((s) => s.setValue);
   const setMaxSteps = useEmbeddingsStore((s) => s.setMaxSteps);
   const startTraining = useEmbeddingsStore((s) => s.startTraining);
   const cancelTraining = useEmbeddingsStore((s) => s.cancelTraining);
@@ -198,14 +96,9 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
   const preset = presets?.find((p) => p.name === draft?.preset);
   const mine = train.datasetId === datasetId;
   const otherRunning = train.running && !mine;
-  const changedCount = preset && draft
-    ? (Object.keys(preset.config) as (keyof SasrecConfig)[]).filter((k) => draft.config[k] !== preset.config[k]).length
-    : 0;
   const presetNames = useMemo(() => presets?.map((p) => p.name) ?? null, [presets]);
-  const shareFields = useMemo(() => (presets?.[0] ? Object.keys(presets[0].config) : []), [presets]);
-  const shareValues = draft && preset
-    ? jsonValuesOf(draft.config as unknown as Record<string, unknown>, preset.config as unknown as Record<string, unknown>, shareFields)
-    : {};
+  const check = draft ? checkForm(EMBEDDINGS_STAGE, draft.preset, draft.values, formContext(undefined, backend ?? undefined)) : null;
+  const blockers = check ? startBlockers(check, [train.running && 'a SASRec training is running']) : ['the presets are loading'];
 
   return (
     <section className="card" data-testid="sasrec-panel">
@@ -238,9 +131,6 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
                 ))}
               </select>
             </label>
-            <span className="small muted" data-testid="sasrec-changed-count">
-              {changedCount === 0 ? `all values as in the ${preset.name} preset` : `${changedCount} value${changedCount > 1 ? 's' : ''} differ from the ${preset.name} preset`}
-            </span>
             <label title="ours: stop each epoch after this many steps (smoke runs); blank = whole epochs">
               Max steps per epoch{' '}
               <input
@@ -258,19 +148,18 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
               />
             </label>
           </div>
-          <ShareLink stage="embeddings" datasetId={datasetId} testId="sasrec" presets={presetNames} fields={shareFields}
-            preset={draft.preset} values={shareValues}
+          <ShareLink stage="embeddings" datasetId={datasetId} testId="sasrec" presets={presetNames} fields={SHARE_FIELDS}
+            preset={draft.preset} values={draft.values}
             apply={(c) => {
-              const info = presets.find((p) => p.name === c.preset);
-              if (!info) return;
-              setPreset(info.name);
+              if (!presets.some((p) => p.name === c.preset)) return;
+              setPreset(c.preset as SasrecPresetName);
               const { setValue } = useEmbeddingsStore.getState();
-              const parsed = parseJsonValues(c.values, info.config as unknown as Record<string, unknown>);
-              for (const [k, v] of Object.entries(parsed.values)) setValue(k as keyof SasrecConfig, v as never);
+              for (const [k, v] of Object.entries(c.values)) setValue(k, v);
             }} />
           <details className="config-details" open>
-            <summary>Configuration ({Object.keys(preset.config).length} values, each with its source)</summary>
-            <ConfigTable preset={preset} config={draft.config} disabled={train.running} />
+            <summary>Configuration ({EMBEDDINGS_STAGE.fields.length} values, each with its source)</summary>
+            {check && <StageConfigForm decl={EMBEDDINGS_STAGE as StageDecl<object>} preset={draft.preset} values={draft.values} check={check}
+              onChange={setValue} testIdPrefix="sasrec" fieldTestIds={FIELD_TEST_IDS} disabled={train.running} />}
           </details>
           <div className="row">
             <button
@@ -278,7 +167,7 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
               className="primary"
               data-testid="sasrec-train"
               data-shortcut="start"
-              disabled={train.running}
+              disabled={blockers.length > 0}
               onClick={() => {
                 setDismissed(false);
                 void startTraining(datasetId);
@@ -296,6 +185,7 @@ export function SasrecPanel({ datasetId }: { datasetId: string }) {
             )}
             {otherRunning && <span className="small warn">A training of another dataset is running.</span>}
           </div>
+          {!train.running && <StartReasons reasons={blockers} testId="sasrec-start-reasons" />}
         </>
       )}
 

@@ -1,24 +1,18 @@
 /** The starting joint run, preset with provenance, the main overrides, Start / Cancel, progress with ETA. */
 import { useEffect, useMemo, useState } from 'react';
 import type { GrpoPresetName } from '../../../../workers/grpoApi.ts';
-import type { JointRunSummary, ProvenanceNote } from '../../../../workers/jointApi.ts';
-import { GRPO_FIELDS, useGrpoStore } from '../../stores/grpo.ts';
+import type { JointRunSummary } from '../../../../workers/jointApi.ts';
+import { GRPO_STAGE } from '../../../core/stages/grpo.ts';
+import type { StageDecl } from '../../../core/stages/fields.ts';
+import { checkForm, startBlockers } from '../../stageForm.ts';
+import { useGrpoStore } from '../../stores/grpo.ts';
+import { StageConfigForm, StartReasons } from '../StageConfigForm.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { ShareLink } from '../ShareLink.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
 
-function Provenance({ note }: { note: ProvenanceNote | undefined }) {
-  if (!note) return null;
-  return (
-    <span className="small">
-      {note.sources.map((s) => <span key={s} className={`badge${s === 'ours' ? ' badge-warn' : ''}`} data-testid="grpo-prov-source">{s}</span>)}{' '}
-      <span className="muted">{note.note}</span>
-    </span>
-  );
-}
-
-const SHARE_FIELDS: readonly string[] = GRPO_FIELDS.map((f) => f.key);
+const SHARE_FIELDS: readonly string[] = GRPO_STAGE.fields.map((f) => f.key);
 
 export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; jointRuns: JointRunSummary[] }) {
   const presets = useGrpoStore((s) => s.presets);
@@ -37,6 +31,12 @@ export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; j
   const info = presets?.find((p) => p.name === preset);
   const presetNames = useMemo(() => presets?.map((p) => p.name) ?? null, [presets]);
   const mine = train.datasetId === datasetId;
+  const check = checkForm(GRPO_STAGE, preset, values);
+  const blockers = startBlockers(check, [
+    train.running && 'a GRPO run is going',
+    !joint && 'choose a finished joint run',
+    !presets && 'the presets are loading',
+  ]);
 
   return (
     <section className="card" data-testid="grpo-config">
@@ -63,21 +63,9 @@ export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; j
         </label>
       </div>
       {info && <p className="small muted" data-testid="grpo-preset-description">{info.description}</p>}
-      <table className="compact" data-testid="grpo-fields">
-        <tbody>
-          {GRPO_FIELDS.map((f) => (
-            <tr key={f.key}>
-              <th><label htmlFor={`grpo-field-${f.key}`}>{f.label}</label></th>
-              <td>
-                <input id={`grpo-field-${f.key}`} data-testid={`grpo-field-${f.key}`} value={values[f.key] ?? ''} size={10} onChange={(e) => setValue(f.key, e.target.value)} />
-              </td>
-              <td><Provenance note={info?.provenance[f.key]} /></td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <StageConfigForm decl={GRPO_STAGE as StageDecl<object>} preset={preset} values={values} onChange={setValue} check={check} testIdPrefix="grpo" disabled={train.running} />
       <div className="row tok-controls">
-        <button type="button" className="primary" data-testid="grpo-start" data-shortcut="start" disabled={train.running || !joint || !presets}
+        <button type="button" className="primary" data-testid="grpo-start" data-shortcut="start" disabled={blockers.length > 0}
           onClick={() => joint && void start(datasetId, joint.id, name.trim())}>
           Start GRPO
         </button>
@@ -90,6 +78,7 @@ export function GrpoConfigPanel({ datasetId, jointRuns }: { datasetId: string; j
           <PauseButton testId="grpo-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
         )}
       </div>
+      {!train.running && <StartReasons reasons={blockers} testId="grpo-start-reasons" />}
       <ShareLink stage="grpo" datasetId={datasetId} testId="grpo" presets={presetNames} fields={SHARE_FIELDS} preset={preset} values={values} name={name}
         apply={(c) => {
           setPreset(c.preset as GrpoPresetName);

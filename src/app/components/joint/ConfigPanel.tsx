@@ -1,26 +1,16 @@
 /** Inputs, preset with provenance, the main overrides, Start / Cancel, progress and the outcome. */
 import { useEffect, useRef, useState } from 'react';
-import type { JointInputs, JointPresetInfo, JointPresetName, ProvenanceNote } from '../../../../workers/jointApi.ts';
+import type { JointInputs, JointPresetName } from '../../../../workers/jointApi.ts';
+import { JOINT_STAGE } from '../../../core/stages/joint.ts';
+import type { StageDecl } from '../../../core/stages/fields.ts';
+import { checkForm, formContext, startBlockers } from '../../stageForm.ts';
+import { useBackendStore } from '../../stores/backend.ts';
+import { StageConfigForm, StartReasons } from '../StageConfigForm.tsx';
 import { jointShareHash, sharedConfigOf } from '../../shareConfig.ts';
-import { chooseInputs, JOINT_FIELDS, useJointStore, type FieldSpec } from '../../stores/joint.ts';
+import { chooseInputs, useJointStore } from '../../stores/joint.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
-
-function Provenance({ note }: { note: ProvenanceNote | undefined }) {
-  if (!note) return <span className="muted small">as the paper preset</span>;
-  return (
-    <span className="small">
-      {note.sources.map((s) => <span key={s} className={`badge${s === 'ours' ? ' badge-warn' : ''}`} data-testid="joint-prov-source">{s}</span>)}{' '}
-      <span className="muted">{note.note}</span>
-    </span>
-  );
-}
-
-/** Where a field's value comes from in a preset (its own note, its group's, or the preset's catch-all). */
-export function provenanceOf(info: JointPresetInfo | undefined, key: string): ProvenanceNote | undefined {
-  return info?.provenance[key] ?? info?.provenance[key.split('.')[0]] ?? (info && info.name !== 'paper' ? info.provenance.other : undefined);
-}
 
 /** The semantic table and tokenizer selects (a tokenizer must read vectors of the table's width). */
 export function InputSelects({ inputs, embeddingId, tokenizerId, onEmbedding, onTokenizer, testIdPrefix }: {
@@ -46,38 +36,6 @@ export function InputSelects({ inputs, embeddingId, tokenizerId, onEmbedding, on
         </select>
       </label>
     </>
-  );
-}
-
-/** The editable joint values with each one's provenance in the chosen preset. */
-export function JointFieldsTable({ fields, values, info, onChange, testIdPrefix }: {
-  fields: FieldSpec[]; values: Record<string, string>; info: JointPresetInfo | undefined; onChange: (key: string, value: string) => void; testIdPrefix: string;
-}) {
-  return (
-    <table className="compact" data-testid={`${testIdPrefix}-fields`}>
-      <tbody>
-        {fields.map((f) => {
-          const id = `${testIdPrefix}-field-${f.key}`;
-          return (
-            <tr key={f.key}>
-              <th><label htmlFor={id}>{f.label}</label></th>
-              <td>
-                {f.kind === 'bool' ? (
-                  <input id={id} type="checkbox" data-testid={id} checked={values[f.key] === 'true'} onChange={(e) => onChange(f.key, String(e.target.checked))} />
-                ) : f.kind === 'select' ? (
-                  <select id={id} data-testid={id} value={values[f.key] ?? ''} onChange={(e) => onChange(f.key, e.target.value)}>
-                    {f.options?.map((o) => <option key={o} value={o}>{o}</option>)}
-                  </select>
-                ) : (
-                  <input id={id} data-testid={id} value={values[f.key] ?? ''} size={10} onChange={(e) => onChange(f.key, e.target.value)} />
-                )}
-              </td>
-              <td><Provenance note={provenanceOf(info, f.key)} /></td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
   );
 }
 
@@ -110,7 +68,7 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
       return;
     }
     setPreset(c.preset as JointPresetName);
-    for (const [k, v] of Object.entries(c.values)) if (JOINT_FIELDS.some((f) => f.key === k)) setValue(k, v);
+    for (const [k, v] of Object.entries(c.values)) if (JOINT_STAGE.fields.some((f) => f.key === k)) setValue(k, v);
     if (c.embeddingId) setEmbeddingId(c.embeddingId);
     if (c.tokenizerId) setTokenizerId(c.tokenizerId);
     if (c.name) setName(c.name);
@@ -120,6 +78,14 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
   const { emb, tok } = chooseInputs(inputs, embeddingId, tokenizerId);
   const info = presets?.find((p) => p.name === preset);
   const mine = train.datasetId === datasetId;
+  const backend = useBackendStore((s) => s.report?.backend);
+  const check = checkForm(JOINT_STAGE, preset, values, formContext(emb?.rows, backend));
+  const blockers = startBlockers(check, [
+    train.running && 'a joint training is running',
+    !emb && 'choose a semantic table',
+    !tok && 'choose a tokenizer for this table',
+    !presets && 'the presets are loading',
+  ]);
   async function copyShareLink(): Promise<void> {
     const hash = jointShareHash(datasetId, {
       v: 1, preset, values,
@@ -152,9 +118,9 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
         </label>
       </div>
       {info && <p className="small muted" data-testid="joint-preset-description">{info.description}</p>}
-      <JointFieldsTable fields={JOINT_FIELDS} values={values} info={info} onChange={setValue} testIdPrefix="joint" />
+      <StageConfigForm decl={JOINT_STAGE as StageDecl<object>} preset={preset} values={values} onChange={setValue} check={check} testIdPrefix="joint" disabled={train.running} />
       <div className="row tok-controls">
-        <button type="button" className="primary" data-testid="joint-start" data-shortcut="start" disabled={train.running || !emb || !tok || !presets}
+        <button type="button" className="primary" data-testid="joint-start" data-shortcut="start" disabled={blockers.length > 0}
           onClick={() => emb && tok && void start(datasetId, emb.id, tok.id, name.trim())}>
           Start joint training
         </button>
@@ -170,6 +136,7 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
           <PauseButton testId="joint-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
         )}
       </div>
+      {!train.running && <StartReasons reasons={blockers} testId="joint-start-reasons" />}
       {shareNote && <p className={`small${shareNote.ok ? ' muted' : ' error-text'}`} data-testid="joint-share-note">{shareNote.text}</p>}
       {shareUrl && <input className="mono small" readOnly data-testid="joint-share-url" value={shareUrl} size={60} onFocus={(e) => e.target.select()} />}
       {mine && train.running && (

@@ -4,53 +4,23 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { EmbeddingSummary } from '../../../../workers/api.ts';
-import type { TokenizerConfig, TokenizerPresetName } from '../../../../workers/tokenizerApi.ts';
+import type { TokenizerPresetName } from '../../../../workers/tokenizerApi.ts';
+import { tokenizerStage } from '../../../core/stages/tokenizer.ts';
+import type { StageDecl } from '../../../core/stages/fields.ts';
+import { checkForm, formContext, startBlockers } from '../../stageForm.ts';
+import { StageConfigForm, StartReasons } from '../StageConfigForm.tsx';
 import { useBackendStore } from '../../stores/backend.ts';
 import { useTokenizerStore } from '../../stores/tokenizer.ts';
 import type { JobProgress } from '../../stores/job.ts';
 import { formatDuration, formatInt } from '../../format.ts';
-import { jsonValuesOf, parseJsonValues } from '../../shareConfig.ts';
 import { ShareLink } from '../ShareLink.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { LiveCharts } from './LiveCharts.tsx';
 
-const ORDER: (keyof TokenizerConfig)[] = [
-  'in_dim', 'layers', 'e_dim', 'num_emb_list', 'epochs', 'batch_size', 'lr', 'weight_decay', 'warmup_epochs', 'eval_step',
-  'patience', 'kmeans_init', 'kmeans_iters', 'clip_norm', 'beta', 'quant_loss_weight', 'sk_epsilons', 'sk_iters', 'seed',
-];
-/** What a share link carries: every edited value but the width (it follows the chosen table). */
-const SHARE_FIELDS: readonly string[] = ORDER.filter((k) => k !== 'in_dim');
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function ArrayField({ value, onChange, testId, integer }: { value: number[]; onChange: (v: number[]) => void; testId: string; integer: boolean }) {
-  const [text, setText] = useState(value.join(', '));
-  const [seen, setSeen] = useState(value);
-  if (!same(seen, value)) {
-    // The value changed from outside (a preset switch): show it.
-    setSeen(value);
-    setText(value.join(', '));
-  }
-  return (
-    <input
-      type="text"
-      className="num-input"
-      data-testid={testId}
-      value={text}
-      onChange={(e) => {
-        setText(e.target.value);
-        const parts = e.target.value.split(/[\s,]+/).filter(Boolean).map(Number);
-        if (parts.every((x) => Number.isFinite(x) && (!integer || Number.isInteger(x)))) {
-          setSeen(parts);
-          onChange(parts);
-        }
-      }}
-    />
-  );
-}
+/** What a share link carries: every value but the width (it follows the chosen table). */
+const SHARE_FIELDS: readonly string[] = tokenizerStage().fields.map((f) => f.key).filter((k) => k !== 'in_dim');
+const READ_ONLY: readonly string[] = ['in_dim'];
 
 export function ProgressBar({ progress, startedAt, testId }: { progress: JobProgress | null; startedAt: number; testId: string }) {
   const [now, setNow] = useState(() => Date.now());
@@ -91,6 +61,7 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
   const presets = useTokenizerStore((s) => s.presets);
   const presetsError = useTokenizerStore((s) => s.presetsError);
   const draft = useTokenizerStore((s) => s.draft);
+  const presetsDim = useTokenizerStore((s) => s.presetsDim);
   const train = useTokenizerStore((s) => s.train);
   const { loadPresets, setPreset, setValue, startTraining, cancelTraining, togglePause } = useTokenizerStore.getState();
   const backend = useBackendStore((s) => s.report?.backend);
@@ -101,12 +72,12 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
   }, [emb, loadPresets]);
 
   const preset = presets?.find((p) => p.name === draft?.preset);
-  const changed = draft && preset ? ORDER.filter((k) => !same(draft.config[k], preset.config[k])) : [];
   const mine = train.datasetId === datasetId || train.datasetId === null;
   const presetNames = useMemo(() => presets?.map((p) => p.name) ?? null, [presets]);
-  const shareValues = draft && preset
-    ? jsonValuesOf(draft.config as unknown as Record<string, unknown>, preset.config as unknown as Record<string, unknown>, SHARE_FIELDS)
-    : {};
+  const decl = useMemo(() => (presetsDim === null ? null : tokenizerStage(presetsDim)), [presetsDim]);
+  const check = decl && draft ? checkForm(decl, draft.preset, draft.values, formContext(emb?.rows, backend)) : null;
+  const blockers = check ? startBlockers(check, [train.running && 'a tokenizer training is running', !emb && 'choose an embedding table']) : ['the presets are loading'];
+  const shareValues = draft ? Object.fromEntries(SHARE_FIELDS.map((k) => [k, draft.values[k] ?? ''])) : {};
 
   return (
     <section className="card" data-testid="tok-train-panel">
@@ -141,49 +112,15 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
           </div>
           {preset && <p className="small muted">{preset.description}</p>}
           {presetsError && <ErrorBox error={presetsError} title="Could not read the presets" />}
-          {draft && preset && (
+          {draft && preset && decl && check && (
             <details className="config-details" open>
-              <summary>
-                Configuration{' '}
-                <span data-testid="tok-changed-count">{changed.length ? `(${changed.length} values differ from the ${draft.preset} preset)` : `(the ${draft.preset} preset)`}</span>
-              </summary>
-              <table className="config-table compact">
-                <tbody>
-                  {ORDER.map((k) => {
-                    const v = draft.config[k];
-                    const isChanged = changed.includes(k);
-                    return (
-                      <tr key={k} className={isChanged ? 'changed' : undefined}>
-                        <td><code>{k}</code>{isChanged && <span data-testid={`tok-changed-${k}`} title={`preset: ${JSON.stringify(preset.config[k])}`}> *</span>}</td>
-                        <td>
-                          {k === 'in_dim' ? (
-                            <span data-testid="tok-field-in_dim">{v as number}</span>
-                          ) : typeof v === 'boolean' ? (
-                            <input type="checkbox" data-testid={`tok-field-${k}`} checked={v} disabled={train.running} onChange={(e) => setValue(k, e.target.checked as never)} />
-                          ) : Array.isArray(v) ? (
-                            <ArrayField value={v} integer={k !== 'sk_epsilons'} testId={`tok-field-${k}`} onChange={(a) => setValue(k, a as never)} />
-                          ) : (
-                            <input
-                              type="number"
-                              className="num-input"
-                              data-testid={`tok-field-${k}`}
-                              value={Number.isFinite(v as number) ? (v as number) : ''}
-                              step="any"
-                              disabled={train.running}
-                              onChange={(e) => setValue(k, (e.target.value === '' ? NaN : Number(e.target.value)) as never)}
-                            />
-                          )}
-                        </td>
-                        <td className="provenance small muted">{preset.provenance[k] ?? ''}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
+              <summary>Configuration ({decl.fields.length} values, each with its source)</summary>
+              <StageConfigForm decl={decl as StageDecl<object>} preset={draft.preset} values={draft.values} onChange={setValue} check={check}
+                testIdPrefix="tok" readOnly={READ_ONLY} disabled={train.running} />
             </details>
           )}
           <div className="row">
-            <button className="primary" data-testid="tok-train" data-shortcut="start" disabled={train.running || !draft || !emb} onClick={() => void startTraining(datasetId, embeddingId)}>
+            <button className="primary" data-testid="tok-train" data-shortcut="start" disabled={blockers.length > 0} onClick={() => void startTraining(datasetId, embeddingId)}>
               Train tokenizer
             </button>
             {train.running && (
@@ -195,14 +132,14 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
               <PauseButton testId="tok-pause" paused={train.paused} disabled={train.cancelling || !train.pauseFn} onToggle={() => void togglePause()} />
             )}
           </div>
+          {!train.running && <StartReasons reasons={blockers} testId="tok-start-reasons" />}
           <ShareLink stage="tokenizer" datasetId={datasetId} testId="tok" presets={presetNames} fields={SHARE_FIELDS}
             preset={draft?.preset ?? 'quick'} values={shareValues}
             apply={(c) => {
               const info = presets?.find((p) => p.name === c.preset);
               if (!info) return;
               setPreset(info.name);
-              const parsed = parseJsonValues(c.values, info.config as unknown as Record<string, unknown>);
-              for (const [k, v] of Object.entries(parsed.values)) setValue(k as keyof TokenizerConfig, v as never);
+              for (const [k, v] of Object.entries(c.values)) if (k !== 'in_dim') setValue(k, v);
             }} />
         </>
       )}
@@ -220,7 +157,7 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
           {train.log.filter((l) => l.level === 'warn').slice(-5).map((l, i) => <li key={i}>{l.message}</li>)}
         </ul>
       )}
-      {mine && (train.running || train.points.length > 0) && <LiveCharts points={train.points} levels={draft?.config.num_emb_list.length ?? 3} />}
+      {mine && (train.running || train.points.length > 0) && <LiveCharts points={train.points} levels={check?.config?.num_emb_list.length ?? 3} />}
     </section>
   );
 }
