@@ -27,7 +27,7 @@ test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and
   await expect(page.getByTestId('tok-backend')).toContainText('webgpu');
   await page.getByTestId('tok-preset').selectOption('quick');
   await expect(page.getByTestId('tok-field-in_dim')).toHaveText(String(DIM));
-  await expect(page.getByTestId('tok-field-num_emb_list')).toHaveValue('256, 256, 256');
+  await expect(page.getByTestId('tok-field-num_emb_list')).toHaveValue('256,256,256');
   await tinyConfig(page, 30);
   await expect(page.getByTestId('tok-changed-num_emb_list')).toBeVisible();
   await expect(page.getByTestId('tok-changed-count')).toContainText('values differ from the quick preset');
