@@ -235,3 +235,19 @@ test('a sequence file without timestamps imports and hides the timeline with a n
   await expect(viewer.getByTestId('sequence-row')).toHaveCount(6);
   await expect(viewer.getByTestId('split-badge').last()).toHaveText('test');
 });
+
+test('a link with a malformed % escape shows an error with a way back; the page runs under its content security policy', async ({ page }) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as { cspViolations: string[] };
+    w.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const response = await page.goto('/#/data');
+  expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
+  await loadSample(page);
+  await page.goto('/#/data/%E0%A4%A');
+  await expect(page.getByTestId('bad-link-message')).toContainText('malformed % escape');
+  await page.getByTestId('bad-link-home').click();
+  await expect(page.getByTestId('dataset-list')).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+});

@@ -1,6 +1,7 @@
 /** The studio shell: header with the backend panel, the pipeline nav, the page, the attribution. */
 import { lazy, Suspense, useEffect } from 'react';
 import { BackendPanel } from './components/BackendPanel.tsx';
+import { BadLinkPage, PageErrorBoundary } from './components/PageErrorBoundary.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
@@ -26,7 +27,7 @@ function stageOf(route: Route): string {
 }
 
 function stageHref(id: string, route: Route): string {
-  const datasetId = route.page === 'datasets' || route.page === 'runs' ? null : route.datasetId;
+  const datasetId = 'datasetId' in route ? route.datasetId : null;
   if (id === 'embeddings') return embeddingsHref(datasetId);
   if (id === 'tokenizer') return tokenizerHref(datasetId);
   if (id === 'joint') return jointHref(datasetId);
@@ -76,7 +77,7 @@ export function App() {
             ),
           )}
           <li>
-            <a href={experimentsHref(route.page === 'datasets' || route.page === 'runs' ? null : route.datasetId)} className={`stage${route.page === 'experiments' ? ' active' : ''}`}
+            <a href={experimentsHref('datasetId' in route ? route.datasetId : null)} className={`stage${route.page === 'experiments' ? ' active' : ''}`}
               aria-current={route.page === 'experiments' ? 'page' : undefined} data-testid="stage-experiments">
               Experiments
             </a>
@@ -90,7 +91,10 @@ export function App() {
       </nav>
       <main className="app-main">
         <HiddenTabBanner />
-        {route.page === 'runs' ? (
+        <PageErrorBoundary key={`${route.page}/${'datasetId' in route ? route.datasetId ?? '' : ''}`}>
+        {route.page === 'bad-link' ? (
+          <BadLinkPage message={route.message} />
+        ) : route.page === 'runs' ? (
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <RunsPage />
           </Suspense>
@@ -121,6 +125,7 @@ export function App() {
         ) : (
           <DatasetsPage />
         )}
+        </PageErrorBoundary>
       </main>
       <footer className="app-footer">
         <p>

@@ -13,23 +13,45 @@ export type Route =
   | { page: 'tokenizer'; datasetId: string | null }
   | { page: 'joint'; datasetId: string | null }
   | { page: 'grpo'; datasetId: string | null }
-  | { page: 'experiments'; datasetId: string | null };
+  | { page: 'experiments'; datasetId: string | null }
+  /** A link whose address cannot be read (a malformed % escape): shown as an error with a way back. */
+  | { page: 'bad-link'; hash: string; message: string };
+
+class BadEscape extends Error {}
+
+/** A path part of the hash, decoded; a malformed % escape is reported, not thrown as a URIError. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new BadEscape(`"${part.length > 80 ? `${part.slice(0, 80)}…` : part}" has a malformed % escape`);
+  }
+}
 
 export function parseRoute(hash: string): Route {
+  try {
+    return parseRouteParts(hash);
+  } catch (err) {
+    if (err instanceof BadEscape) return { page: 'bad-link', hash, message: `The address cannot be read: ${err.message}.` };
+    throw err;
+  }
+}
+
+function parseRouteParts(hash: string): Route {
   const m = /^#\/data\/(.+)$/.exec(hash);
-  if (m) return { page: 'dataset', datasetId: decodeURIComponent(m[1]) };
+  if (m) return { page: 'dataset', datasetId: decodePart(m[1]) };
   const e = /^#\/embeddings(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
-  if (e) return { page: 'embeddings', datasetId: e[1] ? decodeURIComponent(e[1]) : null };
+  if (e) return { page: 'embeddings', datasetId: e[1] ? decodePart(e[1]) : null };
   const t = /^#\/tokenizer(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
-  if (t) return { page: 'tokenizer', datasetId: t[1] ? decodeURIComponent(t[1]) : null };
+  if (t) return { page: 'tokenizer', datasetId: t[1] ? decodePart(t[1]) : null };
   if (/^#\/runs(?:\?.*)?$/.test(hash)) return { page: 'runs' };
   // A shared experiment rides along as `?cfg=…` (src/app/shareConfig.ts).
   const j = /^#\/joint(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
-  if (j) return { page: 'joint', datasetId: j[1] ? decodeURIComponent(j[1]) : null };
+  if (j) return { page: 'joint', datasetId: j[1] ? decodePart(j[1]) : null };
   const g = /^#\/grpo(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
-  if (g) return { page: 'grpo', datasetId: g[1] ? decodeURIComponent(g[1]) : null };
+  if (g) return { page: 'grpo', datasetId: g[1] ? decodePart(g[1]) : null };
   const x = /^#\/experiments(?:\/([^?]+))?(?:\?.*)?$/.exec(hash);
-  if (x) return { page: 'experiments', datasetId: x[1] ? decodeURIComponent(x[1]) : null };
+  if (x) return { page: 'experiments', datasetId: x[1] ? decodePart(x[1]) : null };
   return { page: 'datasets' };
 }
 
