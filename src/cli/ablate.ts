@@ -8,7 +8,7 @@ import type { StageDecl } from '../core/stages/fields.ts';
 import { JOINT_STAGE } from '../core/stages/joint.ts';
 import { stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { BackendName } from '../core/backend.ts';
 import {
   ABLATION_METRICS,
@@ -25,6 +25,7 @@ import type { Diagnostics } from '../core/eval/diagnostics.ts';
 import { ABLATIONS, type AblationName } from '../core/train/jointSchedule.ts';
 import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { runJointTraining, trainConfigFromArgs } from './train.ts';
+import { checkOutputDir } from './io.ts';
 
 const USAGE = `Usage: etegrec ablate --data <prepared dir> --emb <npy> --tokenizer <safetensors> --out <dir> [options]
 
@@ -96,7 +97,7 @@ async function runAblate(args: ParsedArgs, ctx: CommandContext): Promise<number>
   const data = need('data', '<prepared dir>');
   const emb = need('emb', '<npy>');
   const tokenizer = need('tokenizer', '<safetensors>');
-  const out = resolve(need('out', '<dir>'));
+  const out = await checkOutputDir(need('out', '<dir>'));
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
   const variants = (typeof v.variants === 'string' ? v.variants.split(',').map((x) => x.trim()).filter(Boolean) : ABLATION_VARIANTS) as AblationName[];

@@ -18,7 +18,7 @@ import type { StageDecl } from '../core/stages/fields.ts';
 import { GRPO_STAGE } from '../core/stages/grpo.ts';
 import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { StagedOutput, loadPreparedDir, readBundleDir } from './io.ts';
+import { checkOutputDir, StagedOutput, loadPreparedDir, readBundleDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 import { diagnosticsLine } from './train.ts';
 import { collapseReasons } from '../core/eval/diagnostics.ts';
@@ -62,6 +62,7 @@ async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const data = v.data as string | undefined;
   const ckpt = v.checkpoint as string | undefined;
   const out = v.out as string | undefined;
+  if (out) await checkOutputDir(out);
   if (!data) throw new UsageError('--data <prepared dir> is required');
   if (!ckpt) throw new UsageError('--checkpoint <bundle dir> is required');
   if (!out) throw new UsageError('--out <dir> is required');

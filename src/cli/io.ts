@@ -42,9 +42,85 @@ export async function inputSources(paths: string[]): Promise<ImportSourceFile[]>
   return out;
 }
 
+/** Pseudo file systems: nothing is written there (a recursive mkdir under /proc never ends). */
+const PSEUDO_FS = ['/proc', '/sys', '/dev'];
+
+const tmpPrefix = (out: string) => `.${basename(out)}.tmp-`;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders that killed runs left beside `out` (`.<name>.tmp-<pid>-…` of a
+ * process that is gone; older unnamed ones after an hour). Returns the removed names.
+ */
+export async function cleanStaleStaging(out: string): Promise<string[]> {
+  const parent = dirname(out);
+  const prefix = tmpPrefix(out);
+  const removed: string[] = [];
+  for (const n of await readdir(parent).catch(() => [] as string[])) {
+    if (!n.startsWith(prefix)) continue;
+    const m = /^(\d+)-/.exec(n.slice(prefix.length));
+    const full = join(parent, n);
+    const stale = m ? !pidAlive(Number(m[1])) : Date.now() - ((await stat(full).catch(() => null))?.mtimeMs ?? Date.now()) > 3_600_000;
+    if (stale) {
+      await rm(full, { recursive: true, force: true });
+      removed.push(n);
+    }
+  }
+  return removed;
+}
+
+export interface OutputCheck {
+  /** Files of this pattern already in `out` make it "in use": refused unless `force`. */
+  existing?: RegExp;
+  force?: boolean;
+  /** What the files are, for the message ("a prepared dataset"). */
+  what?: string;
+  /** The flag that names the folder (default --out). */
+  flag?: string;
+}
+
+/**
+ * Checks an output folder before any work is done: not on a pseudo file system, not a file, its
+ * parent creatable and writable, and (with `existing`) not already holding such files unless
+ * forced; cleans staging folders of killed runs. Throws a StudioError naming the folder.
+ */
+export async function checkOutputDir(outDir: string, opts: OutputCheck = {}): Promise<string> {
+  const out = resolve(outDir);
+  const flag = opts.flag ?? '--out';
+  const bad = (message: string) => new StudioError({ code: 'bad_option', field: flag.replace(/^--/, ''), file: out, message });
+  if (PSEUDO_FS.some((p) => out === p || out.startsWith(`${p}/`))) throw bad(`${flag} is on a pseudo file system (${out.split('/')[1]}); choose a normal folder`);
+  const st = await stat(out).catch(() => null);
+  if (st && !st.isDirectory()) throw bad(`${flag} exists and is not a directory`);
+  const parent = dirname(out);
+  try {
+    await mkdir(parent, { recursive: true });
+    const probe = await mkdtemp(join(parent, `${tmpPrefix(out)}${process.pid}-probe-`));
+    await rm(probe, { recursive: true, force: true });
+  } catch (e) {
+    throw bad(`${flag}: cannot write in ${parent} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  await cleanStaleStaging(out);
+  if (st && opts.existing) {
+    const held = (await readdir(out)).filter((n) => opts.existing?.test(n));
+    if (held.length && !opts.force) {
+      throw bad(`${flag} already holds ${opts.what ?? 'output'} (${held.slice(0, 3).join(', ')}${held.length > 3 ? ', …' : ''}); pass --force to replace it, or choose another folder`);
+    }
+  }
+  return out;
+}
+
 /**
  * Writes files into a temporary directory next to `outDir`, then moves them into place, so a failure
- * leaves nothing behind. `commit()` publishes; `abort()` removes the temporary directory.
+ * leaves nothing behind. `commit()` publishes; `abort()` removes the temporary directory. The
+ * temporary name carries the process id, so a later run can clean what a killed one left.
  */
 export class StagedOutput {
   private constructor(readonly outDir: string, readonly tmpDir: string, private readonly names: string[] = []) {}
@@ -53,7 +129,7 @@ export class StagedOutput {
     const out = resolve(outDir);
     const parent = dirname(out);
     await mkdir(parent, { recursive: true });
-    const tmp = await mkdtemp(join(parent, `.${basename(out)}.tmp-`));
+    const tmp = await mkdtemp(join(parent, `${tmpPrefix(out)}${process.pid}-`));
     return new StagedOutput(out, tmp);
   }
 
@@ -86,8 +162,12 @@ export class StagedOutput {
     this.names.push(name);
   }
 
-  async commit(): Promise<string[]> {
+  /** Publishes the files; with `replace`, files of that pattern already in the folder and not rewritten are removed. */
+  async commit(replace?: RegExp): Promise<string[]> {
     const existing = await stat(this.outDir).catch(() => null);
+    if (existing?.isDirectory() && replace) {
+      for (const n of await readdir(this.outDir)) if (replace.test(n) && !this.names.includes(n)) await rm(join(this.outDir, n), { force: true });
+    }
     if (!existing) {
       await chmod(this.tmpDir, 0o777 & ~process.umask());
       await rename(this.tmpDir, this.outDir);
@@ -104,7 +184,8 @@ export class StagedOutput {
   }
 }
 
-const PREPARED_FILE = /\.(train|valid|test)\.jsonl$|\.emb_map\.json$|\.inter$|\.items\.tsv$/;
+/** The files of a prepared dataset folder. */
+export const PREPARED_FILE = /\.(train|valid|test)\.jsonl$|\.emb_map\.json$|\.inter$|\.items\.tsv$/;
 
 /** A prepared dataset directory (the reference files `etegrec prepare` writes) as a dataset. */
 export async function loadPreparedDir(

@@ -11,6 +11,8 @@ import { grpoCommand } from './grpo.ts';
 import { evaluateCommand } from './evaluate.ts';
 import { ablateCommand } from './ablate.ts';
 
+const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand, grpoCommand, evaluateCommand, ablateCommand];
 
 export function usage(): string {
@@ -62,7 +64,8 @@ export async function main(argv: string[], io: MainIO = defaultIO, signal?: Abor
   const ac = new AbortController();
   const onSig = () => ac.abort();
   signal?.addEventListener('abort', onSig);
-  process.once('SIGINT', onSig);
+  // SIGTERM and SIGHUP cancel like Ctrl-C: the staged output is removed, nothing is half-written
+  for (const s of TERMINATING) process.once(s, onSig);
   const ctx: CommandContext = {
     signal: ac.signal,
     stdout: (l) => io.stdout(l + '\n'),
@@ -84,7 +87,7 @@ export async function main(argv: string[], io: MainIO = defaultIO, signal?: Abor
     if (info.code === 'internal' && e instanceof Error && e.stack && process.env.ETEGREC_DEBUG) io.stderr(e.stack + '\n');
     return 1;
   } finally {
-    process.removeListener('SIGINT', onSig);
+    for (const s of TERMINATING) process.removeListener(s, onSig);
     signal?.removeEventListener('abort', onSig);
   }
 }

@@ -17,6 +17,7 @@ import { rqvaeCommand } from './rqvae.ts';
 import { sasrecCommand } from './sasrec.ts';
 import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
 import { diagnosticsLine, runJointTraining, trainConfigFromArgs } from './train.ts';
+import { checkOutputDir } from './io.ts';
 
 const USAGE = `Usage: etegrec pipeline <input file> --out <dir> [--preset quick|converge|paper] [options]
 
@@ -75,6 +76,7 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
   if (args.positionals.length === 0) throw new UsageError('missing <input file>');
   const out = v.out as string | undefined;
   if (!out) throw new UsageError('--out <dir> is required');
+  await checkOutputDir(out);
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
   const { preset, config } = trainConfigFromArgs(v);
@@ -92,7 +94,7 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
     seconds[name] = (Date.now() - t) / 1000;
   };
 
-  await timed('prepare', () => runStage(prepareCommand, { out: stages.data, format: 'auto', 'meta-format': 'auto', quiet }, args.positionals, ctx));
+  await timed('prepare', () => runStage(prepareCommand, { out: stages.data, format: 'auto', 'meta-format': 'auto', quiet, force: true }, args.positionals, ctx));
   await timed('sasrec', () =>
     runStage(sasrecCommand, { data: stages.data, out: stages.sasrec, preset: stagePreset, backend, quiet, ...(v['sasrec-epochs'] ? { epochs: String(intOption(v['sasrec-epochs'], 'sasrec-epochs', 1, 1)) } : {}) }, [], ctx),
   );

@@ -17,7 +17,7 @@ import type { StageDecl } from '../core/stages/fields.ts';
 import { tokenizerStage } from '../core/stages/tokenizer.ts';
 import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { StagedOutput } from './io.ts';
+import { checkOutputDir, StagedOutput } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
 const USAGE = `Usage: etegrec rqvae --data <prepared dir> --emb <collab.npy> --out <dir> [options]
@@ -85,6 +85,7 @@ async function runRqvae(args: ParsedArgs, ctx: CommandContext): Promise<number> 
   const emb = v.emb as string | undefined;
   const textEmb = v['text-emb'] as string | undefined;
   const out = v.out as string | undefined;
+  if (out) await checkOutputDir(out);
   if (!data) throw new UsageError('--data <prepared dir> is required');
   if (!emb) throw new UsageError('--emb <collab.npy> is required');
   if (!out) throw new UsageError('--out <dir> is required');

@@ -11,7 +11,7 @@ import { EMBEDDINGS_STAGE } from '../core/stages/embeddings.ts';
 import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { trainSasrec } from '../core/train/sasrec.ts';
 import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { StagedOutput, loadPreparedDir } from './io.ts';
+import { checkOutputDir, StagedOutput, loadPreparedDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
 const USAGE = `Usage: etegrec sasrec --data <prepared dir> --out <dir> [options]
@@ -56,6 +56,7 @@ async function runSasrec(args: ParsedArgs, ctx: CommandContext): Promise<number>
   const v = args.values;
   const data = v.data as string | undefined;
   const out = v.out as string | undefined;
+  if (out) await checkOutputDir(out);
   if (!data) throw new UsageError('--data <prepared dir> is required');
   if (!out) throw new UsageError('--out <dir> is required');
   const preset = (v.preset ?? 'quick') as string;

@@ -23,7 +23,7 @@ import { JOINT_STAGE } from '../core/stages/joint.ts';
 import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import type { JointCheckpoint, JointResult } from '../core/train/jointTypes.ts';
 import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { StagedOutput, loadPreparedDir } from './io.ts';
+import { checkOutputDir, StagedOutput, loadPreparedDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
 const USAGE = `Usage: etegrec train --data <prepared dir> --emb <npy> --tokenizer <safetensors> --out <dir> [options]
@@ -233,6 +233,7 @@ async function runTrain(args: ParsedArgs, ctx: CommandContext): Promise<number> 
   const emb = need('emb', '<npy>');
   const tokenizer = need('tokenizer', '<safetensors>');
   const out = need('out', '<dir>');
+  await checkOutputDir(out);
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
   const { preset, config } = trainConfigFromArgs(v);

@@ -5,12 +5,15 @@ import { importToDataset } from '../../core/data/importer.ts';
 import { fullStatsJson, itemsTsvChunks, referenceFiles } from '../../core/data/writers.ts';
 import type { InteractionFormat, MetadataFormat } from '../../core/data/types.ts';
 import { DEFAULT_PREPARE_CONFIG } from '../../core/data/types.ts';
-import { inputSources, fileSource, StagedOutput } from '../io.ts';
+import { checkOutputDir, inputSources, fileSource, PREPARED_FILE, StagedOutput } from '../io.ts';
 import { stderrProgress } from '../progress.ts';
 import { UsageError, intOption, type Command, type CommandContext } from '../command.ts';
 
 export const INTERACTION_FORMAT_NAMES = ['auto', 'amazon2014', 'amazon2018', 'amazon2023', 's3rec', 'sasrec', 'reference'] as const;
 export const METADATA_FORMAT_NAMES = ['auto', 'amazon2014-meta', 'amazon2018-meta', 'amazon2023-meta', 'items-tsv'] as const;
+
+/** What --force replaces: the prepared files and their stats (other files in the folder stay). */
+const PREPARED_OUTPUT = new RegExp(`${PREPARED_FILE.source}|^stats\\.json$`);
 
 const USAGE = `Usage: etegrec prepare <input>... --out <dir> [options]
 
@@ -22,7 +25,9 @@ Writes into <dir>: <name>.inter, <name>.train.jsonl, <name>.valid.jsonl, <name>.
 <name>.emb_map.json, stats.json (and <name>.items.tsv with titles, *.npy from a bundle).
 
 Options:
-  --out <dir>            output directory (created; files are moved in only on success)
+  --out <dir>            output directory (created; files are moved in only on success; a folder
+                         that already holds a prepared dataset is refused unless --force)
+  --force                replace the prepared dataset already in --out (its other files stay)
   --name <name>          dataset name (default: the bundle's name, or the input file name
                          without extensions)
   --format <format>      ${INTERACTION_FORMAT_NAMES.join('|')} (default auto)
@@ -47,11 +52,14 @@ export const prepareCommand: Command = {
     meta: { type: 'string' },
     'meta-format': { type: 'string', default: 'auto' },
     quiet: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
   },
   async run({ values, positionals }, ctx: CommandContext): Promise<number> {
     if (!positionals.length) throw new UsageError('missing <input>');
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('missing --out <dir>');
+    // checked before the import: a refused folder costs nothing
+    await checkOutputDir(out, { existing: PREPARED_FILE, force: values.force === true, what: 'a prepared dataset' });
     const format = String(values.format);
     if (!(INTERACTION_FORMAT_NAMES as readonly string[]).includes(format)) {
       throw new UsageError(`unknown format "${format}"; expected one of ${INTERACTION_FORMAT_NAMES.join(', ')}`);
@@ -85,7 +93,7 @@ export const prepareCommand: Command = {
       if (dataset.itemTitles) await staged.writeText(`${dataset.name}.items.tsv`, itemsTsvChunks(dataset));
       for (const e of embeddings) await staged.writeBytes(basename(e.name), writeNpy(e.data, [e.rows, e.cols]));
       if (ctx.signal.aborted) throw new Error('cancelled');
-      await staged.commit();
+      await staged.commit(PREPARED_OUTPUT);
     } catch (err) {
       await staged.abort();
       throw err;
