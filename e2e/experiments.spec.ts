@@ -33,7 +33,7 @@ test('experiments: a 2 × 2 ablation sweep survives a reload, fills its table an
   await expect(page.getByTestId('exp-variant-no_sia')).toBeChecked();
   await page.getByTestId('exp-seeds').fill('2');
   await expect(page.getByTestId('exp-plan')).toHaveText(/^2 variant\(s\) × 2 seed\(s\) = 4 joint run\(s\)\./);
-  await page.getByTestId('exp-fields-details').locator('summary').click();
+  await page.getByTestId('exp-fields-details').locator(':scope > summary').click();
   await expect(page.getByTestId('exp-field-ablation')).toHaveCount(0);
   await expect(page.getByTestId('exp-field-seed')).toHaveCount(0);
   for (const [k, v] of Object.entries(TINY_JOINT_FIELDS)) await page.getByTestId(`exp-field-${k}`).fill(v);

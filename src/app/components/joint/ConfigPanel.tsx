@@ -1,12 +1,12 @@
 /** Inputs, preset with provenance, the main overrides, Start / Cancel, progress and the outcome. */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { JointInputs, JointPresetName } from '../../../../workers/jointApi.ts';
 import { JOINT_STAGE } from '../../../core/stages/joint.ts';
 import type { StageDecl } from '../../../core/stages/fields.ts';
 import { checkForm, formContext, startBlockers } from '../../stageForm.ts';
 import { useBackendStore } from '../../stores/backend.ts';
 import { StageConfigForm, StartReasons } from '../StageConfigForm.tsx';
-import { jointShareHash, sharedConfigOf } from '../../shareConfig.ts';
+import { ShareLink } from '../ShareLink.tsx';
 import { chooseInputs, useJointStore } from '../../stores/joint.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
@@ -39,6 +39,8 @@ export function InputSelects({ inputs, embeddingId, tokenizerId, onEmbedding, on
   );
 }
 
+const SHARE_FIELDS: readonly string[] = JOINT_STAGE.fields.map((f) => f.key);
+
 export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: JointInputs }) {
   const presets = useJointStore((s) => s.presets);
   const presetsError = useJointStore((s) => s.presetsError);
@@ -52,29 +54,6 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
 
   useEffect(() => { void loadPresets(); }, [loadPresets]);
 
-  // A shared link (#/joint/<dataset>?cfg=…) restores the whole experiment once the presets are known.
-  const [shareNote, setShareNote] = useState<{ ok: boolean; text: string } | null>(null);
-  const [shareUrl, setShareUrl] = useState('');
-  const restored = useRef(false);
-  useEffect(() => {
-    if (restored.current || !presets) return;
-    restored.current = true;
-    const d = sharedConfigOf(location.hash);
-    if (!d) return;
-    if (!d.ok) { setShareNote({ ok: false, text: d.message }); return; }
-    const c = d.value;
-    if (!presets.some((p) => p.name === c.preset)) {
-      setShareNote({ ok: false, text: `The shared configuration names an unknown preset "${c.preset}"; it was ignored.` });
-      return;
-    }
-    setPreset(c.preset as JointPresetName);
-    for (const [k, v] of Object.entries(c.values)) if (JOINT_STAGE.fields.some((f) => f.key === k)) setValue(k, v);
-    if (c.embeddingId) setEmbeddingId(c.embeddingId);
-    if (c.tokenizerId) setTokenizerId(c.tokenizerId);
-    if (c.name) setName(c.name);
-    setShareNote({ ok: true, text: 'Configuration restored from the shared link.' });
-  }, [presets, setPreset, setValue]);
-
   const { emb, tok } = chooseInputs(inputs, embeddingId, tokenizerId);
   const info = presets?.find((p) => p.name === preset);
   const mine = train.datasetId === datasetId;
@@ -86,21 +65,7 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
     !tok && 'choose a tokenizer for this table',
     !presets && 'the presets are loading',
   ]);
-  async function copyShareLink(): Promise<void> {
-    const hash = jointShareHash(datasetId, {
-      v: 1, preset, values,
-      ...(emb ? { embeddingId: emb.id } : {}), ...(tok ? { tokenizerId: tok.id } : {}), ...(name.trim() ? { name: name.trim() } : {}),
-    });
-    const url = `${location.origin}${location.pathname}${location.search}${hash}`;
-    history.replaceState(null, '', hash);
-    setShareUrl(url);
-    try {
-      await navigator.clipboard.writeText(url);
-      setShareNote({ ok: true, text: 'Share link copied to the clipboard.' });
-    } catch {
-      setShareNote({ ok: true, text: 'The clipboard is not available here: copy the link below.' });
-    }
-  }
+  const presetNames = useMemo(() => presets?.map((p) => p.name) ?? null, [presets]);
 
   return (
     <section className="card" data-testid="joint-config">
@@ -124,9 +89,6 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
           onClick={() => emb && tok && void start(datasetId, emb.id, tok.id, name.trim())}>
           Start joint training
         </button>
-        <button type="button" data-testid="joint-share" title="A link that opens this page with this preset, these values and inputs" disabled={!presets} onClick={() => void copyShareLink()}>
-          Copy share link
-        </button>
         {train.running && (
           <button type="button" data-testid="joint-cancel" data-shortcut="cancel" title="Stops after keeping the last finished epoch (Alt+X); Resume in the run list continues" disabled={train.cancelling || !train.cancelFn} onClick={() => void cancel()}>
             {train.cancelling ? 'Cancelling…' : 'Cancel'}
@@ -137,8 +99,15 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
         )}
       </div>
       {!train.running && <StartReasons reasons={blockers} testId="joint-start-reasons" />}
-      {shareNote && <p className={`small${shareNote.ok ? ' muted' : ' error-text'}`} data-testid="joint-share-note">{shareNote.text}</p>}
-      {shareUrl && <input className="mono small" readOnly data-testid="joint-share-url" value={shareUrl} size={60} onFocus={(e) => e.target.select()} />}
+      <ShareLink stage="joint" datasetId={datasetId} testId="joint" presets={presetNames} fields={SHARE_FIELDS} preset={preset} values={values} name={name}
+        inputs={{ ...(emb ? { embeddingId: emb.id } : {}), ...(tok ? { tokenizerId: tok.id } : {}) }}
+        apply={(c) => {
+          setPreset(c.preset as JointPresetName);
+          for (const [k, v] of Object.entries(c.values)) setValue(k, v);
+          if (c.inputs?.embeddingId) setEmbeddingId(c.inputs.embeddingId);
+          if (c.inputs?.tokenizerId) setTokenizerId(c.inputs.tokenizerId);
+          if (c.name) setName(c.name);
+        }} />
       {mine && train.running && (
         <>
           <p className="small" data-testid="joint-running-name">Training {train.runName ?? ''}</p>

@@ -133,7 +133,7 @@ export function TrainPanel({ datasetId, embeddings, embeddingId, onEmbedding }: 
             )}
           </div>
           {!train.running && <StartReasons reasons={blockers} testId="tok-start-reasons" />}
-          <ShareLink stage="tokenizer" datasetId={datasetId} testId="tok" presets={presetNames} fields={SHARE_FIELDS}
+          <ShareLink stage="tokenizer" datasetId={datasetId} testId="tok" presets={presetNames} fields={SHARE_FIELDS} {...(decl ? { decl: decl as StageDecl<object> } : {})}
             preset={draft?.preset ?? 'quick'} values={shareValues}
             apply={(c) => {
               const info = presets?.find((p) => p.name === c.preset);
