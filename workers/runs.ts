@@ -5,12 +5,12 @@
  * with the config diff against the run's preset (the nearest one where the preset is not stored).
  */
 import { StudioError } from '../src/core/errors.ts';
-import { SASREC_PRESETS } from '../src/core/models/sasrec.ts';
 import type { Diagnostics } from '../src/core/eval/diagnostics.ts';
-import { diagnosticMetrics, diffConfig, nearestPreset, runWarnings, type RunCurvePoint, type RunRow, type RunStage } from '../src/core/runs/runTable.ts';
-import { GRPO_PRESETS } from '../src/core/train/grpo.ts';
-import { JOINT_PRESETS, type JointPresetName } from '../src/core/train/jointSchedule.ts';
-import { RQVAE_PRESETS, rqvaeTrainConfig, type RqvaePresetName } from '../src/core/train/rqvae.ts';
+import { diagnosticMetrics, nearestStagePreset, runWarnings, stageConfigDiff, type RunCurvePoint, type RunRow, type RunStage } from '../src/core/runs/runTable.ts';
+import { EMBEDDINGS_STAGE } from '../src/core/stages/embeddings.ts';
+import { GRPO_STAGE } from '../src/core/stages/grpo.ts';
+import { JOINT_STAGE } from '../src/core/stages/joint.ts';
+import { tokenizerStage } from '../src/core/stages/tokenizer.ts';
 import { chunkRange, listDatasets, toStorageError, type StoredArtifact, type StoredRun, type StudioDb } from '../src/storage/index.ts';
 import type { DatasetSummary, Result } from './api.ts';
 import { asResult } from './jobs.ts';
@@ -90,15 +90,15 @@ function jointRow(r: JointRunSummary, names: Map<string, string>): RunRow {
   if (bestValid !== null) metrics['best_valid_ndcg@10'] = bestValid;
   const t = num(r.test?.metrics?.['ndcg@10']);
   const seconds = r.history.reduce((s, h) => s + (num(h.seconds) ?? 0), 0);
-  const preset = JOINT_PRESETS[r.preset as JointPresetName];
+  const diff = stageConfigDiff(JOINT_STAGE, r.preset, r.config);
   return {
     stage: 'joint', id: r.id, name: r.name, datasetId: r.datasetId, datasetName: names.get(r.datasetId) ?? r.datasetId,
     createdAt: r.createdAt, status: r.status, backend: r.backend, adapter: r.adapter ?? null, seed: num(r.config?.seed),
     durationSeconds: r.history.length ? seconds : null,
     headline: t !== null ? { name: 'test ndcg@10', value: t } : bestValid !== null ? { name: 'valid ndcg@10', value: bestValid } : null,
-    preset: preset ? r.preset : r.preset || null, presetInferred: false,
+    preset: r.preset || null, presetInferred: false,
     config: r.config as unknown as Rec,
-    configDiff: preset ? diffConfig(r.config, preset.values, preset.provenance) : [],
+    configDiff: diff ?? [],
     metrics, curves, warnings: runWarnings(r.test),
   };
 }
@@ -117,7 +117,7 @@ function sasrecRow(a: StoredArtifact, names: Map<string, string>): RunRow {
     return p;
   }));
   const config = obj(meta.config);
-  const near = nearestPreset(config, Object.entries(SASREC_PRESETS).map(([name, p]) => ({ name, values: p.config, provenance: p.provenance })));
+  const near = nearestStagePreset(EMBEDDINGS_STAGE, config);
   const t = metrics['test_ndcg@10'] ?? null;
   const v = metrics['valid_ndcg@10'] ?? null;
   return {
@@ -147,11 +147,7 @@ function rqvaeRow(a: StoredArtifact, names: Map<string, string>): RunRow {
   }
   const config = Object.keys(obj(meta.config)).length ? obj(meta.config) : obj(a.config);
   const inDim = num(config.in_dim) ?? num(obj(a.config).in_dim) ?? 0;
-  const near = meta.config
-    ? nearestPreset(config, (Object.keys(RQVAE_PRESETS) as RqvaePresetName[]).map((name) => ({
-      name, values: rqvaeTrainConfig(name, inDim), provenance: RQVAE_PRESETS[name].provenance,
-    })))
-    : null;
+  const near = meta.config ? nearestStagePreset(tokenizerStage(inDim), config) : null;
   const metrics: Record<string, number> = {};
   for (const k of ['collisionRate', 'giniMean', 'maxSuffix'] as const) {
     const v = num(a[k]);
@@ -237,7 +233,6 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
     return p;
   });
   const presetName = str(rec.preset);
-  const preset = (GRPO_PRESETS as Record<string, { values: unknown; provenance: Record<string, unknown> }>)[presetName];
   const t = metrics['test_ndcg@10'] ?? null;
   const seconds = history.reduce((s, h) => s + (num(h.seconds) ?? 0), 0);
   return {
@@ -246,7 +241,7 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
     durationSeconds: history.length ? seconds : Object.values(obj(rec.timings)).reduce<number | null>((s, v) => (num(v) !== null ? (s ?? 0) + (v as number) : s), null),
     headline: t !== null ? { name: 'test ndcg@10', value: t } : null,
     preset: presetName || null, presetInferred: false, config: obj(rec.config),
-    configDiff: preset ? diffConfig(rec.config, preset.values, preset.provenance) : [], metrics, curves,
+    configDiff: stageConfigDiff(GRPO_STAGE, presetName, rec.config) ?? [], metrics, curves,
     warnings: runWarnings(test),
   };
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildMetricsCsv, buildMetricsJson, curveMetrics, diagnosticMetrics, diffConfig, filterRuns, nearestPreset, parseCsv, provenanceText, RUN_STAGE_LABELS, runWarnings, sortRuns, type RunRow } from '../../src/core/runs/runTable.ts';
+import { buildMetricsCsv, buildMetricsJson, curveMetrics, diagnosticMetrics, filterRuns, nearestStagePreset, parseCsv, provenanceText, RUN_STAGE_LABELS, runWarnings, sortRuns, stageConfigDiff, type RunRow } from '../../src/core/runs/runTable.ts';
+import { fieldValue, provenanceOf, type StageDecl } from '../../src/core/stages/fields.ts';
+import { EMBEDDINGS_STAGE } from '../../src/core/stages/embeddings.ts';
+import { GRPO_STAGE } from '../../src/core/stages/grpo.ts';
+import { JOINT_STAGE } from '../../src/core/stages/joint.ts';
+import { tokenizerStage } from '../../src/core/stages/tokenizer.ts';
 
 function row(p: Partial<RunRow>): RunRow {
   return {
@@ -9,19 +14,43 @@ function row(p: Partial<RunRow>): RunRow {
 }
 
 describe('run table', () => {
-  it('diffs a config against a preset with provenance (nested paths, arrays, fallbacks)', () => {
-    const preset = { epochs: 10, lr: 1e-3, layers: [512, 256], t5: { d_model: 128, heads: 4 } };
-    const prov = { epochs: '10 [O]', t5: { sources: ['paper'], note: 'T5 small' }, other: 'as the paper' };
-    const d = diffConfig({ epochs: 3, lr: 1e-3, layers: [64], t5: { d_model: 16, heads: 4 }, extra: true }, preset, prov);
-    expect(d).toEqual([
-      { key: 'epochs', value: 3, presetValue: 10, provenance: '10 [O]' },
-      { key: 'extra', value: true, presetValue: undefined, provenance: 'as the paper' },
-      { key: 'layers', value: [64], presetValue: [512, 256], provenance: 'as the paper' },
-      { key: 't5.d_model', value: 16, presetValue: 128, provenance: '[paper] T5 small' },
-    ]);
-    expect(diffConfig(preset, preset)).toEqual([]);
+  it('diffs a run config against its stage declaration: exactly the changed fields, by field key, with provenance', () => {
+    const cases: [StageDecl<object>, string, Record<string, unknown>, Record<string, unknown>][] = [
+      [EMBEDDINGS_STAGE as StageDecl<object>, 'quick', { epochs: 3, learning_rate: 5e-3 }, {}],
+      [tokenizerStage(8) as StageDecl<object>, 'quick', { epochs: 4, layers: [16] }, {}],
+      [tokenizerStage(1024) as StageDecl<object>, 'paper', { batch_size: 512, num_emb_list: [64, 64, 64] }, {}],
+      [JOINT_STAGE as StageDecl<object>, 'quick', { epochs: 5 }, { t5: { ...JOINT_STAGE.presets.quick.values.t5, d_model: 16 } }],
+      [JOINT_STAGE as StageDecl<object>, 'converge', { lr_rec: 2e-3 }, { finetune: { ...JOINT_STAGE.presets.converge.values.finetune, epochs: 3 } }],
+      [GRPO_STAGE as StageDecl<object>, 'paper', { group_size: 8, valid_limit: 100 }, {}],
+    ];
+    for (const [decl, preset, flat, nested] of cases) {
+      const base = decl.presets[preset].values as Record<string, unknown>;
+      const config = structuredClone({ ...base, ...flat, ...nested });
+      const d = stageConfigDiff(decl, preset, config)!;
+      const nestedKeys = Object.entries(nested).flatMap(([k, v]) => Object.keys(v as object).filter((m) => (v as Record<string, unknown>)[m] !== (base[k] as Record<string, unknown>)[m]).map((m) => `${k}.${m}`));
+      const expected = [...Object.keys(flat), ...nestedKeys];
+      expect(d.map((e) => e.key).sort(), `${decl.stage} ${preset}`).toEqual(expected.sort());
+      expect(d).toHaveLength(2);
+      for (const e of d) {
+        expect(e.presetValue).toEqual(fieldValue(decl.fields.find((f) => f.key === e.key)!, base));
+        expect(e.value).toEqual(fieldValue(decl.fields.find((f) => f.key === e.key)!, config));
+        expect(e.provenance, `${decl.stage} ${e.key}`).toBe(provenanceText(provenanceOf(decl.presets[preset], e.key)));
+        expect(e.provenance.length).toBeGreaterThan(0);
+      }
+      expect(stageConfigDiff(decl, preset, structuredClone(base))).toEqual([]);
+    }
+    // the provenance of a nested key falls back to its group, then to the preset's 'other'
+    const joint = stageConfigDiff(JOINT_STAGE as StageDecl<object>, 'quick', { ...JOINT_STAGE.presets.quick.values, t5: { ...JOINT_STAGE.presets.quick.values.t5, d_ff: 128 }, alpha: 2 })!;
+    expect(joint.map((e) => e.key)).toEqual(['t5.d_ff', 'alpha']);
+    expect(joint[0].provenance).toMatch(/^\[ours\] d_model 64, 2\+2 layers/);
+    expect(joint[1].provenance).toBe('[official] every other value as the paper preset');
+    // fields the stored config lacks are no rows; an unknown preset gives null
+    expect(stageConfigDiff(GRPO_STAGE as StageDecl<object>, 'quick', {})).toEqual([]);
+    expect(stageConfigDiff(GRPO_STAGE as StageDecl<object>, 'huge', {})).toBeNull();
     expect(provenanceText({ sources: ['official', 'fork'], note: 'x' })).toBe('[official, fork] x');
-    expect(nearestPreset({ a: 1, b: 2 }, [{ name: 'paper', values: { a: 5, b: 6 }, provenance: {} }, { name: 'quick', values: { a: 1, b: 3 }, provenance: {} }])?.name).toBe('quick');
+    // the nearest preset where the run does not store its name
+    const sas = { ...EMBEDDINGS_STAGE.presets.paper.values, epochs: 7 };
+    expect(nearestStagePreset(EMBEDDINGS_STAGE as StageDecl<object>, sas)).toMatchObject({ name: 'paper', diff: [{ key: 'epochs', value: 7, presetValue: 50 }] });
   });
 
   it('filters by stage, dataset and text; sorts by any column with missing values last', () => {

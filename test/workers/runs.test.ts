@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeNpy } from '../../src/core/io/npy.ts';
 import { JOINT_PRESETS } from '../../src/core/train/jointSchedule.ts';
 import { SASREC_PRESETS } from '../../src/core/models/sasrec.ts';
+import { GRPO_PRESETS } from '../../src/core/train/grpo.ts';
 import { openStudioDb, saveEmbeddingTable, saveJointRun } from '../../src/storage/index.ts';
 import { createStudioService, type StudioService } from '../../workers/studioService.ts';
 
@@ -79,7 +80,7 @@ describe('runs (worker API in Node)', () => {
       error: null, source: 'train', meta: {},
     }, new Uint8Array(10_000), 4096);
     await db.put('runs', {
-      id: 'grpo-x', createdAt: 4000, type: 'grpo', stage: 'grpo', name: 'toy_grpo', datasetId: ds.id, status: 'finished', backend: 'cpu', preset: 'quick', seed: 3, config: {},
+      id: 'grpo-x', createdAt: 4000, type: 'grpo', stage: 'grpo', name: 'toy_grpo', datasetId: ds.id, status: 'finished', backend: 'cpu', preset: 'quick', seed: 3, config: { ...GRPO_PRESETS.quick.values, group_size: GRPO_PRESETS.quick.values.group_size + 2, kl_coeff: 0.5 },
       history: [{ epoch: 0, loss: 0.5, seconds: 2 }],
       test: {
         metrics: { 'ndcg@10': 0.18 }, invalidRate: 0, count: 8,
@@ -123,6 +124,9 @@ describe('runs (worker API in Node)', () => {
     expect(sr.curves).toEqual([{ epoch: 1, loss: 3, 'valid_ndcg@10': 0.1 }, { epoch: 2, loss: 2.5, 'valid_ndcg@10': 0.2 }]);
     expect(sr.configDiff.map((d) => d.key)).toEqual(['epochs']);
     expect(grpo.headline?.value).toBe(0.18);
+    expect(grpo.configDiff.map((d) => d.key)).toEqual(['group_size', 'kl_coeff']);
+    expect(grpo.configDiff[1]).toMatchObject({ value: 0.5, presetValue: GRPO_PRESETS.quick.values.kl_coeff });
+    expect(grpo.configDiff[1].provenance.length).toBeGreaterThan(0);
     // Diagnostics as flat metrics, and the collapse warning of the collapsed joint model only.
     expect(joint.metrics).toMatchObject({
       test_invalid_rate: 0.25, test_distinct_top1: 2, test_distinct_top10: 2, 'test_coverage@10': 0.4, test_modal_top10_share: 0.875,

@@ -5,6 +5,7 @@
  */
 import { csvField, type CsvCell } from '../io/csv.ts';
 import { collapseReasons, type Diagnostics } from '../eval/diagnostics.ts';
+import { diffStageConfigs, provenanceOf, type StageDecl } from '../stages/fields.ts';
 
 export type RunStage = 'data' | 'text' | 'sasrec' | 'rqvae' | 'joint' | 'grpo';
 
@@ -24,7 +25,7 @@ export interface RunCurvePoint {
 }
 
 export interface ConfigDiffEntry {
-  /** Dotted config path ('t5.d_model'). */
+  /** The field key of the stage's declaration ('t5.d_model', 'ablation'). */
   key: string;
   value: unknown;
   presetValue: unknown;
@@ -101,25 +102,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
-/** Leaves of a config as dotted paths (arrays are leaves). */
-export function flattenConfig(c: unknown, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (!isPlainObject(c)) return out;
-  for (const [k, v] of Object.entries(c)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isPlainObject(v)) Object.assign(out, flattenConfig(v, key));
-    else out[key] = v;
-  }
-  return out;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a === 'number' && typeof b === 'number') return (Number.isNaN(a) && Number.isNaN(b)) || Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
-  return false;
-}
-
 /** A provenance note as a line: a string as is, a { sources, note } as "[paper, official] note". */
 export function provenanceText(p: unknown): string {
   if (typeof p === 'string') return p;
@@ -131,31 +113,28 @@ export function provenanceText(p: unknown): string {
 }
 
 /**
- * The values of `config` that differ from `preset` (dotted paths, sorted), each with the preset's
- * value and its provenance (looked up by path, then by the top-level key, then 'other').
- * Keys only in the run's config are reported with presetValue undefined.
+ * A run's config against a preset of its stage's declaration: one entry per declared field whose
+ * value differs (diffStageConfigs, in declaration order), named by the field key, with the preset's
+ * value and where it comes from (provenanceOf). Fields the stored config does not have (records
+ * written before the field existed, or with no config) are no entries. null when the declaration has
+ * no such preset.
  */
-export function diffConfig(config: unknown, preset: unknown, provenance: Record<string, unknown> = {}): ConfigDiffEntry[] {
-  const a = flattenConfig(config);
-  const b = flattenConfig(preset);
-  const out: ConfigDiffEntry[] = [];
-  for (const key of Object.keys(a).sort()) {
-    if (sameValue(a[key], b[key])) continue;
-    const note = provenance[key] ?? provenance[key.split('.')[0]] ?? provenance.other;
-    out.push({ key, value: a[key], presetValue: b[key], provenance: provenanceText(note) });
-  }
-  return out;
+export function stageConfigDiff<C extends object>(stage: StageDecl<C>, preset: string, config: unknown): ConfigDiffEntry[] | null {
+  const decl = stage as StageDecl<object>;
+  const p = Object.prototype.hasOwnProperty.call(decl.presets, preset) ? decl.presets[preset] : undefined;
+  if (!p) return null;
+  const run = isPlainObject(config) ? config : {};
+  return diffStageConfigs(decl, p.values, run)
+    .filter((c) => c.to !== undefined)
+    .map((c) => ({ key: c.key, value: c.to, presetValue: c.from, provenance: provenanceText(provenanceOf(p, c.key)) }));
 }
 
-/** The preset (of several) the config differs least from, and that diff. */
-export function nearestPreset(
-  config: unknown,
-  presets: { name: string; values: unknown; provenance: Record<string, unknown> }[],
-): { name: string; diff: ConfigDiffEntry[] } | null {
+/** The preset of a declaration the config differs least from (first on ties), and that diff. */
+export function nearestStagePreset<C extends object>(stage: StageDecl<C>, config: unknown): { name: string; diff: ConfigDiffEntry[] } | null {
   let best: { name: string; diff: ConfigDiffEntry[] } | null = null;
-  for (const p of presets) {
-    const diff = diffConfig(config, p.values, p.provenance);
-    if (!best || diff.length < best.diff.length) best = { name: p.name, diff };
+  for (const name of Object.keys(stage.presets)) {
+    const diff = stageConfigDiff(stage, name, config) ?? [];
+    if (!best || diff.length < best.diff.length) best = { name, diff };
   }
   return best;
 }
