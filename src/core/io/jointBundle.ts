@@ -7,9 +7,10 @@
  *   recommenderStateDictShapes (tied aliases included), F32, metadata `config` = RecommenderConfig JSON;
  * * `tokenizer.safetensors` — the RQ-VAE state dict (exportRqvaeSafetensors);
  * * `code.json` — (N+1) × 4 code table as the reference writes it;
- * * `config.yaml` — flat `key: value` lines: the JointTrainConfig under its reference names
- *   (lr_rec, lr_id, cycle, warm_epoch, id_vq_loss, …), nested groups as dotted keys
- *   (`ablation.sia`, `finetune.lr`, `finetune.weights.code`), the recommender dims under the HF T5 /
+ * * `config.yaml` — flat `key: value` lines: one per field of the joint declaration (JOINT_STAGE),
+ *   under its key — the reference names (lr_rec, lr_id, cycle, warm_epoch, id_vq_loss, …), nested
+ *   groups as dotted keys (`ablation.sia`, `finetune.lr`, `finetune.weights.code`), `ablation` the
+ *   Table 4 variant of the switches — then the recommender dims under the HF T5 /
  *   reference names (d_model, num_layers, …, code_num, code_length, e_dim, semantic_hidden_size,
  *   n_items) and the tokenizer layout as `rqvae.*`;
  * * `metrics.csv` — one row per epoch record; `metrics.json` when given; any extra files.
@@ -30,13 +31,13 @@ import type { NamedArray } from '../nn/params.ts';
 import type { AdamWState } from '../optim/adam.ts';
 import { readCodeJson, writeCodeJson } from '../tokenizer/codes.ts';
 import { compareStateDict, exportRqvaeSafetensors, readRqvaePth, readRqvaeSafetensors, stripModulePrefix, type StateDictReport } from '../tokenizer/stateDict.ts';
-import { jointTrainConfig, type JointTrainConfig } from '../train/jointSchedule.ts';
+import type { JointTrainConfig } from '../train/jointSchedule.ts';
 import type { JointCheckpoint, JointEpochRecord, JointWeights } from '../train/jointTypes.ts';
 import { writeCsv, type CsvCell } from './csv.ts';
 import { pthStateDict, readPth } from './pth.ts';
 import { f32Tensor, i32Tensor, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from './safetensors.ts';
-import { flattenForYaml, readFlatYaml, writeFlatYaml, type YamlValue } from './yaml.ts';
-import { validateStageConfig } from '../stages/fields.ts';
+import { readFlatYaml, writeFlatYaml, type YamlValue } from './yaml.ts';
+import { expectedText, fieldValue, resolveStage, type FieldDecl } from '../stages/fields.ts';
 import { JOINT_STAGE } from '../stages/joint.ts';
 
 /** Non-shape recommender fields used when inferring a config from shapes. */
@@ -117,9 +118,19 @@ function modelYaml(rc: RecommenderConfig, tc: RqvaeConfig): Record<string, YamlV
   };
 }
 
-/** config.yaml text: the training config (dotted keys for nested groups), then the model dims. */
+/** The training config's lines: one per JOINT_STAGE field, in declaration order (absent optional fields: none). */
+function trainYaml(config: JointTrainConfig): Record<string, YamlValue> {
+  const out: Record<string, YamlValue> = {};
+  for (const f of JOINT_STAGE.fields) {
+    const v = fieldValue(f, config);
+    if (v !== undefined) out[f.key] = v;
+  }
+  return out;
+}
+
+/** config.yaml text: the training config (one line per declared field, nested groups dotted), then the model dims. */
 export function writeJointConfigYaml(config: JointTrainConfig, rc: RecommenderConfig, tc: RqvaeConfig): string {
-  return writeFlatYaml({ ...flattenForYaml(config as unknown as Record<string, unknown>), ...modelYaml(rc, tc) }, [
+  return writeFlatYaml({ ...trainYaml(config), ...modelYaml(rc, tc) }, [
     'ETEGRec Studio joint training configuration (reference key names; nested groups as dotted keys)',
   ]);
 }
@@ -291,37 +302,46 @@ function tensorsToF32(tensors: Record<string, SafeTensor>, file: string): Record
   return out;
 }
 
-/** Parses config.yaml into a JointTrainConfig (unknown keys and missing ones → warnings). */
+/** A YAML value of the type the field holds in a config (its range is checked after). */
+function yamlTyped(f: FieldDecl, v: YamlValue): boolean {
+  switch (f.kind) {
+    case 'int':
+    case 'float': return typeof v === 'number' || (v === null && Boolean(f.nullable));
+    case 'bool': return typeof v === 'boolean';
+    case 'enum': return typeof v === 'string';
+    case 'ints':
+    case 'floats': return Array.isArray(v);
+  }
+}
+
+/**
+ * Parses config.yaml into a JointTrainConfig through JOINT_STAGE: the paper preset with the file's
+ * value of every declared field (the `ablation` variant first, then the file's own switches, as
+ * resolveStage orders them), each of the field's type, in its range and consistent; a field the
+ * file lacks keeps the paper value (a warning; not for the `ablation` line, which files written
+ * before it lack), keys that are neither fields nor model dims are ignored (a warning).
+ */
 export function readJointConfigYaml(text: string, fileName = 'config.yaml'): { config: JointTrainConfig; values: Record<string, YamlValue>; warnings: string[] } {
   const values = readFlatYaml(text, fileName);
-  const defaults = flattenForYaml(jointTrainConfig('paper') as unknown as Record<string, unknown>);
+  const paper = JOINT_STAGE.presets.paper.values;
   const modelKeys = new Set(Object.keys(modelYaml(paperLikeRc(), RQVAE_SINGLE)));
+  const fieldKeys = new Set(JOINT_STAGE.fields.map((f) => f.key));
   const warnings: string[] = [];
-  const flat: Record<string, YamlValue> = {};
-  for (const [k, def] of Object.entries(defaults)) {
-    if (!(k in values)) {
-      warnings.push(`${fileName}: ${k} missing, using ${JSON.stringify(def)}`);
-      flat[k] = def;
+  const overrides: Record<string, YamlValue> = {};
+  for (const f of JOINT_STAGE.fields) {
+    if (!Object.prototype.hasOwnProperty.call(values, f.key)) {
+      if (!f.get) warnings.push(`${fileName}: ${f.key} missing, using ${JSON.stringify(fieldValue(f, paper))}`);
       continue;
     }
-    const v = values[k];
-    if (typeof v !== typeof def || Array.isArray(v) !== Array.isArray(def)) {
-      throw malformed(fileName, `${k} has the wrong type`, { field: k, expected: typeof def, found: JSON.stringify(v) });
-    }
-    flat[k] = v;
+    const v = values[f.key];
+    if (!yamlTyped(f, v)) throw malformed(fileName, `${f.key} has the wrong type`, { field: f.key, expected: expectedText(f), found: JSON.stringify(v) });
+    overrides[f.key] = v;
   }
-  for (const k of Object.keys(values)) if (!(k in defaults) && !modelKeys.has(k)) warnings.push(`${fileName}: unknown key ${k} ignored`);
-  const config: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(flat)) {
-    const parts = k.split('.');
-    let o = config;
-    for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
-    o[parts[parts.length - 1]] = v;
-  }
-  // the values are typed right; now every one in its declared range (NaN, .inf, 0 beams refused)
-  const bad = validateStageConfig(JOINT_STAGE, config as unknown as JointTrainConfig);
-  if (bad.length) throw malformed(fileName, bad.map((e) => e.message).join('; '), { field: bad[0].field });
-  return { config: config as unknown as JointTrainConfig, values, warnings };
+  for (const k of Object.keys(values)) if (!fieldKeys.has(k) && !modelKeys.has(k)) warnings.push(`${fileName}: unknown key ${k} ignored`);
+  // every value in its declared range (NaN, .inf, 0 beams refused), then the consistency checks
+  const r = resolveStage(JOINT_STAGE, 'paper', overrides);
+  if (!r.ok) throw malformed(fileName, r.errors.map((e) => e.message).join('; '), { field: r.errors[0].field });
+  return { config: r.config, values, warnings };
 }
 
 function paperLikeRc(): RecommenderConfig {
