@@ -9,7 +9,16 @@ export type ByteSource = AsyncIterable<Uint8Array>;
 export interface LineReadOptions {
   signal?: AbortSignal;
   onProgress?: (bytesRead: number, linesRead: number) => void;
+  /** Longest line accepted, in UTF-16 code units (default {@link MAX_LINE_LENGTH}). */
+  maxLineLength?: number;
 }
+
+/**
+ * Longest line the reader accepts by default: 16 Mi characters. A review or metadata line is a few
+ * KB; anything longer is not line-delimited data (or is a decompression bomb: one 600 MB line in a
+ * 611 KB .gz), and is refused with its line number instead of growing one string without bound.
+ */
+export const MAX_LINE_LENGTH = 16 * 1024 * 1024;
 
 /** Live counters of a line stream (read by the parsers for their reports). */
 export interface LineStats {
@@ -49,7 +58,14 @@ export async function* lineBatches(
   stats: LineStats = { bytesRead: 0, linesRead: 0, gzip: false },
 ): AsyncGenerator<string[]> {
   const { signal, onProgress } = opts;
+  const maxLine = opts.maxLineLength ?? MAX_LINE_LENGTH;
   throwIfCancelled(signal);
+  const tooLong = (lineNo: number, length: number) => new StudioError({
+    code: 'malformed_input', line: lineNo,
+    message: `Line ${lineNo.toLocaleString('en-US')} is longer than ${maxLine.toLocaleString('en-US')} characters (not line-delimited text?)`,
+    expected: `lines of at most ${maxLine.toLocaleString('en-US')} characters`,
+    found: `${length > maxLine ? 'more than ' : ''}${maxLine.toLocaleString('en-US')} characters without a line break`,
+  });
   const it = source[Symbol.asyncIterator]();
   let lastProgress = 0;
   const progress = (force: boolean) => {
@@ -159,6 +175,7 @@ export async function* lineBatches(
           carry = '';
           for (;;) {
             if (line.length && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+            if (line.length > maxLine) throw tooLong(stats.linesRead + batch.length + 1, line.length);
             batch.push(line);
             start = nl + 1;
             nl = text.indexOf('\n', start);
@@ -166,12 +183,16 @@ export async function* lineBatches(
             line = text.slice(start, nl);
           }
         }
+        const rest = text.length - start;
+        // The unfinished line must stay within the limit too (checked before concatenating).
+        if ((start === 0 ? carry.length : 0) + rest > maxLine + 1) throw tooLong(stats.linesRead + batch.length + 1, maxLine + 2);
         carry = start === 0 ? carry + text : text.slice(start);
       }
       if (r.done && carry.length) {
         let line = carry;
         carry = '';
         if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+        if (line.length > maxLine) throw tooLong(stats.linesRead + batch.length + 1, line.length);
         batch.push(line);
       }
       stats.linesRead += batch.length;

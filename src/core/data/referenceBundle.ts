@@ -8,11 +8,12 @@
  * rebuilt from the jsonl samples (and checked against every sample). Item ids come from
  * `emb_map.json` when present, else by first appearance. `.npy` embeddings are returned alongside.
  */
-import { gunzipSync, strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
+import { strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
+import { gunzipChecked, inflateBudget, unzipChecked, type InflateBudget } from '../io/zip.ts';
 import { StudioError, throwIfCancelled } from '../errors.ts';
 import type { ProgressSink } from '../events.ts';
 import { npyToFloat32, parseNpy } from '../io/npy.ts';
-import { bytesSource } from './lines.ts';
+import { bytesSource, MAX_LINE_LENGTH } from './lines.ts';
 import { parseMetadata } from './metadata.ts';
 import { computeStats, REFERENCE_STATS_KEYS } from './stats.ts';
 import type { PrepareConfig, PreparedDataset } from './types.ts';
@@ -34,6 +35,8 @@ export interface BundleImportOptions {
   config: PrepareConfig;
   signal?: AbortSignal;
   onEvent?: ProgressSink;
+  /** Most bytes the zip/gzip files may inflate to, all together (default: see src/core/io/zip.ts). */
+  maxInflatedBytes?: number;
 }
 
 function concatChunks(chunks: Iterable<string>): Uint8Array {
@@ -86,30 +89,26 @@ export function looksLikeReferenceBundle(names: string[]): boolean {
   });
 }
 
-/** Expands zips and gzip members into plain named files (directories dropped). */
-export function expandBundleFiles(files: BundleFile[]): BundleFile[] {
+/**
+ * Expands zips and gzip members into plain named files (directories dropped). All archives share
+ * one inflated-size budget (default relative to the total input size, see src/core/io/zip.ts), so
+ * nested archives cannot multiply it; every member's CRC-32 is checked.
+ */
+export function expandBundleFiles(files: BundleFile[], opts: { maxInflatedBytes?: number } = {}, budget?: InflateBudget): BundleFile[] {
+  const b = budget ?? inflateBudget(files.reduce((n, f) => n + f.bytes.length, 0), opts.maxInflatedBytes);
   const out: BundleFile[] = [];
   for (const f of files) {
     const name = baseName(f.name);
     if (/\.zip$/i.test(name)) {
-      let entries: Record<string, Uint8Array>;
-      try {
-        entries = unzipSync(f.bytes);
-      } catch (e) {
-        throw new StudioError({ code: 'bad_bundle', file: f.name, message: `Cannot read the zip archive: ${(e as Error).message}` });
-      }
+      const entries = unzipChecked(f.bytes, {
+        fileName: f.name, code: 'bad_bundle', budget: b, prefix: 'Cannot read the zip archive: ',
+        filter: (m) => !(m.name.endsWith('/') || m.name.startsWith('__MACOSX/') || baseName(m.name).startsWith('._')),
+      });
       for (const [path, bytes] of Object.entries(entries)) {
-        if (path.endsWith('/') || path.startsWith('__MACOSX/') || baseName(path).startsWith('._')) continue;
-        out.push(...expandBundleFiles([{ name: baseName(path), bytes }]));
+        for (const x of expandBundleFiles([{ name: baseName(path), bytes }], opts, b)) out.push(x);
       }
     } else if (/\.gz$/i.test(name)) {
-      let bytes: Uint8Array;
-      try {
-        bytes = gunzipSync(f.bytes);
-      } catch (e) {
-        throw new StudioError({ code: 'bad_bundle', file: f.name, message: `Cannot gunzip the file: ${(e as Error).message}` });
-      }
-      out.push({ name: name.slice(0, -3), bytes });
+      out.push({ name: name.slice(0, -3), bytes: gunzipChecked(f.bytes, { fileName: f.name, code: 'bad_bundle', budget: b, prefix: 'Cannot gunzip the file: ' }) });
     } else {
       out.push({ name, bytes: f.bytes });
     }
@@ -121,14 +120,22 @@ function bad(file: string, message: string, line?: number, extra: { expected?: s
   return new StudioError({ code: 'bad_bundle', file, message, ...(line !== undefined ? { line } : {}), ...extra });
 }
 
-/** Splits text into lines (without the final empty one); `\r\n` tolerated. */
-function* textLines(text: string): Generator<[string, number]> {
+/**
+ * Splits text into lines (without the final empty one); `\r\n` tolerated. A line longer than
+ * MAX_LINE_LENGTH is refused with its number (no reference-bundle line comes near it).
+ */
+function* textLines(text: string, file: string): Generator<[string, number]> {
   let start = 0;
   let no = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     no++;
+    if (end - start > MAX_LINE_LENGTH + 1) {
+      throw bad(file, `Line ${no} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters`, no, {
+        expected: `lines of at most ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters`, found: `${(end - start).toLocaleString('en-US')} characters`,
+      });
+    }
     let line = text.slice(start, end);
     if (line.endsWith('\r')) line = line.slice(0, -1);
     yield [line, no];
@@ -139,7 +146,10 @@ function* textLines(text: string): Generator<[string, number]> {
 function decode(f: BundleFile): string {
   try {
     return strFromU8(f.bytes);
-  } catch {
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw bad(f.name, 'The file is too large to read as text', undefined, { expected: 'at most about 512 Mi characters', found: `${f.bytes.length.toLocaleString('en-US')} bytes` });
+    }
     throw bad(f.name, 'The file is not valid UTF-8 text');
   }
 }
@@ -180,7 +190,7 @@ interface Seqs {
 
 function parseInter(f: BundleFile, signal?: AbortSignal): Seqs {
   const text = decode(f);
-  const lines = textLines(text);
+  const lines = textLines(text, f.name);
   const first = lines.next();
   if (first.done) throw bad(f.name, 'The .inter file is empty');
   const header = first.value[0].split('\t').map((h) => h.split(':')[0].trim());
@@ -235,7 +245,7 @@ interface JsonlSample { user: string; target: string; history: string[]; line: n
 
 function parseJsonl(f: BundleFile, signal?: AbortSignal): JsonlSample[] {
   const out: JsonlSample[] = [];
-  for (const [line, no] of textLines(decode(f))) {
+  for (const [line, no] of textLines(decode(f), f.name)) {
     if (no % 65536 === 0) throwIfCancelled(signal);
     if (line.trim() === '') continue;
     let o: unknown;
@@ -318,7 +328,7 @@ export async function importReferenceBundle(files: BundleFile[], opts: BundleImp
   const warnings: string[] = [];
   const warn = (m: string) => { warnings.push(m); onEvent?.({ type: 'log', stage: 'data', level: 'warn', message: m }); };
   onEvent?.({ type: 'phase', stage: 'data', phase: 'bundle', message: 'reading the reference bundle' });
-  const all = expandBundleFiles(files);
+  const all = expandBundleFiles(files, opts.maxInflatedBytes !== undefined ? { maxInflatedBytes: opts.maxInflatedBytes } : {});
   const byKind = new Map<Kind, BundleFile[]>();
   const prefixes = new Set<string>();
   for (const f of all) {

@@ -22,7 +22,8 @@
  * `current.tokenizer.<key>`, `current.codes`, `best.*`, `optimizer.<module>.{m,v}.<slot>`), all other
  * fields as JSON in `__metadata__.state` (non-finite numbers and −0 encoded as {"$num": "NaN"}).
  */
-import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
+import { strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
+import { unzipChecked } from './zip.ts';
 import { StudioError } from '../errors.ts';
 import { recommenderStateDictShapes, SHARED, TIED_ALIASES, type RecommenderConfig } from '../models/recommender.ts';
 import { rqvaeStateDictShapes, RQVAE_SINGLE, type RqvaeConfig } from '../models/rqvae.ts';
@@ -264,16 +265,14 @@ export function inferRecommenderConfig(dict: Record<string, { shape: number[] }>
 
 const baseName = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
-function unzipBundle(bytes: Uint8Array, fileName: string): Record<string, Uint8Array> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (e) {
-    throw new StudioError({ code: 'bad_bundle', file: fileName, message: `Cannot read the zip archive: ${(e as Error).message}` });
-  }
+function unzipBundle(bytes: Uint8Array, fileName: string, maxInflatedBytes?: number): Record<string, Uint8Array> {
+  // Bounded inflation with declared-size and CRC-32 checks (src/core/io/zip.ts).
+  const entries = unzipChecked(bytes, {
+    fileName, code: 'bad_bundle', prefix: 'Cannot read the zip archive: ', ...(maxInflatedBytes !== undefined ? { maxInflatedBytes } : {}),
+    filter: (m) => !(m.name.endsWith('/') || m.name.startsWith('__MACOSX/')),
+  });
   const out: Record<string, Uint8Array> = {};
   for (const [path, b] of Object.entries(entries)) {
-    if (path.endsWith('/') || path.startsWith('__MACOSX/')) continue;
     const name = baseName(path);
     if (name in out) throw new StudioError({ code: 'bad_bundle', file: fileName, message: `The archive holds two files named ${name}` });
     out[name] = b;
@@ -358,9 +357,9 @@ function refuse(file: string, what: string, r: StateDictReport): StudioError {
  * tokenizer.safetensors | <epoch>.pt.rqvae, code.json | <epoch>.code.json, optional config.yaml)
  * and validates it completely; refuses with "N of M matched" on any state-dict mismatch.
  */
-export function readJointBundle(input: Record<string, Uint8Array> | Uint8Array, opts: { fileName?: string } = {}): JointBundle {
+export function readJointBundle(input: Record<string, Uint8Array> | Uint8Array, opts: { fileName?: string; maxInflatedBytes?: number } = {}): JointBundle {
   const where = opts.fileName ?? (input instanceof Uint8Array ? 'bundle.zip' : 'bundle');
-  const files = input instanceof Uint8Array ? unzipBundle(input, where) : Object.fromEntries(Object.entries(input).map(([k, v]) => [baseName(k), v]));
+  const files = input instanceof Uint8Array ? unzipBundle(input, where, opts.maxInflatedBytes) : Object.fromEntries(Object.entries(input).map(([k, v]) => [baseName(k), v]));
   const recFile = pick(files, 'recommender', BUNDLE_FILES.recommender, /^.+\.pt$/, where);
   const tokFile = pick(files, 'tokenizer', BUNDLE_FILES.tokenizer, /^.+\.pt\.rqvae$/, where);
   const codeFile = pick(files, 'code table', BUNDLE_FILES.codes, /^.+\.code\.json$/, where);

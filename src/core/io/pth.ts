@@ -7,8 +7,8 @@
  * (torch._utils._rebuild_tensor_v2 / _rebuild_parameter, collections.OrderedDict, torch.<T>Storage).
  * Any other global or opcode is rejected with a StudioError naming it.
  */
-import { unzipSync } from 'fflate';
 import { StudioError } from '../errors.ts';
+import { unzipChecked } from './zip.ts';
 
 export type PthDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
@@ -18,6 +18,29 @@ export interface PthTensor {
   /** Contiguous row-major values: float types as float32, int64 as BigInt64Array, others Int32Array. */
   data: Float32Array | Int32Array | BigInt64Array;
 }
+
+/**
+ * Bounds of the unpickler. A torch.save state dict nests a few levels and holds a few thousand
+ * objects; these are far above that and far below what exhausts memory or the JS stack.
+ */
+export const PTH_LIMITS = {
+  /** Containers (lists, tuples, dicts) nested inside each other, counted from the root. */
+  maxDepth: 1000,
+  /** Entries of the pickle stack (MARKs included) at any moment. */
+  maxStack: 1 << 22,
+  /** Distinct memo slots. */
+  maxMemo: 1 << 22,
+  /** Items of one list/tuple, or entries of one dict. */
+  maxContainerItems: 1 << 22,
+  /** Dimensions of one tensor. */
+  maxDims: 64,
+  /**
+   * Elements all tensors may hold together, as a multiple of the elements of the storages they
+   * view (shared, sliced and expanded views included), plus a small allowance.
+   */
+  maxViewRatio: 4,
+  viewAllowance: 1 << 16,
+};
 
 const STORAGES: Record<string, { dtype: PthDtype; size: number }> = {
   FloatStorage: { dtype: 'float32', size: 4 },
@@ -44,14 +67,38 @@ interface StorageRef {
   key: string;
   numel: number;
 }
-const MARK = Symbol('mark');
+/** A _rebuild_tensor_v2 call, materialised (validated, then copied) once the whole pickle is read. */
+class PendingTensor {
+  constructor(readonly args: unknown[]) {}
+}
 
 /** A pickled dict (OrderedDict or dict): string-keyed entries in order. */
 export type PyDict = Map<unknown, unknown>;
 
-function fail(fileName: string | undefined, message: string): StudioError {
-  return new StudioError({ code: 'malformed_input', message: `PyTorch checkpoint: ${message}`, ...(fileName ? { file: fileName } : {}) });
+interface FailExtra { field?: string; expected?: string; found?: string }
+
+function fail(fileName: string | undefined, message: string, extra: FailExtra = {}): StudioError {
+  return new StudioError({ code: 'malformed_input', message: `PyTorch checkpoint: ${message}`, ...(fileName ? { file: fileName } : {}), ...extra });
 }
+
+/** A short, safe description of a pickled value for error messages (no JSON.stringify: cycles). */
+function describe(v: unknown, depth = 0): string {
+  if (typeof v === 'bigint') return `${v} (beyond 2^53)`;
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (v === null || v === undefined || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) {
+    if (depth > 1) return '[…]';
+    const head = v.slice(0, 8).map((x) => describe(x, depth + 1));
+    return `[${head.join(', ')}${v.length > 8 ? `, … (${v.length} items)` : ''}]`;
+  }
+  if (v instanceof Map) return `a dict of ${v.size} entries`;
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (v instanceof PendingTensor) return 'a tensor';
+  return typeof v === 'object' ? (v as object).constructor?.name ?? 'an object' : typeof v;
+}
+
+const quote = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}… (${s.length} characters)` : s);
 
 function f16(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
@@ -67,37 +114,62 @@ export interface PthFile {
   root: unknown;
 }
 
-export function readPth(bytes: Uint8Array, fileName?: string): PthFile {
+export interface PthReadOptions {
+  /** Most bytes the archive may inflate to (see src/core/io/zip.ts; default relative to its size). */
+  maxInflatedBytes?: number;
+}
+
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+export function readPth(bytes: Uint8Array, fileName?: string, opts: PthReadOptions = {}): PthFile {
   if (bytes.length >= 2 && bytes[0] === 0x80) {
     throw fail(fileName, 'legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with a newer PyTorch');
   }
   if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) throw fail(fileName, 'not a zip archive (expected a torch.save file)');
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(bytes);
+    files = unzipChecked(bytes, { fileName, code: 'malformed_input', ...(opts.maxInflatedBytes !== undefined ? { maxInflatedBytes: opts.maxInflatedBytes } : {}) });
   } catch (e) {
+    if (e instanceof StudioError) throw new StudioError({ ...e.info, message: `PyTorch checkpoint: ${e.info.message}` });
     throw fail(fileName, `corrupt zip archive (${(e as Error).message})`);
   }
-  const pkl = Object.keys(files).find((k) => k === 'data.pkl' || k.endsWith('/data.pkl'));
+  const names = Object.keys(files);
+  const pkl = names.find((k) => k === 'data.pkl' || k.endsWith('/data.pkl'));
   if (!pkl) throw fail(fileName, 'no data.pkl in the archive');
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const order = files[`${prefix}byteorder`];
   if (order && new TextDecoder().decode(order).trim() !== 'little') throw fail(fileName, 'big-endian checkpoints are not supported');
   const decoded = new Map<string, Float32Array | Int32Array | BigInt64Array>();
-  const storageData = (ref: StorageRef) => {
+  // The storages' real bytes (at least their element count): the budget for all tensor views together.
+  let storageBytes = 0;
+  for (const k of names) if (k.startsWith(`${prefix}data/`)) storageBytes += files[k].length;
+  let viewBudget = PTH_LIMITS.maxViewRatio * storageBytes + PTH_LIMITS.viewAllowance;
+
+  /** The storage's bytes, checked to hold its declared element count. */
+  const storageRaw = (ref: StorageRef, field: string) => {
+    const raw = Object.prototype.hasOwnProperty.call(files, `${prefix}data/${ref.key}`) ? files[`${prefix}data/${ref.key}`] : undefined;
+    const st = STORAGES[ref.type];
+    if (!raw) throw fail(fileName, `tensor ${field}: storage data/${ref.key} is missing from the archive`, { field });
+    const n = ref.numel;
+    if (raw.length < n * st.size) {
+      throw fail(fileName, `tensor ${field}: storage data/${ref.key} has ${raw.length} bytes, expected ${n * st.size}`, {
+        field, expected: `${n} ${st.dtype} elements (${n * st.size} bytes)`, found: `${raw.length} bytes`,
+      });
+    }
+    return raw;
+  };
+  const storageData = (ref: StorageRef, field: string) => {
     let d = decoded.get(ref.key);
     if (d) return d;
-    const raw = files[`${prefix}data/${ref.key}`];
+    const raw = storageRaw(ref, field);
     const st = STORAGES[ref.type];
-    if (!raw) throw fail(fileName, `storage data/${ref.key} is missing from the archive`);
-    if (raw.length < ref.numel * st.size) throw fail(fileName, `storage data/${ref.key} has ${raw.length} bytes, expected ${ref.numel * st.size}`);
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const n = ref.numel;
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     switch (st.dtype) {
       case 'float32': d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = dv.getFloat32(4 * i, true); break;
       case 'float64': d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = dv.getFloat64(8 * i, true); break;
       case 'float16': d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = f16(dv.getUint16(2 * i, true)); break;
-      case 'bfloat16': d = new Float32Array(n); for (let i = 0; i < n; i++) d[i] = new Float32Array(new Uint32Array([dv.getUint16(2 * i, true) << 16]).buffer)[0]; break;
+      case 'bfloat16': { d = new Float32Array(n); const w = new Uint32Array(d.buffer); for (let i = 0; i < n; i++) w[i] = dv.getUint16(2 * i, true) << 16; break; }
       case 'int64': d = new BigInt64Array(n); for (let i = 0; i < n; i++) d[i] = dv.getBigInt64(8 * i, true); break;
       case 'int32': d = new Int32Array(n); for (let i = 0; i < n; i++) d[i] = dv.getInt32(4 * i, true); break;
       case 'int16': d = new Int32Array(n); for (let i = 0; i < n; i++) d[i] = dv.getInt16(2 * i, true); break;
@@ -107,86 +179,184 @@ export function readPth(bytes: Uint8Array, fileName?: string): PthFile {
     decoded.set(ref.key, d);
     return d;
   };
-  const rebuildTensor = (args: unknown[]): PthTensor => {
-    const [storage, offset, size, stride] = args as [StorageRef, number, number[], number[]];
-    if (!storage || (storage as StorageRef).kind !== 'storage' || !Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || typeof offset !== 'number') {
-      throw fail(fileName, '_rebuild_tensor_v2 called with unexpected arguments');
+
+  /** Validates a view against its storage (in safe integers, before allocating), then copies it. */
+  const rebuildTensor = (args: unknown[], field: string): PthTensor => {
+    const bad = (message: string, expected?: string, found?: string) =>
+      fail(fileName, `tensor ${field}: ${message}`, { field, ...(expected !== undefined ? { expected } : {}), ...(found !== undefined ? { found } : {}) });
+    const [storage, offset, size, stride] = args as [StorageRef, unknown, unknown, unknown];
+    if (!storage || typeof storage !== 'object' || (storage as StorageRef).kind !== 'storage') {
+      throw bad('_rebuild_tensor_v2 called with unexpected arguments', 'a storage reference first', describe(storage));
     }
-    const src = storageData(storage);
-    const n = size.reduce((a, b) => a * b, 1);
+    if (!Array.isArray(size) || !Array.isArray(stride)) throw bad('_rebuild_tensor_v2 called with unexpected arguments', 'size and stride tuples', `${describe(size)} and ${describe(stride)}`);
+    if (size.length !== stride.length) throw bad('size and stride have different lengths', `${size.length} strides`, `${stride.length}`);
+    if (size.length > PTH_LIMITS.maxDims) throw bad('too many dimensions', `at most ${PTH_LIMITS.maxDims}`, String(size.length));
+    if (!isCount(offset)) throw bad('storage offset is not a non-negative integer', 'a non-negative safe integer', describe(offset));
+    for (let j = 0; j < size.length; j++) {
+      if (!isCount(size[j])) throw bad(`size[${j}] is not a non-negative integer`, 'non-negative safe integers', `size ${describe(size)}`);
+      if (!isCount(stride[j])) throw bad(`stride[${j}] is not a non-negative integer`, 'non-negative safe integers', `stride ${describe(stride)}`);
+    }
+    const shape = size as number[];
+    const strides = stride as number[];
+    let n = 1;
+    for (const s of shape) {
+      n *= s;
+      if (!Number.isSafeInteger(n)) throw bad('element count overflows', 'fewer than 2^53 elements', `size ${describe(shape)}`);
+    }
+    storageRaw(storage, field);
+    const numel = storage.numel;
+    // The last element the view touches: offset + Σ (size−1)·stride, all in safe integers.
+    let last = offset;
+    if (n > 0) {
+      for (let j = 0; j < shape.length; j++) {
+        last += (shape[j] - 1) * strides[j];
+        if (!Number.isSafeInteger(last)) break;
+      }
+    }
+    if (!Number.isSafeInteger(last) || (n > 0 ? last >= numel : offset > numel)) {
+      throw bad(`view exceeds its storage of ${numel} elements`,
+        `offset + extent within ${numel} elements`,
+        `offset ${offset}, size ${describe(shape)}, stride ${describe(strides)}${Number.isSafeInteger(last) ? ` (last element ${last})` : ''}`);
+    }
+    if (n > viewBudget) {
+      throw bad('the tensors hold more elements than their storages allow (expanded or repeated views)',
+        `at most ${viewBudget} more elements`, `${n} elements`);
+    }
+    viewBudget -= n;
+    const src = storageData(storage, field);
     const out = new (src.constructor as { new (n: number): Float32Array | Int32Array | BigInt64Array })(n);
     if (n > 0) {
-      let maxIdx = offset;
-      for (let j = 0; j < size.length; j++) maxIdx += (size[j] - 1) * stride[j];
-      if (offset < 0 || maxIdx >= storage.numel || stride.some((s) => s < 0)) {
-        throw fail(fileName, `tensor view (offset ${offset}, size ${JSON.stringify(size)}, stride ${JSON.stringify(stride)}) exceeds its storage of ${storage.numel} elements`);
-      }
-      const idx = new Array<number>(size.length).fill(0);
+      const idx = new Array<number>(shape.length).fill(0);
       let at = offset;
       for (let i = 0; i < n; i++) {
         (out as Float32Array)[i] = (src as Float32Array)[at];
-        for (let j = size.length - 1; j >= 0; j--) {
+        for (let j = shape.length - 1; j >= 0; j--) {
           idx[j]++;
-          at += stride[j];
-          if (idx[j] < size[j]) break;
-          at -= stride[j] * size[j];
+          at += strides[j];
+          if (idx[j] < shape[j]) break;
+          at -= strides[j] * shape[j];
           idx[j] = 0;
         }
       }
     }
-    return { dtype: STORAGES[storage.type].dtype, shape: size.slice(), data: out };
+    return { dtype: STORAGES[storage.type].dtype, shape: shape.slice(), data: out };
   };
-  return { root: unpickle(files[pkl], fileName, rebuildTensor) };
+
+  const root = unpickle(files[pkl], fileName);
+  return { root: materialize(root, fileName, rebuildTensor) };
 }
 
-function unpickle(buf: Uint8Array, fileName: string | undefined, rebuildTensor: (args: unknown[]) => PthTensor): unknown {
+/**
+ * Replaces every pending tensor by the tensor itself, naming it by its path from the root
+ * (`state_dict/encoder.weight`, `flags[2]`); refuses cycles and nesting deeper than maxDepth.
+ * Each container is visited once (shared ones included), so this is linear in the object count.
+ */
+function materialize(root: unknown, fileName: string | undefined, rebuild: (args: unknown[], field: string) => PthTensor): unknown {
+  const tensors = new Map<PendingTensor, PthTensor>();
+  const done = new Set<object>();
+  const open = new Set<object>();
+  const tensorOf = (p: PendingTensor, path: string) => {
+    let t = tensors.get(p);
+    if (!t) { t = rebuild(p.args, path || '(root)'); tensors.set(p, t); }
+    return t;
+  };
+  const visit = (v: unknown, path: string, depth: number): unknown => {
+    if (v instanceof PendingTensor) return tensorOf(v, path);
+    if (!(Array.isArray(v) || v instanceof Map)) return v;
+    if (done.has(v)) return v;
+    const where = path || '(root)';
+    if (open.has(v)) throw fail(fileName, `the pickle holds a cycle at ${where} (a container inside itself)`, { field: where, expected: 'a tree of dicts, lists and tensors', found: 'a cycle' });
+    if (depth > PTH_LIMITS.maxDepth) throw fail(fileName, `containers nested deeper than ${PTH_LIMITS.maxDepth} levels`, { field: where, expected: `at most ${PTH_LIMITS.maxDepth} levels`, found: 'deeper nesting' });
+    open.add(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = visit(v[i], `${path}[${i}]`, depth + 1);
+    } else {
+      for (const [k, x] of v) {
+        if (k !== null && typeof k === 'object') throw fail(fileName, `dict at ${where} has a key that is not a string or number`, { field: where, found: describe(k) });
+        const seg = typeof k === 'string' ? k : String(k);
+        v.set(k, visit(x, path ? `${path}/${seg}` : seg, depth + 1));
+      }
+    }
+    open.delete(v);
+    done.add(v);
+    return v;
+  };
+  return visit(root, '', 0);
+}
+
+/** Latin-1 text of `b`, in chunks (no argument spread over an unbounded array). */
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode.apply(null, Array.from(b.subarray(i, Math.min(b.length, i + 8192))));
+  return s;
+}
+
+function unpickle(buf: Uint8Array, fileName: string | undefined): unknown {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const L = PTH_LIMITS;
   const stack: unknown[] = [];
+  /** Stack lengths at each open MARK (Python's metastack): nothing pops below the last one. */
+  const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  const utf8 = new TextDecoder('utf-8', { fatal: false });
   let p = 0;
   const need = (n: number) => {
-    if (p + n > buf.length) throw fail(fileName, 'truncated pickle stream');
+    if (!(p + n <= buf.length)) throw fail(fileName, 'truncated pickle stream');
   };
   const u8 = () => (need(1), buf[p++]);
   const u16 = () => (need(2), (p += 2), dv.getUint16(p - 2, true));
   const u32 = () => (need(4), (p += 4), dv.getUint32(p - 4, true));
-  const str = (n: number, latin1 = false) => {
+  const str = (n: number, isLatin1 = false) => {
     need(n);
-    const s = latin1 ? String.fromCharCode(...buf.subarray(p, p + n)) : new TextDecoder().decode(buf.subarray(p, p + n));
+    const s = isLatin1 ? latin1(buf.subarray(p, p + n)) : utf8.decode(buf.subarray(p, p + n));
     p += n;
     return s;
   };
   const line = () => {
     const e = buf.indexOf(0x0a, p);
     if (e < 0) throw fail(fileName, 'truncated pickle stream');
-    const s = String.fromCharCode(...buf.subarray(p, e));
+    const s = latin1(buf.subarray(p, e));
     p = e + 1;
     return s;
   };
+  const push = (v: unknown) => {
+    if (stack.length >= L.maxStack) throw fail(fileName, `pickle stack grows beyond ${L.maxStack} entries`, { expected: `at most ${L.maxStack} stack entries`, found: 'more' });
+    stack.push(v);
+  };
+  const floor = () => (marks.length ? marks[marks.length - 1] : 0);
   const pop = () => {
-    if (!stack.length) throw fail(fileName, 'pickle stack underflow');
+    if (stack.length <= floor()) throw fail(fileName, 'pickle stack underflow');
     return stack.pop();
   };
   const popMark = () => {
-    const i = stack.lastIndexOf(MARK);
-    if (i < 0) throw fail(fileName, 'pickle MARK missing');
-    const items = stack.splice(i);
-    items.shift();
-    return items;
+    if (!marks.length) throw fail(fileName, 'pickle MARK missing');
+    return stack.splice(marks.pop()!);
   };
   const top = () => {
-    if (!stack.length) throw fail(fileName, 'pickle stack underflow');
+    if (stack.length <= floor()) throw fail(fileName, 'pickle stack underflow');
     return stack[stack.length - 1];
   };
+  const tooMany = (what: string, n: number) =>
+    fail(fileName, `${what} with more than ${L.maxContainerItems} items`, { expected: `at most ${L.maxContainerItems} items`, found: `${n} items` });
+  const checkItems = (what: string, n: number) => { if (n > L.maxContainerItems) throw tooMany(what, n); };
   const asDict = (d: unknown, op: string) => {
-    if (!(d instanceof Map)) throw fail(fileName, `${op} on a non-dict`);
+    if (!(d instanceof Map)) throw fail(fileName, `${op} on a non-dict`, { expected: 'a dict', found: describe(d) });
     return d;
   };
+  const setItems = (d: Map<unknown, unknown>, items: unknown[], op: string) => {
+    if (items.length % 2) throw fail(fileName, `${op} with an odd number of items`, { expected: 'key/value pairs', found: `${items.length} items` });
+    checkItems('a dict', d.size + items.length / 2);
+    for (let i = 0; i + 1 < items.length; i += 2) d.set(items[i], items[i + 1]);
+  };
+  const memoPut = (k: number) => {
+    if (!memo.has(k) && memo.size >= L.maxMemo) throw fail(fileName, `pickle memo grows beyond ${L.maxMemo} entries`, { expected: `at most ${L.maxMemo} memo entries`, found: 'more' });
+    memo.set(k, top());
+  };
   const makeGlobal = (module: string, name: string) => {
-    if (module === 'torch' && name in STORAGES) return new StorageType(name);
+    if (module === 'torch' && Object.prototype.hasOwnProperty.call(STORAGES, name)) return new StorageType(name);
     const allowed = ['torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter', 'collections.OrderedDict'];
     if (!allowed.includes(`${module}.${name}`)) {
-      throw fail(fileName, `pickle global ${module}.${name} is not allowed (this reader only rebuilds tensors and dicts)`);
+      throw fail(fileName, `pickle global ${quote(module)}.${quote(name)} is not allowed (this reader only rebuilds tensors and dicts)`);
     }
     return new Global(module, name);
   };
@@ -197,32 +367,47 @@ function unpickle(buf: Uint8Array, fileName: string | undefined, rebuildTensor: 
       case 0x80: u8(); break; // PROTO
       case 0x95: need(8); p += 8; break; // FRAME
       case 0x2e: // STOP
-        if (stack.length !== 1) throw fail(fileName, 'pickle ended with an unbalanced stack');
+        if (stack.length !== 1 || marks.length) throw fail(fileName, 'pickle ended with an unbalanced stack');
         return stack[0];
-      case 0x28: stack.push(MARK); break;
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x74: stack.push(popMark()); break; // TUPLE
-      case 0x85: stack.push([pop()]); break;
-      case 0x86: { const b = pop(); const a = pop(); stack.push([a, b]); break; }
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push([a, b, c]); break; }
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x61: { const v = pop(); const l = top(); if (!Array.isArray(l)) throw fail(fileName, 'APPEND on a non-list'); l.push(v); break; }
-      case 0x65: { const items = popMark(); const l = top(); if (!Array.isArray(l)) throw fail(fileName, 'APPENDS on a non-list'); l.push(...items); break; }
-      case 0x64: { const items = popMark(); const d = new Map(); for (let i = 0; i + 1 < items.length; i += 2) d.set(items[i], items[i + 1]); stack.push(d); break; } // DICT
-      case 0x73: { const v = pop(); const k = pop(); asDict(top(), 'SETITEM').set(k, v); break; }
-      case 0x75: { const items = popMark(); const d = asDict(top(), 'SETITEMS'); for (let i = 0; i + 1 < items.length; i += 2) d.set(items[i], items[i + 1]); break; }
-      case 0x58: stack.push(str(u32())); break; // BINUNICODE
-      case 0x8c: stack.push(str(u8())); break; // SHORT_BINUNICODE
-      case 0x8d: { need(8); const n = Number(dv.getBigUint64(p, true)); p += 8; stack.push(str(n)); break; }
-      case 0x54: stack.push(str(u32(), true)); break; // BINSTRING
-      case 0x55: stack.push(str(u8(), true)); break; // SHORT_BINSTRING
-      case 0x42: { const n = u32(); need(n); stack.push(buf.slice(p, p + n)); p += n; break; } // BINBYTES
-      case 0x43: { const n = u8(); need(n); stack.push(buf.slice(p, p + n)); p += n; break; } // SHORT_BINBYTES
-      case 0x4a: need(4); stack.push(dv.getInt32(p, true)); p += 4; break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
+      case 0x28: // MARK
+        if (marks.length >= L.maxStack) throw fail(fileName, 'too many open pickle MARKs');
+        marks.push(stack.length);
+        break;
+      case 0x7d: push(new Map()); break; // EMPTY_DICT
+      case 0x5d: push([]); break; // EMPTY_LIST
+      case 0x29: push([]); break; // EMPTY_TUPLE
+      case 0x74: { const items = popMark(); checkItems('a tuple', items.length); push(items); break; } // TUPLE
+      case 0x85: push([pop()]); break;
+      case 0x86: { const b = pop(); const a = pop(); push([a, b]); break; }
+      case 0x87: { const c = pop(); const b = pop(); const a = pop(); push([a, b, c]); break; }
+      case 0x6c: { const items = popMark(); checkItems('a list', items.length); push(items); break; } // LIST
+      case 0x61: { // APPEND
+        const v = pop(); const l = top();
+        if (!Array.isArray(l)) throw fail(fileName, 'APPEND on a non-list', { expected: 'a list', found: describe(l) });
+        checkItems('a list', l.length + 1);
+        l.push(v);
+        break;
+      }
+      case 0x65: { // APPENDS
+        const items = popMark(); const l = top();
+        if (!Array.isArray(l)) throw fail(fileName, 'APPENDS on a non-list', { expected: 'a list', found: describe(l) });
+        checkItems('a list', l.length + items.length);
+        for (let i = 0; i < items.length; i++) l.push(items[i]);
+        break;
+      }
+      case 0x64: { const items = popMark(); const d = new Map(); setItems(d, items, 'DICT'); push(d); break; } // DICT
+      case 0x73: { const v = pop(); const k = pop(); const d = asDict(top(), 'SETITEM'); checkItems('a dict', d.size + 1); d.set(k, v); break; }
+      case 0x75: { const items = popMark(); setItems(asDict(top(), 'SETITEMS'), items, 'SETITEMS'); break; }
+      case 0x58: push(str(u32())); break; // BINUNICODE
+      case 0x8c: push(str(u8())); break; // SHORT_BINUNICODE
+      case 0x8d: { need(8); const n = Number(dv.getBigUint64(p, true)); p += 8; push(str(n)); break; } // BINUNICODE8
+      case 0x54: push(str(u32(), true)); break; // BINSTRING
+      case 0x55: push(str(u8(), true)); break; // SHORT_BINSTRING
+      case 0x42: { const n = u32(); need(n); push(buf.slice(p, p + n)); p += n; break; } // BINBYTES
+      case 0x43: { const n = u8(); need(n); push(buf.slice(p, p + n)); p += n; break; } // SHORT_BINBYTES
+      case 0x4a: need(4); push(dv.getInt32(p, true)); p += 4; break; // BININT
+      case 0x4b: push(u8()); break; // BININT1
+      case 0x4d: push(u16()); break; // BININT2
       case 0x8a: { // LONG1
         const n = u8();
         need(n);
@@ -230,22 +415,30 @@ function unpickle(buf: Uint8Array, fileName: string | undefined, rebuildTensor: 
         for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[p + i]);
         if (n > 0 && buf[p + n - 1] & 0x80) v -= 1n << BigInt(8 * n);
         p += n;
-        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+        push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
         break;
       }
-      case 0x47: need(8); stack.push(dv.getFloat64(p, false)); p += 8; break; // BINFLOAT
-      case 0x4e: stack.push(null); break;
-      case 0x88: stack.push(true); break;
-      case 0x89: stack.push(false); break;
-      case 0x63: { const module = line(); const name = line(); stack.push(makeGlobal(module, name)); break; } // GLOBAL
-      case 0x93: { const name = pop(); const module = pop(); stack.push(makeGlobal(String(module), String(name))); break; } // STACK_GLOBAL
+      case 0x47: need(8); push(dv.getFloat64(p, false)); p += 8; break; // BINFLOAT
+      case 0x4e: push(null); break;
+      case 0x88: push(true); break;
+      case 0x89: push(false); break;
+      case 0x63: { const module = line(); const name = line(); push(makeGlobal(module, name)); break; } // GLOBAL
+      case 0x93: { // STACK_GLOBAL
+        const name = pop(); const module = pop();
+        if (typeof name !== 'string' || typeof module !== 'string') throw fail(fileName, 'STACK_GLOBAL of something other than two strings', { found: `${describe(module)}, ${describe(name)}` });
+        push(makeGlobal(module, name));
+        break;
+      }
       case 0x51: { // BINPERSID
         const pid = pop();
-        if (!Array.isArray(pid) || pid[0] !== 'storage' || !(pid[1] instanceof StorageType) || typeof pid[2] !== 'string' || typeof pid[4] !== 'number') {
-          throw fail(fileName, 'unexpected persistent id (expected a torch storage reference)');
+        if (!Array.isArray(pid) || pid[0] !== 'storage' || !(pid[1] instanceof StorageType) || typeof pid[2] !== 'string') {
+          throw fail(fileName, 'unexpected persistent id (expected a torch storage reference)', { expected: "('storage', torch.<T>Storage, key, location, numel)", found: describe(pid) });
+        }
+        if (!isCount(pid[4])) {
+          throw fail(fileName, `storage data/${quote(pid[2])}: element count is not a non-negative integer`, { expected: 'a non-negative safe integer', found: describe(pid[4]) });
         }
         const ref: StorageRef = { kind: 'storage', type: pid[1].name, key: pid[2], numel: pid[4] };
-        stack.push(ref);
+        push(ref);
         break;
       }
       case 0x52: { // REDUCE
@@ -255,12 +448,12 @@ function unpickle(buf: Uint8Array, fileName: string | undefined, rebuildTensor: 
         const q = `${fn.module}.${fn.name}`;
         if (q === 'collections.OrderedDict') {
           if (args.length) throw fail(fileName, 'OrderedDict with constructor arguments');
-          stack.push(new Map());
+          push(new Map());
         } else if (q === 'torch._utils._rebuild_tensor_v2') {
-          stack.push(rebuildTensor(args));
+          push(new PendingTensor(args));
         } else {
           // _rebuild_parameter(data, requires_grad, backward_hooks): the tensor itself
-          stack.push(args[0]);
+          push(args[0]);
         }
         break;
       }
@@ -269,13 +462,13 @@ function unpickle(buf: Uint8Array, fileName: string | undefined, rebuildTensor: 
         if (!(top() instanceof Map) || !(state instanceof Map || state === null)) throw fail(fileName, 'BUILD on an object this reader does not rebuild');
         break;
       }
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+      case 0x71: memoPut(u8()); break; // BINPUT
+      case 0x72: memoPut(u32()); break; // LONG_BINPUT
+      case 0x94: memoPut(memo.size); break; // MEMOIZE
       case 0x68: case 0x6a: { // BINGET / LONG_BINGET
         const k = op === 0x68 ? u8() : u32();
         if (!memo.has(k)) throw fail(fileName, `pickle memo ${k} is not defined`);
-        stack.push(memo.get(k));
+        push(memo.get(k));
         break;
       }
       case 0x30: pop(); break; // POP
