@@ -105,7 +105,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
       config: r.config as JointTrainConfig, history: r.history as JointEpochRecord[],
       progress: r.progress as JointRunSummary['progress'],
       test: (r.test as GenerativeResult | null) ?? null, testBeforeFinetune: (r.testBeforeFinetune as GenerativeResult | null) ?? null,
-      error: r.error, source: r.source, checkpointBytes: r.checkpoint?.byteLength ?? 0, meta: r.meta ?? {},
+      error: r.error, errorCode: r.errorCode ?? null, source: r.source, checkpointBytes: r.checkpoint?.byteLength ?? 0, meta: r.meta ?? {},
     };
   }
 
@@ -186,10 +186,14 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
             };
           }
           const message = err instanceof StudioError ? err.message : err instanceof Error ? err.message : String(err);
-          await updateJointRun(db, rec.id, { status: 'failed', error: message }).catch(() => undefined);
+          const code = err instanceof StudioError ? err.info.code : 'internal';
+          await updateJointRun(db, rec.id, { status: 'failed', error: message, errorCode: code }).catch(() => undefined);
           if (err instanceof StudioError) throw err;
           // A DOMException (e.g. a lost WebGPU device's AbortError) would otherwise read as a cancel.
-          throw new StudioError({ code: 'internal', message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch(s): ${message.replace(/\.\s*$/, '')}. The stored epochs are kept; Resume continues from them.` });
+          const kept = rec.history.length > 0
+            ? 'The stored epochs are kept; Resume continues from them.'
+            : 'No epoch had finished, so nothing is kept: start the run again.';
+          throw new StudioError({ code: 'internal', message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch(s): ${message.replace(/\.\s*$/, '')}. ${kept}` });
         }
       };
       return scope ? await runInScope(scope.signal, () => body(scope.signal, scope.pause)) : await ctx.jobs.run(jobId, body);

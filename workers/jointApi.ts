@@ -86,6 +86,8 @@ export interface JointRunSummary {
   test: GenerativeResult | null;
   testBeforeFinetune: GenerativeResult | null;
   error: string | null;
+  /** Why it failed, when it did: 'diverged' (NaN/Inf loss), another StudioError code, or null. */
+  errorCode: string | null;
   /** 'train' or 'import:<file>'. */
   source: string;
   checkpointBytes: number;

@@ -17,6 +17,8 @@ export type StudioErrorCode =
   | 'storage_failed'
   | 'not_found'
   | 'backend_unavailable'
+  /** A training's loss became NaN or infinite. */
+  | 'diverged'
   | 'internal';
 
 export interface StudioErrorInfo {

@@ -35,6 +35,8 @@ export interface JointRunFields {
   test: unknown;
   testBeforeFinetune: unknown;
   error: string | null;
+  /** The StudioError code of a failure ('diverged' = the loss became NaN/Inf); absent in older records. */
+  errorCode?: string | null;
   /** 'train' (trained here) or 'import:<file>'. */
   source: string;
   meta: Record<string, unknown>;

@@ -43,6 +43,7 @@ export * from './grpoRewards.ts';
 export * from './grpoPolicy.ts';
 import { groupAdvantages, groupRewards } from './grpoRewards.ts';
 import { grpoLoss, sampleGroup, sequenceLogProb } from './grpoPolicy.ts';
+import { divergedError } from './divergence.ts';
 
 export interface GrpoEpochRecord {
   epoch: number;
@@ -220,6 +221,12 @@ export async function trainGrpo(input: GrpoInput, config: GrpoConfig, opts: Grpo
                 return tf.mul(parts.loss, weight) as tf.Scalar;
               }, vars);
               const vals = await Promise.all([value.data(), kept[0].data(), kept[1].data()]);
+              if (!Number.isFinite(vals[0][0])) {
+                value.dispose();
+                tf.dispose(Object.values(grads));
+                if (gradSum) tf.dispose(Object.values(gradSum as tf.NamedTensorMap));
+                throw divergedError('GRPO training', `epoch ${epoch + 1}, batch ${b + 1} of ${S}`, vals[0][0]);
+              }
               sums.loss += vals[0][0];
               sums.policy += vals[1][0] * weight;
               sums.kl += vals[2][0] * weight;

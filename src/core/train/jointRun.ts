@@ -20,6 +20,7 @@ import { buildCodeTable } from '../tokenizer/codes.ts';
 import { importRqvaeStateDict } from '../tokenizer/stateDict.ts';
 import { DeviceBatches } from './deviceBatches.ts';
 import { EarlyStopper } from './earlyStop.ts';
+import { DivergenceWatch } from './divergence.ts';
 import { trainBatch, type BatchModels } from './jointBatch.ts';
 import { codeTableStats, epochMetrics, LOSS_KEYS } from './jointMetrics.ts';
 import { epochPlan, finetuneEpochPlan, tokenizerScheduleDivisor, type EpochPlan, type JointTrainConfig } from './jointSchedule.ts';
@@ -293,10 +294,12 @@ export class JointRun {
       return next;
     };
     let batches = 0;
+    const watch = new DivergenceWatch('Joint training');
     try {
       for (let start = 0; start < train.count; start += cfg.batch_size) {
         await this.pausePoint(phaseName);
         if (cancelled(this.opts.signal)) throw cancelError();
+        watch.check();
         const rows = Array.from(order.subarray(start, Math.min(train.count, start + cfg.batch_size)));
         let res;
         try {
@@ -304,6 +307,7 @@ export class JointRun {
         } catch (e) {
           throw outOfMemoryHint(e, cfg);
         }
+        watch.watch(res.terms.total, `${this.stage} epoch ${epoch + 1}, batch ${batches + 1} of ${total} (${plan.phase})`);
         for (const k of LOSS_KEYS) {
           const next = tf.keep(tf.add(sums[k], res.terms[k]) as tf.Scalar);
           sums[k].dispose();
@@ -316,6 +320,7 @@ export class JointRun {
         this.emit({ type: 'progress', stage: 'joint', phase: phaseName, done: batches, total, unit: 'batches', etaSeconds: estimateEta(t0 + this.pausedMs() - p0, Date.now(), batches, total) });
         await yieldToLoop();
       }
+      await watch.settle();
       const loss = zeroLoss();
       for (const k of LOSS_KEYS) loss[k] = (await sums[k].data())[0] / Math.max(1, batches);
       const record: JointEpochRecord = {

@@ -22,6 +22,7 @@ import { permutation, Rng } from '../rng.ts';
 export type { RqvaePreset, RqvaePresetName, RqvaeTrainConfig } from '../stages/tokenizer.ts';
 export { RQVAE_PRESETS, rqvaeTrainConfig } from '../stages/tokenizer.ts';
 import type { RqvaeTrainConfig } from '../stages/tokenizer.ts';
+import { DivergenceWatch } from './divergence.ts';
 
 /** HF get_linear_schedule_with_warmup: λ(s) = s/w for s < w, else max(0, (T−s)/(T−w)). */
 export function linearWarmupLambda(step: number, warmup: number, total: number): number {
@@ -226,6 +227,7 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
     return snap;
   };
 
+  const divergence = new DivergenceWatch('RQ-VAE training');
   try {
     emit({ type: 'phase', stage: 'rqvae', phase: 'train', message: `${N} items × ${D}, ${bpe} batches/epoch, ${cfg.epochs} epochs` });
     for (let epoch = 0; epoch < cfg.epochs; epoch++) {
@@ -234,6 +236,7 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
       const losses: tf.Tensor[] = [];
       let lr = 0;
       for (let b = 0; b < bpe; b++) {
+        if (divergence.seen()) break;
         await pausePoint(opts.pause, opts.signal,
           () => emit({ type: 'phase', stage: 'rqvae', phase: 'paused', message: `epoch ${epoch + 1}, batch ${b + 1}` }),
           () => emit({ type: 'phase', stage: 'rqvae', phase: 'train' }));
@@ -274,6 +277,7 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
         });
         tf.dispose(kept);
         xb.dispose();
+        divergence.watch(parts, `epoch ${epoch + 1}, batch ${b + 1} of ${bpe}`);
         losses.push(parts);
         step++;
         // Let a Worker's message loop deliver a cancel between batches.
@@ -283,6 +287,10 @@ export async function trainRqvae(data: Float32Array, config: RqvaeTrainConfig, o
         tf.dispose(losses);
         break;
       }
+      await divergence.settle().catch((e: unknown) => {
+        tf.dispose(losses);
+        throw e;
+      });
       const sums = tf.tidy(() => tf.sum(tf.stack(losses), 0));
       const [loss, reconSum, rqSum] = (await sums.data()) as Float32Array;
       tf.dispose([sums, ...losses]);

@@ -24,6 +24,7 @@ import { DiagnosticsAccumulator, popularityTopK, type ListDiagnostics } from '..
 import { popularityMetrics, RankingAccumulator, ranksOnDevice, type RankingMetrics } from '../eval/ranking.ts';
 import { Rng, permutation } from '../rng.ts';
 import { registerWasmUnsortedSegmentSum } from '../tfjs/wasmSegmentSum.ts';
+import { DivergenceWatch } from './divergence.ts';
 
 /** Samples of one split as flat arrays: histories right-padded to L. */
 export interface SampleArrays {
@@ -304,6 +305,7 @@ export async function trainSasrec(
   let cancelled = false;
   let step = 0;
   const trainStart = Date.now();
+  const divergence = new DivergenceWatch('SASRec training');
 
   try {
     emit({ type: 'phase', stage: 'sasrec', phase: 'train' });
@@ -313,6 +315,7 @@ export async function trainSasrec(
       let lossSum: tf.Scalar = tf.keep(tf.scalar(0));
       let stepsThisEpoch = 0;
       for (let k = 0; k < stepsPerEpoch; k++) {
+        if (divergence.seen()) break;
         const rows = perm.subarray(k * B, Math.min(train.count, (k + 1) * B));
         let loss: tf.Scalar;
         try {
@@ -320,6 +323,7 @@ export async function trainSasrec(
         } catch (e) {
           throw outOfMemoryHint(e, cfg);
         }
+        divergence.watch(loss, `epoch ${epoch}, step ${k + 1} of ${stepsPerEpoch}`);
         const prev = lossSum;
         lossSum = tf.keep(tf.add(prev, loss));
         prev.dispose();
@@ -350,6 +354,10 @@ export async function trainSasrec(
           break;
         }
       }
+      await divergence.settle().catch((e: unknown) => {
+        lossSum.dispose();
+        throw e;
+      });
       const trainLoss = (await lossSum.data())[0] / Math.max(1, stepsThisEpoch);
       lossSum.dispose();
       emit({ type: 'metric', stage: 'sasrec', name: 'train_loss', step: epoch, value: trainLoss });

@@ -79,7 +79,7 @@ export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSele
                   {r.meta.ablation && r.meta.ablation !== 'full' ? <span className="tok-chip">{String(r.meta.ablation)}</span> : null}
                   <CollapseBadge result={r.test} />
                 </td>
-                <td><span className={`badge ${STATUS_CLASS[r.status] ?? ''}`} data-testid="joint-status" title={r.error ?? undefined}>{r.active ? 'training' : r.status}</span></td>
+                <td><span className={`badge ${STATUS_CLASS[r.status] ?? ''}`} data-testid="joint-status" title={r.error ?? undefined}>{r.active ? 'training' : r.status === 'failed' && r.errorCode === 'diverged' ? 'failed (NaN loss)' : r.status}</span></td>
                 <td data-testid="joint-epochs">{epochsText(r)}</td>
                 <td data-testid="joint-test-recall">{r.test?.metrics['recall@10']?.toFixed(4) ?? '—'}</td>
                 <td data-testid="joint-test-ndcg">{r.test?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
