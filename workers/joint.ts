@@ -270,7 +270,9 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
       ]);
       if (record.status === 'finished') throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" has finished; nothing to resume.` });
       if (!record.embeddingId) throw new StudioError({ code: 'bad_option', message: `Run "${record.name}" was imported; it cannot be trained further.` });
-      const resume = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
+      const resume = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`, {
+        onWarning: (message) => sink({ type: 'log', stage: 'joint', level: 'warn', message }),
+      });
       const ds = await ctx.dataset(record.datasetId);
       const { data } = await inputsFor(db, ds, record.datasetId, record.embeddingId);
       throwIfCancelled(signal);

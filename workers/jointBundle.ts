@@ -63,7 +63,7 @@ export function createJointBundleMethods(
           } else byName[f.name] = bytes;
         }
         const where = files.length === 1 ? files[0].name : `${files.length} files`;
-        const [{ readJointBundle, packJointCheckpoint }, ds] = await Promise.all([import('../src/core/io/jointBundle.ts'), ctx.dataset(datasetId)]);
+        const [{ readJointBundle, packJointCheckpoint, unpackJointCheckpoint }, ds] = await Promise.all([import('../src/core/io/jointBundle.ts'), ctx.dataset(datasetId)]);
         const b = readJointBundle(byName, { fileName: where });
         if (b.report.items !== ds.itemIds.length) {
           throw new StudioError({
@@ -91,6 +91,8 @@ export function createJointBundleMethods(
           rngState: { shuffle: 0, dropout: 0 }, early: { best: 0, bad: 0, bestEpoch: -1 }, best: null, history: [],
         };
         const packed = packJointCheckpoint(checkpoint);
+        // store only what resuming / exporting will accept: the same schema and checksum checks now
+        unpackJointCheckpoint(packed, `${where}.checkpoint`);
         const db = await ctx.db();
         const report = await ctx.ensureBackend().catch(() => null);
         const now = Date.now();

@@ -151,7 +151,9 @@ export async function runJointTraining(p: JointRunInputs, ctx: CommandContext): 
 
   let resume: JointCheckpoint | undefined;
   if (p.resume) {
-    resume = unpackJointCheckpoint(await readInput(p.checkpoint), basename(p.checkpoint));
+    resume = unpackJointCheckpoint(await readInput(p.checkpoint), basename(p.checkpoint), {
+      onWarning: (message) => sink({ type: 'log', stage: 'joint', level: 'warn', message }),
+    });
     sink({ type: 'log', stage: 'joint', level: 'info', message: `resuming ${resume.stage} at epoch ${resume.nextEpoch + 1} from ${p.checkpoint}` });
   }
   const report = await selectBackend([p.backend]);

@@ -6,9 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/core/io/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../../src/core/io/safetensors.ts';
 import * as tf from '@tensorflow/tfjs';
-import { writeBundleFiles } from '../../src/core/io/jointBundle.ts';
+import { packJointCheckpoint, writeBundleFiles } from '../../src/core/io/jointBundle.ts';
+import { tinyCheckpoint } from '../core/io/checkpointFixture.ts';
 import { EtegrecRecommender } from '../../src/core/models/recommender.ts';
 import { Rqvae, type RqvaeConfig } from '../../src/core/models/rqvae.ts';
 import { trainConfigFromArgs } from '../../src/cli/train.ts';
@@ -107,6 +108,30 @@ describe('etegrec train', () => {
     // a finished run removes its checkpoint
     expect(existsSync(`${out}.checkpoint.safetensors`)).toBe(false);
   }, 300_000);
+
+  it('train --resume refuses a checkpoint with malformed metadata or a flipped data byte (issue 15)', () => {
+    // a finished run deletes its checkpoint: a tiny valid one (the refusals come before any data check)
+    const good = packJointCheckpoint(tinyCheckpoint());
+    const f = readSafetensors(good);
+    expect(Object.keys(JSON.parse(f.metadata.checksums))).toHaveLength(Object.keys(f.tensors).length);
+    const state = JSON.parse(f.metadata.state) as Record<string, unknown>;
+    delete state.rngState;
+    const noRng = join(work, 'no-rng.safetensors');
+    writeFileSync(noRng, writeSafetensors(f.tensors, { ...f.metadata, state: JSON.stringify(state) }));
+    const flipped = join(work, 'flipped.safetensors');
+    const bytes = good.slice();
+    const t = f.tensors['current.recommender.model.shared.weight'];
+    bytes[t.bytes.byteOffset + 3] ^= 0x01;
+    writeFileSync(flipped, bytes);
+    for (const [file, pattern] of [[noRng, /no-rng\.safetensors, field state\.rngState: Checkpoint metadata: state\.rngState is not an object/], [flipped, /flipped\.safetensors, field current\.recommender\.model\.shared\.weight: .*corrupted/]] as const) {
+      const dest = join(work, `resumed-${file.length}`);
+      const r = cli('train', '--data', data, '--emb', join(emb, 'Toy_emb_64.npy'), '--tokenizer', join(tok, 'tokenizer.safetensors'), '--out', dest, '--checkpoint', file, '--resume', '--quiet');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/TypeError/);
+      expect(existsSync(dest)).toBe(false);
+    }
+  }, 120_000);
 
   it('refuses a tokenizer whose input width does not match the embeddings', () => {
     const wrong = join(work, 'wrong.safetensors');

@@ -10,7 +10,7 @@ import { strFromU8, unzipSync, zipSync } from 'fflate';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../src/core/events.ts';
 import { writeNpy } from '../../src/core/io/npy.ts';
-import { getJointRun, openStudioDb, updateJointRun } from '../../src/storage/index.ts';
+import { getJointRun, loadJointCheckpointBytes, openStudioDb, saveJointRun, updateJointRun } from '../../src/storage/index.ts';
 import type { DatasetSummary, JointOverrides } from '../../workers/api.ts';
 import { resolveJointConfig } from '../../workers/joint.ts';
 import { createStudioService, type StudioService } from '../../workers/studioService.ts';
@@ -132,7 +132,24 @@ describe('joint training stage (worker API in Node)', () => {
     expect(c.value.run.history).toHaveLength(1);
     const db = await openStudioDb(dbName);
     await updateJointRun(db, c.value.run.id, { status: 'running' });
+    // A stored checkpoint with one flipped data byte is refused on resume, naming the tensor (issue 15).
+    const stored = await loadJointCheckpointBytes(db, c.value.run.id);
+    const flipped = stored.bytes.slice();
+    flipped[flipped.length - 3] ^= 0x08;
+    await saveJointRun(db, stored.record, flipped);
     db.close();
+    const svcBad = service(dbName);
+    await svcBad.initBackend(['cpu']);
+    const refused = await svcBad.resumeJoint(c.value.run.id, 'j2b', () => undefined);
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) {
+      expect(refused.error.message).toMatch(/^Tensor optimizer\..* is corrupted: its CRC-32 does not match/);
+      expect(refused.error.file).toBe('crash.checkpoint');
+      expect(refused.error.field).toMatch(/^optimizer\./);
+    }
+    const dbRestore = await openStudioDb(dbName);
+    await saveJointRun(dbRestore, stored.record, stored.bytes);
+    dbRestore.close();
 
     // A fresh service = a reloaded page: the run shows as paused and resumable.
     const svc2 = service(dbName);

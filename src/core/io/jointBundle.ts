@@ -20,7 +20,10 @@
  *
  * The joint checkpoint is one safetensors file: every array as a tensor (`current.recommender.<key>`,
  * `current.tokenizer.<key>`, `current.codes`, `best.*`, `optimizer.<module>.{m,v}.<slot>`), all other
- * fields as JSON in `__metadata__.state` (non-finite numbers and −0 encoded as {"$num": "NaN"}).
+ * fields as JSON in `__metadata__.state` (non-finite numbers and −0 encoded as {"$num": "NaN"}), and
+ * `__metadata__.checksums`: the CRC-32 of every tensor's bytes (also in the bundle's two safetensors
+ * files). Reading validates the whole metadata (jointCheckpointSchema.ts) and every checksum; files
+ * written before checksums existed are accepted with a warning.
  */
 import { strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
 import { unzipChecked } from './zip.ts';
@@ -39,10 +42,18 @@ import { pthStateDict, readPth } from './pth.ts';
 import { f32Tensor, i32Tensor, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from './safetensors.ts';
 import { readFlatYaml, writeFlatYaml, type YamlValue } from './yaml.ts';
 import { expectedText, fieldValue, resolveStage, type FieldDecl } from '../stages/fields.ts';
+import { crc32Hex } from './checksum.ts';
+import { validateCheckpointMetadata, type CheckpointWeightsIndex } from './jointCheckpointSchema.ts';
 import { JOINT_STAGE } from '../stages/joint.ts';
 
 /** Non-shape recommender fields used when inferring a config from shapes. */
 export type RecommenderBase = Omit<Partial<RecommenderConfig>, 't5'> & { t5?: Partial<T5Config> };
+
+/**
+ * `__metadata__.checksums` of the checkpoint and of the bundle's safetensors files: tensor name →
+ * CRC-32 (8 hex digits) of its bytes, for every tensor; checked on reading.
+ */
+export const CHECKPOINT_CHECKSUMS_KEY = 'checksums';
 
 export const BUNDLE_FILES = {
   recommender: 'recommender.safetensors',
@@ -85,7 +96,7 @@ export function writeRecommenderSafetensors(state: Record<string, NamedArray>, c
     if (a.data.length !== numel(shapes[k])) throw new StudioError({ code: 'internal', message: `Cannot export the recommender: ${k} holds ${a.data.length} values, its shape needs ${numel(shapes[k])}` });
     tensors[k] = f32Tensor(a.data, shapes[k]);
   }
-  return writeSafetensors(tensors, { format: 'pt', model: 'etegrec-recommender', config: JSON.stringify(config), ...metadata });
+  return writeSafetensors(tensors, { format: 'pt', model: 'etegrec-recommender', config: JSON.stringify(config), [CHECKPOINT_CHECKSUMS_KEY]: checksumsOf(tensors), ...metadata });
 }
 
 /** The model dims written into config.yaml next to the training config (reference / HF names). */
@@ -176,7 +187,7 @@ export function writeBundleFiles(input: JointBundleInput): Record<string, Uint8A
   }
   const files: Record<string, Uint8Array> = {
     [BUNDLE_FILES.recommender]: writeRecommenderSafetensors(input.recommender, rc),
-    [BUNDLE_FILES.tokenizer]: exportRqvaeSafetensors(input.tokenizer, input.tokenizerConfig),
+    [BUNDLE_FILES.tokenizer]: exportRqvaeSafetensors(input.tokenizer, input.tokenizerConfig, { [CHECKPOINT_CHECKSUMS_KEY]: tokenizerChecksums(input.tokenizer, input.tokenizerConfig) }),
     [BUNDLE_FILES.codes]: strToU8(writeCodeJson(input.codes)),
     [BUNDLE_FILES.config]: strToU8(writeJointConfigYaml(input.config, rc, input.tokenizerConfig)),
     [BUNDLE_FILES.metricsCsv]: strToU8(writeMetricsCsv(input.history)),
@@ -187,6 +198,13 @@ export function writeBundleFiles(input: JointBundleInput): Record<string, Uint8A
     files[name] = typeof v === 'string' ? strToU8(v) : v;
   }
   return files;
+}
+
+/** Checksums of the tokenizer tensors exactly as exportRqvaeSafetensors writes them (F32, state-dict order). */
+function tokenizerChecksums(state: Record<string, NamedArray>, config: RqvaeConfig): string {
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [k, shape] of Object.entries(rqvaeStateDictShapes(config))) if (state[k]) tensors[k] = f32Tensor(state[k].data, shape);
+  return checksumsOf(tensors);
 }
 
 /** The bundle as one zip. */
@@ -383,6 +401,7 @@ export function readJointBundle(input: Record<string, Uint8Array> | Uint8Array, 
   let base: RecommenderBase = { t5: t5Extra, ...(num('initializer_range') !== undefined ? { initializer_range: num('initializer_range') } : {}) };
   if (recFile.endsWith('.safetensors')) {
     const f = readSafetensors(files[recFile], recFile);
+    verifyChecksums(f.tensors, f.metadata[CHECKPOINT_CHECKSUMS_KEY], recFile, (w) => warnings.push(w), 'file');
     rec = tensorsToF32(f.tensors, recFile);
     if (f.metadata.config) {
       try {
@@ -419,6 +438,8 @@ export function readJointBundle(input: Record<string, Uint8Array> | Uint8Array, 
   let tokenizer: Record<string, NamedArray>;
   let tokenizerConfig: RqvaeConfig;
   if (tokFile.endsWith('.safetensors')) {
+    const raw = readSafetensors(files[tokFile], tokFile);
+    verifyChecksums(raw.tensors, raw.metadata[CHECKPOINT_CHECKSUMS_KEY], tokFile, (w) => warnings.push(w), 'file');
     const t = readRqvaeSafetensors(files[tokFile], tokFile);
     tokenizer = t.state;
     tokenizerConfig = t.config;
@@ -515,11 +536,7 @@ function decodeJson(s: string): unknown {
   });
 }
 
-interface WeightsIndex {
-  recommender: string[];
-  tokenizer: string[];
-  codesRows: number;
-}
+type WeightsIndex = CheckpointWeightsIndex;
 
 /** The checkpoint as one safetensors file (see the module comment for the tensor names). */
 export function packJointCheckpoint(c: JointCheckpoint): Uint8Array {
@@ -552,11 +569,22 @@ export function packJointCheckpoint(c: JointCheckpoint): Uint8Array {
     version: String(JOINT_CHECKPOINT_VERSION),
     state: encodeJson(rest),
     index: encodeJson(index),
+    [CHECKPOINT_CHECKSUMS_KEY]: checksumsOf(tensors),
   });
 }
 
-/** Reads a packed checkpoint back (bitwise identical arrays); clear errors for anything else. */
-export function unpackJointCheckpoint(bytes: Uint8Array, fileName = 'checkpoint.safetensors'): JointCheckpoint {
+export interface UnpackOptions {
+  /** Told about what was accepted with a caveat (an older checkpoint without checksums). */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Reads a packed checkpoint back (bitwise identical arrays) after validating all of it: the
+ * metadata's schema (validateCheckpointMetadata), every tensor's CRC-32 against the stored
+ * checksums (checkpoints written before checksums existed are accepted with a warning), the tensor
+ * names and shapes against the recommender / tokenizer configs, and the code table's values.
+ */
+export function unpackJointCheckpoint(bytes: Uint8Array, fileName = 'checkpoint.safetensors', opts: UnpackOptions = {}): JointCheckpoint {
   const f = readSafetensors(bytes, fileName);
   const md = f.metadata;
   if (md.format !== JOINT_CHECKPOINT_FORMAT) {
@@ -565,19 +593,20 @@ export function unpackJointCheckpoint(bytes: Uint8Array, fileName = 'checkpoint.
   if (md.version !== String(JOINT_CHECKPOINT_VERSION)) {
     throw malformed(fileName, `Unsupported joint checkpoint version`, { field: '__metadata__.version', expected: String(JOINT_CHECKPOINT_VERSION), found: md.version ?? 'none' });
   }
-  let rest: Omit<JointCheckpoint, 'current' | 'best' | 'optimizer' | 'format' | 'version'>;
-  let index: {
-    current: WeightsIndex;
-    best: (WeightsIndex & { epoch: number; stage: JointCheckpoint['stage']; valid: NonNullable<JointCheckpoint['best']>['valid'] }) | null;
-    optimizer: Record<'recommender' | 'tokenizer', { step: number; slots: number }>;
-  };
-  try {
-    rest = decodeJson(md.state) as typeof rest;
-    index = decodeJson(md.index) as typeof index;
-  } catch (e) {
-    throw malformed(fileName, `Checkpoint metadata is not valid JSON (${(e as Error).message})`, { field: '__metadata__.state' });
+  let stateJson: unknown;
+  let indexJson: unknown;
+  for (const k of ['state', 'index'] as const) {
+    if (typeof md[k] !== 'string') throw malformed(fileName, `Checkpoint metadata lacks ${k}`, { field: `__metadata__.${k}` });
+    try {
+      const v = decodeJson(md[k]);
+      if (k === 'state') stateJson = v;
+      else indexJson = v;
+    } catch (e) {
+      throw malformed(fileName, `Checkpoint metadata is not valid JSON (${(e as Error).message})`, { field: `__metadata__.${k}` });
+    }
   }
-  if (!rest || typeof rest !== 'object' || !index?.current || !index.optimizer) throw malformed(fileName, 'Checkpoint metadata lacks state or index', { field: '__metadata__' });
+  const { state: rest, index } = validateCheckpointMetadata(stateJson, indexJson, fileName);
+  verifyChecksums(f.tensors, md[CHECKPOINT_CHECKSUMS_KEY], fileName, opts.onWarning);
   const get = (name: string, dtype: 'F32' | 'I32'): SafeTensor => {
     const t = f.tensors[name];
     if (!t) throw malformed(fileName, `Checkpoint tensor ${name} is missing`, { field: name });
@@ -588,21 +617,31 @@ export function unpackJointCheckpoint(bytes: Uint8Array, fileName = 'checkpoint.
     const t = get(name, 'F32');
     return { shape: t.shape.slice(), data: new Float32Array(t.bytes.slice().buffer) };
   };
+  const recShapes = recommenderStateDictShapes(rest.recommenderConfig);
+  const tokShapes = rqvaeStateDictShapes(rest.tokenizerConfig);
   const weights = (prefix: string, ix: WeightsIndex): JointWeights => {
+    checkNamesAndShapes(f.tensors, `${prefix}.recommender`, ix.recommender, recShapes, fileName);
+    checkNamesAndShapes(f.tensors, `${prefix}.tokenizer`, ix.tokenizer, tokShapes, fileName);
     const rec: Record<string, NamedArray> = {};
     for (const k of ix.recommender) rec[k] = f32(`${prefix}.recommender.${k}`);
     const tok: Record<string, NamedArray> = {};
     for (const k of ix.tokenizer) tok[k] = f32(`${prefix}.tokenizer.${k}`);
     const codes = new Int32Array(get(`${prefix}.codes`, 'I32').bytes.slice().buffer);
     if (codes.length !== ix.codesRows * 4) throw malformed(fileName, `${prefix}.codes has ${codes.length / 4} rows, the index says ${ix.codesRows}`, { field: `${prefix}.codes` });
+    checkCodeValues(codes, rest.recommenderConfig, rest.tokenizerConfig, `${prefix}.codes`, fileName);
     return { recommender: rec, tokenizer: tok, codes };
   };
   const opt = (prefix: string, s: { step: number; slots: number }): AdamWState => {
     const m: Float32Array[] = [];
     const v: Float32Array[] = [];
     for (let i = 0; i < s.slots; i++) {
-      m.push(f32(`${prefix}.m.${i}`).data);
-      v.push(f32(`${prefix}.v.${i}`).data);
+      const mi = f32(`${prefix}.m.${i}`);
+      const vi = f32(`${prefix}.v.${i}`);
+      if (mi.shape.length !== 1 || vi.shape.length !== 1 || mi.data.length !== vi.data.length) {
+        throw malformed(fileName, `Optimizer slot ${prefix}.m.${i} / .v.${i} are not two vectors of one length`, { field: `${prefix}.v.${i}`, expected: `[${mi.data.length}]`, found: JSON.stringify(vi.shape) });
+      }
+      m.push(mi.data);
+      v.push(vi.data);
     }
     return { step: s.step, m, v };
   };
@@ -615,4 +654,73 @@ export function unpackJointCheckpoint(bytes: Uint8Array, fileName = 'checkpoint.
     throw malformed(fileName, `Checkpoint holds ${Object.keys(f.tensors).length} tensors, its index names ${n}`);
   }
   return { format: JOINT_CHECKPOINT_FORMAT, version: JOINT_CHECKPOINT_VERSION, ...rest, current, optimizer, best } as JointCheckpoint;
+}
+
+/** `__metadata__.checksums` text of a set of tensors (name → CRC-32 of its bytes). */
+function checksumsOf(tensors: Record<string, SafeTensor>): string {
+  const sums: Record<string, string> = {};
+  for (const [name, t] of Object.entries(tensors)) sums[name] = crc32Hex(t.bytes);
+  return JSON.stringify(sums);
+}
+
+/**
+ * Checks every tensor's CRC-32 against `__metadata__.checksums`; files written before checksums
+ * existed (none stored) are accepted with a warning through `onWarning`.
+ */
+function verifyChecksums(tensors: Record<string, SafeTensor>, text: string | undefined, fileName: string, onWarning?: (message: string) => void, what = 'checkpoint'): void {
+  const field = `__metadata__.${CHECKPOINT_CHECKSUMS_KEY}`;
+  if (text === undefined) {
+    onWarning?.(`${fileName}: this ${what} was written without checksums (an older version); its tensors cannot be verified`);
+    return;
+  }
+  let sums: unknown;
+  try {
+    sums = JSON.parse(text);
+  } catch (e) {
+    throw malformed(fileName, `The tensor checksums are not valid JSON (${(e as Error).message})`, { field });
+  }
+  if (!sums || typeof sums !== 'object' || Array.isArray(sums)) throw malformed(fileName, 'The tensor checksums are not an object', { field });
+  const table = sums as Record<string, unknown>;
+  // a checksum of a tensor the file lacks: the reader reports that tensor as missing, by name
+  for (const [name, t] of Object.entries(tensors)) {
+    const want = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+    if (typeof want !== 'string' || !/^[0-9a-f]{8}$/.test(want)) throw malformed(fileName, `Tensor ${name} has no valid checksum`, { field: name, expected: '8 hex digits', found: JSON.stringify(want) ?? 'none' });
+    const got = crc32Hex(t.bytes);
+    if (got !== want) {
+      throw malformed(fileName, `Tensor ${name} is corrupted: its CRC-32 does not match the stored checksum`, { field: name, expected: want, found: got });
+    }
+  }
+}
+
+/** The index's names under `prefix` must be exactly the model's state-dict keys, with its shapes. */
+function checkNamesAndShapes(tensors: Record<string, SafeTensor>, prefix: string, names: string[], shapes: Record<string, number[]>, fileName: string): void {
+  const want = Object.keys(shapes);
+  const have = new Set(names);
+  const missing = want.filter((k) => !have.has(k));
+  const extra = names.filter((k) => !Object.prototype.hasOwnProperty.call(shapes, k));
+  if (missing.length || extra.length) {
+    throw malformed(fileName, `Checkpoint ${prefix} tensors do not fit the config: ${missing.length} missing${missing.length ? ` (${missing.slice(0, 3).join(', ')})` : ''}, ${extra.length} unexpected${extra.length ? ` (${extra.slice(0, 3).join(', ')})` : ''}`, { field: `${prefix}.${missing[0] ?? extra[0]}` });
+  }
+  for (const k of names) {
+    const t = tensors[`${prefix}.${k}`];
+    if (!t) continue; // reported as missing by the reader, with its name
+    const s = shapes[k];
+    if (t.shape.length !== s.length || t.shape.some((d, i) => d !== s[i])) {
+      throw malformed(fileName, `Checkpoint tensor ${prefix}.${k} has the wrong shape for the config`, { field: `${prefix}.${k}`, expected: JSON.stringify(s), found: JSON.stringify(t.shape) });
+    }
+  }
+}
+
+/** Row 0 all −1, every other code within its level's codebook (suffix below code_num). */
+function checkCodeValues(codes: Int32Array, rc: RecommenderConfig, tc: RqvaeConfig, field: string, fileName: string): void {
+  for (let c = 0; c < 4; c++) {
+    if (codes[c] !== -1) throw malformed(fileName, `${field} row 0 (PAD) must be −1s`, { field, expected: '-1', found: String(codes[c]) });
+  }
+  for (let r = 1; r * 4 < codes.length; r++) {
+    for (let c = 0; c < 4; c++) {
+      const v = codes[r * 4 + c];
+      const limit = c < tc.num_emb_list.length ? tc.num_emb_list[c] : rc.code_num;
+      if (v < 0 || v >= limit) throw malformed(fileName, `${field} row ${r} position ${c} has code ${v}`, { field, expected: `0 ≤ code < ${limit}`, found: String(v) });
+    }
+  }
 }
