@@ -76,7 +76,8 @@ export function describeReport(r: ParseReport): string[] {
     out.push(`${r.file}: ${r.malformedLines.toLocaleString('en-US')} malformed line(s) skipped` + (first ? ` (first: ${first})` : ''));
   }
   if (r.missingFieldRows > 0) {
-    out.push(`${r.file}: ${r.missingFieldRows.toLocaleString('en-US')} row(s) without a required field dropped`);
+    // the first problems (with their lines) go with the first message
+    out.push(`${r.file}: ${r.missingFieldRows.toLocaleString('en-US')} row(s) without a required field dropped` + (first && r.malformedLines === 0 ? ` (first: ${first})` : ''));
   }
   return out;
 }

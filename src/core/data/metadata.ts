@@ -59,7 +59,13 @@ export async function parseMetadata(
         lineNo++;
         const line = batch[k];
         if (line.length === 0 || isBlank(line)) { rb.report.blankLines++; continue; }
-        handle(line, lineNo);
+        try {
+          handle(line, lineNo);
+        } catch (err) {
+          // whatever one line provokes (e.g. a stack overflow on a deeply nested value) skips that line
+          if (err instanceof StudioError) throw err;
+          rb.malformed(lineNo, `cannot be read: ${(err as Error)?.message ?? String(err)}`);
+        }
       }
     };
     for (const b of buffered) run(b);

@@ -6,6 +6,7 @@
  */
 import { StudioError } from '../errors.ts';
 import { detectInteractionFormat, INTERACTION_FORMATS_TEXT } from './detect.ts';
+import { idError, idProblem, numberIdText } from './ids.ts';
 import { lineBatches, type ByteSource, type LineReadOptions, type LineStats } from './lines.ts';
 import type { InteractionFormat, ParseReport, RawInteractions } from './types.ts';
 
@@ -140,11 +141,21 @@ const REVIEW_FIELDS: Partial<Record<InteractionFormat, ReviewFields>> = {
 
 const DEFAULT_RATING = 5.0;
 
-/** A user/item id as a string: strings as is, finite numbers as their decimal text, else null. */
-function idString(v: unknown): string | null {
+/**
+ * A user/item id as a string: strings as is, numbers as their decimal text (integers beyond 2^53
+ * as their exact digits in the line), else null.
+ */
+function idString(v: unknown, line: string, key: string): string | null {
   if (typeof v === 'string') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'number') return numberIdText(v, line, key);
   return null;
+}
+
+/** Refuses (with line and field) an id the prepared files could not hold faithfully. */
+function checkId(id: string, kind: 'user' | 'item', lineNo: number, field: string): string {
+  const p = idProblem(id, kind);
+  if (p) throw idError(id, kind, p, { line: lineNo, field });
+  return id;
 }
 
 /** A number from a number or a numeric string (as pandas' float conversion would), else NaN. */
@@ -154,9 +165,15 @@ function toNumber(v: unknown): number {
   return NaN;
 }
 
+/** A short description of a field value (deeply nested values included: never recurses without bound). */
 function describe(v: unknown): string {
   if (v === undefined) return 'absent';
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? 'a deeply nested list' : v && typeof v === 'object' ? 'a deeply nested object' : String(v);
+  }
   return s.length > 40 ? s.slice(0, 40) + '…' : s;
 }
 
@@ -168,6 +185,7 @@ export async function parseInteractions(
 ): Promise<RawInteractions> {
   if (format === 'reference') throw referenceError(fileName);
   const { sample, buffered, rest, stats } = await openLines(source, opts).catch((err) => { throw withFile(err, fileName); });
+  let lineNo = 0;
   try {
     if (!sample.length) {
       throw new StudioError({
@@ -197,7 +215,6 @@ export async function parseInteractions(
     const cols = new Columns();
     const users = new Interner();
     const items = new Interner();
-    let lineNo = 0;
     const fields = REVIEW_FIELDS[fmt];
 
     const handle = fields
@@ -214,7 +231,14 @@ export async function parseInteractions(
         lineNo++;
         const line = batch[k];
         if (line.length === 0 || isBlank(line)) { rb.report.blankLines++; continue; }
-        handle(line, lineNo);
+        try {
+          handle(line, lineNo);
+        } catch (err) {
+          // a refused id (StudioError, with file/line/field) ends the import; anything else the
+          // line provoked (e.g. a stack overflow on a 5,000-deep value) makes it one malformed line
+          if (err instanceof StudioError) throw err;
+          rb.malformed(lineNo, `cannot be read: ${(err as Error)?.message ?? String(err)}`);
+        }
       }
     };
     for (const b of buffered) run(b);
@@ -249,6 +273,10 @@ export async function parseInteractions(
       report,
     };
   } catch (err) {
+    // data that breaks mid-file (corrupt gzip, …): name the line the reader had reached
+    if (err instanceof StudioError && err.info.code === 'malformed_input' && err.info.line === undefined && lineNo > 0) {
+      throw withFile(new StudioError({ ...err.info, line: lineNo + 1 }), fileName);
+    }
     throw withFile(err, fileName);
   } finally {
     await rest.return(undefined);
@@ -296,10 +324,12 @@ function makeReviewHandler(
       return;
     }
     const o = obj as Record<string, unknown>;
-    const u = idString(o[uf]);
+    const u = idString(o[uf], line, uf);
     if (u === null) { rb.missing(lineNo, `missing field ${uf} (found ${describe(o[uf])})`); return; }
-    const it = idString(o[itf]);
+    const it = idString(o[itf], line, itf);
     if (it === null) { rb.missing(lineNo, `missing field ${itf} (found ${describe(o[itf])})`); return; }
+    checkId(u, 'user', lineNo, uf);
+    checkId(it, 'item', lineNo, itf);
     const tv = o[tf];
     let t = toNumber(tv);
     if (!Number.isFinite(t)) {
@@ -336,6 +366,8 @@ function makeSequenceHandler(
       rb.malformed(lineNo, `expected \`user item\` (2 tokens), found ${toks.length} tokens`);
       return;
     }
+    checkId(toks[0], 'user', lineNo, 'user');
+    for (let k = 1; k < toks.length; k++) checkId(toks[k], 'item', lineNo, 'item');
     const u = users.idCopy(toks[0]);
     if (u >= pos.length) {
       const p = new Int32Array(pos.length * 2);

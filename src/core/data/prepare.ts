@@ -4,6 +4,7 @@
  */
 import { StudioError, throwIfCancelled } from '../errors.ts';
 import type { ProgressSink } from '../events.ts';
+import { checkDatasetIds } from './ids.ts';
 import { computeStats } from './stats.ts';
 import type {
   MetadataFormat,
@@ -252,6 +253,8 @@ export function prepareDataset(
   }
   const userIds = new Array<string>(userOrder.length);
   for (let s = 0; s < userOrder.length; s++) userIds[s] = raw.userNames[userOrder[s]];
+  // the parsers refuse such ids with their line; this guards every other source of raw rows
+  checkDatasetIds({ userIds, itemIds }, opts.files?.[0] ?? raw.report?.file);
 
   let itemTitles: (string | null)[] | undefined;
   if (opts.titles) {

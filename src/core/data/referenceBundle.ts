@@ -11,6 +11,7 @@
 import { strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
 import { gunzipChecked, inflateBudget, unzipChecked, type InflateBudget } from '../io/zip.ts';
 import { StudioError, throwIfCancelled } from '../errors.ts';
+import { checkDatasetIds } from './ids.ts';
 import type { ProgressSink } from '../events.ts';
 import { npyToFloat32, parseNpy } from '../io/npy.ts';
 import { bytesSource, MAX_LINE_LENGTH } from './lines.ts';
@@ -188,6 +189,9 @@ interface Seqs {
   hasTimestamps: boolean;
 }
 
+/** Timestamps (seconds, or sequence positions) beyond 2^53 − 1 are no longer exact: refused, like ±Infinity. */
+const MAX_TIMESTAMP = Number.MAX_SAFE_INTEGER;
+
 function parseInter(f: BundleFile, signal?: AbortSignal): Seqs {
   const text = decode(f);
   const lines = textLines(text, f.name);
@@ -215,6 +219,13 @@ function parseInter(f: BundleFile, signal?: AbortSignal): Seqs {
     const u = p[cu];
     const t = Number(p[ct]);
     if (p[ct] === '' || Number.isNaN(t)) throw bad(f.name, 'The timestamp is not a number', no, { found: JSON.stringify(p[ct]) });
+    if (!Number.isFinite(t) || Math.abs(t) > MAX_TIMESTAMP) {
+      throw new StudioError({
+        code: 'bad_bundle', file: f.name, line: no, field: 'timestamp',
+        message: 'The timestamp is not a finite number in range',
+        expected: `a finite number with |t| ≤ ${MAX_TIMESTAMP}`, found: JSON.stringify(p[ct]),
+      });
+    }
     const rText = cr >= 0 ? p[cr] : '';
     const r = rText === '' ? 1 : Number(rText);
     if (u !== cur) {
@@ -439,6 +450,8 @@ export async function importReferenceBundle(files: BundleFile[], opts: BundleImp
     embeddings.push({ name: f.name, rows, cols, data, padRow: rows === N + 1 });
   }
 
+  // ids the jsonl / emb_map escapes allow but .inter cannot hold (tab, newline, lone surrogates)
+  checkDatasetIds({ userIds: seqs.userIds, itemIds }, files.map((f) => f.name).join(', '), { allowReplacement: true });
   const dataset: PreparedDataset = {
     name,
     config: { kcore: opts.config.kcore, maxLen },
