@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { fmt, loadSample, openStudio, readDatasetRows, readStats, sampleExpectations, waitForDatasetList, waitForImported } from './helpers.ts';
+import { fmt, loadSample, openStudio, readDatasetRows, readStats, sampleExpectations, screenshotThemes, waitForDatasetList, waitForImported } from './helpers.ts';
 
 const expected = sampleExpectations();
 
 test('the backend panel names the backend in use and the adapter', async ({ page }) => {
-  await openStudio(page);
+  await openStudio(page, '#/data', 'webgpu');
   const panel = page.getByTestId('backend-panel');
   await expect(panel).toBeVisible();
   // With --enable-unsafe-webgpu, headless Chromium offers SwiftShader's software WebGPU adapter.
@@ -18,6 +18,7 @@ test('the backend panel names the backend in use and the adapter', async ({ page
   await expect(panel.getByTestId('adapter-fallback')).toBeVisible();
   await panel.getByText('details').click();
   await expect(panel.getByTestId('adapter-is-fallback')).toHaveText('true');
+  await expect(panel.getByTestId('backend-source')).toContainText('page address');
   await expect(panel.getByTestId('backend-attempts').locator('li').first()).toContainText('webgpu');
   // Every stage is built, GRPO included.
   await expect(page.getByTestId('stage-grpo')).not.toContainText('not yet built');
@@ -250,4 +251,22 @@ test('a link with a malformed % escape shows an error with a way back; the page 
   await page.getByTestId('bad-link-home').click();
   await expect(page.getByTestId('dataset-list')).toBeVisible();
   expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+});
+
+test('auto passes over the software WebGPU adapter for wasm and says why; a choice in the header is remembered', async ({ page }) => {
+  await openStudio(page);
+  const panel = page.getByTestId('backend-panel');
+  await expect(panel.getByTestId('backend-name')).toHaveText('wasm', { timeout: 120_000 });
+  await expect(panel.getByTestId('backend-auto-reason')).toContainText('software');
+  await expect(panel.getByTestId('backend-choice')).toHaveValue('auto');
+  await panel.getByTestId('backend-choice').selectOption('webgpu');
+  await expect(panel.getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
+  await page.reload();
+  await expect(panel.getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
+  await expect(panel.getByTestId('backend-choice')).toHaveValue('webgpu');
+  await panel.getByText('details').click();
+  await expect(panel.getByTestId('backend-source')).toContainText("this browser's choice");
+  await screenshotThemes(page, 'backend-choice');
+  await panel.getByTestId('backend-choice').selectOption('auto');
+  await expect(panel.getByTestId('backend-name')).toHaveText('wasm', { timeout: 120_000 });
 });

@@ -61,7 +61,7 @@ async function smallConfig(page: Page): Promise<number> {
 }
 
 async function openEmbeddings(page: Page): Promise<void> {
-  await openStudio(page);
+  await openStudio(page, '#/data', 'webgpu');
   await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText('webgpu', { timeout: 120_000 });
   await loadSample(page);
   await page.getByTestId('stage-embeddings').click();

@@ -128,7 +128,7 @@ export function safetensorsNames(bytes: Uint8Array): string[] {
 
 /** The sample plus a stored N × 32 table imported as .npy (the fastest path to a table). */
 export async function prepareTable(page: Page, backend = 'webgpu'): Promise<void> {
-  await openStudio(page, '#/data', backend === 'webgpu' ? undefined : backend);
+  await openStudio(page, '#/data', backend);
   await expect(page.getByTestId('backend-panel').getByTestId('backend-name')).toHaveText(backend, { timeout: 120_000 });
   await loadSample(page);
   await page.getByTestId('stage-embeddings').click();

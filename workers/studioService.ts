@@ -143,7 +143,7 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
     dataset: async (id: string) => (await getView(id)).ds,
     ensureBackend: () => {
       if (!backend) {
-        backend = selectBackend(undefined, opts.backend);
+        backend = selectBackend(undefined, { ...opts.backend, skipSoftwareAdapter: true });
         backend.catch(() => { backend = null; });
       }
       return backend;
@@ -188,7 +188,8 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
 
     async initBackend(preference?: BackendName[]): Promise<BackendReport> {
       try {
-        const p = selectBackend(preference, opts.backend);
+        // auto (no preference) passes over a software WebGPU adapter; an explicit choice is kept
+        const p = selectBackend(preference, { ...opts.backend, skipSoftwareAdapter: !preference?.length });
         const report = await p;
         backend = p;
         return report;

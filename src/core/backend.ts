@@ -73,6 +73,11 @@ export interface SelectBackendOptions {
    * (benchmark baseline).
    */
   wasmFastMatMul?: boolean;
+  /**
+   * Skip a WebGPU adapter that is a fallback/software one (SwiftShader): on a machine without a GPU
+   * it trains ~50× slower than wasm. Set when the user did not ask for a backend (auto).
+   */
+  skipSoftwareAdapter?: boolean;
 }
 
 const LIMIT_KEYS = [
@@ -97,8 +102,16 @@ export async function selectBackend(
   for (const name of order) {
     try {
       let adapter: AdapterInfo | undefined;
-      if (name === 'webgpu') adapter = await prepareWebGpu(opts);
-      else await importBackend(name, opts);
+      if (name === 'webgpu') {
+        adapter = await prepareWebGpu(opts);
+        if (opts.skipSoftwareAdapter && adapter.isFallbackAdapter && order.some((b) => b !== 'webgpu')) {
+          throw new AttemptFailure(`the only adapter is a software one (${adapterLabel(adapter)}), slower than wasm here; choose webgpu in the header to use it anyway`);
+        }
+      } else {
+        const soft = name === 'webgl' && opts.skipSoftwareAdapter ? softwareWebGlRenderer() : null;
+        if (soft) throw new AttemptFailure(`the WebGL renderer is a software one (${soft}), slower than wasm here; choose it explicitly to use it anyway`);
+        await importBackend(name, opts);
+      }
       try {
         await switchTo(name);
       } catch (err) {
@@ -209,6 +222,25 @@ async function readAdapterInfo(adapter: GpuAdapterLike): Promise<AdapterInfo> {
     limits,
     features: Array.from(adapter.features ?? []).map(String).sort(),
   };
+}
+
+interface GlLike {
+  getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
+  getParameter(p: number): unknown;
+}
+
+/** The WebGL renderer's name when it is a software one (SwiftShader, llvmpipe), else null. */
+function softwareWebGlRenderer(): string | null {
+  const Canvas = (globalThis as { OffscreenCanvas?: new (w: number, h: number) => { getContext(kind: string): GlLike | null } }).OffscreenCanvas;
+  if (!Canvas) return null;
+  try {
+    const gl = new Canvas(1, 1).getContext('webgl2') ?? new Canvas(1, 1).getContext('webgl');
+    const ext = gl?.getExtension('WEBGL_debug_renderer_info');
+    const renderer = ext && gl ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : '';
+    return /swiftshader|llvmpipe|softpipe|software/i.test(renderer) ? renderer : null;
+  } catch {
+    return null;
+  }
 }
 
 async function importBackend(name: BackendName, opts: SelectBackendOptions): Promise<void> {

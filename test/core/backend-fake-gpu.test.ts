@@ -32,3 +32,26 @@ describe('selectBackend with an adapter whose device fails', () => {
     expect(report.fallbackReason).toContain('webgpu failed');
   });
 });
+
+describe('selectBackend with skipSoftwareAdapter (the studio\'s auto)', () => {
+  it('passes over a fallback/software adapter before creating a device, and says why', async () => {
+    let devices = 0;
+    const original = gpu.requestAdapter;
+    gpu.requestAdapter = async () => ({ ...adapter, requestDevice: async () => { devices++; throw new Error('must not be asked'); } });
+    try {
+      const report = await selectBackend(['webgpu', 'cpu'], { skipSoftwareAdapter: true });
+      expect(report.backend).toBe('cpu');
+      expect(devices).toBe(0);
+      expect(report.attempts[0]).toMatchObject({ backend: 'webgpu', ok: false });
+      expect(report.attempts[0].reason).toMatch(/the only adapter is a software one \(fakevendor\/fakearch.*\), slower than wasm here/);
+    } finally {
+      gpu.requestAdapter = original;
+    }
+  });
+
+  it('keeps a software adapter when webgpu is the only choice (asked for explicitly)', async () => {
+    const err = await selectBackend(['webgpu'], { skipSoftwareAdapter: true }).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/No tfjs backend could be started/);
+    expect(err?.message).not.toMatch(/software one/);
+  });
+});

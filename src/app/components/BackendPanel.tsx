@@ -1,6 +1,6 @@
 /** Header panel: the backend tfjs runs on, the adapter, its key limits, and every backend attempt. */
 import { useEffect, useRef } from 'react';
-import { useBackendStore } from '../stores/backend.ts';
+import { BACKEND_CHOICES, useBackendStore, type BackendChoice } from '../stores/backend.ts';
 import { formatBytes } from '../format.ts';
 
 const KEY_LIMITS = [
@@ -15,8 +15,26 @@ function formatLimit(name: string, value: number): string {
   return /Size$/.test(name) && value >= 1024 ? formatBytes(value) : value.toLocaleString('en-US');
 }
 
+const SOURCE_TEXT = { url: 'the page address (?backend=)', saved: "this browser's choice", auto: 'auto: a real GPU if there is one, else wasm' } as const;
+
+/** Auto, or one backend; remembered in this browser. Changing it reloads the page. */
+function BackendSelect() {
+  const choice = useBackendStore((s) => s.choice);
+  const source = useBackendStore((s) => s.source);
+  const choose = useBackendStore((s) => s.choose);
+  return (
+    <select className="backend-choice" data-testid="backend-choice" aria-label="Backend choice" value={source === 'url' ? '' : choice}
+      title="Remembered in this browser; the page reloads to start on it (a running training is interrupted and can be resumed)"
+      onChange={(e) => choose(e.target.value as BackendChoice)}>
+      {source === 'url' && <option value="">from the address</option>}
+      {BACKEND_CHOICES.map((c) => <option key={c} value={c}>{c}</option>)}
+    </select>
+  );
+}
+
 export function BackendPanel() {
   const status = useBackendStore((s) => s.status);
+  const source = useBackendStore((s) => s.source);
   const report = useBackendStore((s) => s.report);
   const error = useBackendStore((s) => s.error);
   const detailsRef = useRef<HTMLDetailsElement>(null);
@@ -55,10 +73,13 @@ export function BackendPanel() {
   const { adapter, attempts, fallbackReason } = report;
   const preferred = report.preference[0];
   const usedFallback = report.backend !== preferred;
+  // auto passing over a software GPU adapter is the intended choice, not a failure
+  const autoChoice = source === 'auto' && usedFallback && attempts.some((a) => a.backend === 'webgpu' && !a.ok && /software/.test(a.reason ?? ''));
   return (
     <div className="backend-panel" data-testid="backend-panel">
       <span className="backend-label">Backend</span>
-      <span className={`badge ${usedFallback ? 'badge-warn' : 'badge-ok'}`} data-testid="backend-name">
+      <BackendSelect />
+      <span className={`badge ${usedFallback && !autoChoice ? 'badge-warn' : 'badge-ok'}`} data-testid="backend-name">
         {report.backend}
       </span>
       {adapter ? (
@@ -73,7 +94,11 @@ export function BackendPanel() {
       ) : (
         <span className="muted">no GPU adapter</span>
       )}
-      {usedFallback && (
+      {autoChoice ? (
+        <span className="backend-reason small muted" data-testid="backend-auto-reason" title={fallbackReason}>
+          auto: the only WebGPU adapter is a software one, slower than wasm here
+        </span>
+      ) : usedFallback && (
         <span className="backend-reason" title={fallbackReason}>
           <span className="badge badge-warn">fell back from {preferred}</span> {fallbackReason}
         </span>
@@ -84,6 +109,8 @@ export function BackendPanel() {
           <dl className="kv">
             <dt>Backend in use</dt>
             <dd>{report.backend}</dd>
+            <dt>Chosen by</dt>
+            <dd data-testid="backend-source">{SOURCE_TEXT[source]}</dd>
             <dt>Preference</dt>
             <dd>{report.preference.join(' → ')}</dd>
             {fallbackReason && (

@@ -5,11 +5,42 @@ import { getStudioClient } from '../workerClient.ts';
 
 const INIT_TIMEOUT_MS = 90_000;
 
+/** What the header's selector offers: auto (a GPU if there is a real one, else wasm) or one backend. */
+export type BackendChoice = 'auto' | BackendName;
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm', 'cpu'];
+const CHOICE_KEY = 'etegrec.backend';
+
+/** Where the backend order came from: the page URL (?backend=), this browser's saved choice, or auto. */
+export type BackendSource = 'url' | 'saved' | 'auto';
+
 interface BackendState {
   status: 'idle' | 'starting' | 'ready' | 'failed';
   report: BackendReport | null;
   error: string | null;
+  /** The saved choice of this browser ('auto' when none). */
+  choice: BackendChoice;
+  source: BackendSource;
   init(): Promise<void>;
+  /** Saves the choice for this browser and reloads the page, which starts the worker on it. */
+  choose(choice: BackendChoice): void;
+}
+
+/** The choice saved in this browser (localStorage), 'auto' when none or unreadable. */
+export function savedBackendChoice(): BackendChoice {
+  try {
+    const v = typeof localStorage === 'undefined' ? null : localStorage.getItem(CHOICE_KEY);
+    return v && (BACKEND_CHOICES as readonly string[]).includes(v) ? (v as BackendChoice) : 'auto';
+  } catch {
+    return 'auto';
+  }
+}
+
+/** The order to start: the URL's, else the saved choice (then wasm, then cpu), else auto (undefined). */
+export function startPreference(search?: string, saved: BackendChoice = savedBackendChoice()): { preference: BackendName[] | undefined; source: BackendSource } {
+  const url = backendPreference(search);
+  if (url) return { preference: url, source: 'url' };
+  if (saved !== 'auto') return { preference: [...new Set<BackendName>([saved, 'wasm', 'cpu'])], source: 'saved' };
+  return { preference: undefined, source: 'auto' };
 }
 
 const BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -26,9 +57,27 @@ export const useBackendStore = create<BackendState>()((set, get) => ({
   status: 'idle',
   report: null,
   error: null,
+  choice: savedBackendChoice(),
+  source: 'auto',
+  choose(choice) {
+    try {
+      if (choice === 'auto') localStorage.removeItem(CHOICE_KEY);
+      else localStorage.setItem(CHOICE_KEY, choice);
+    } catch {
+      // storage refused (private mode): the choice holds for this page only
+    }
+    set({ choice });
+    // the worker's backend is chosen once: start again on the new one (a URL ?backend= would win)
+    const url = new URL(location.href);
+    if (url.searchParams.has('backend')) {
+      url.searchParams.delete('backend');
+      location.replace(url.toString());
+    } else location.reload();
+  },
   async init() {
     if (get().status !== 'idle') return;
-    set({ status: 'starting' });
+    const { preference, source } = startPreference();
+    set({ status: 'starting', source });
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
@@ -37,7 +86,7 @@ export const useBackendStore = create<BackendState>()((set, get) => ({
           INIT_TIMEOUT_MS,
         );
       });
-      const report = await Promise.race([getStudioClient().initBackend(backendPreference()), timeout]);
+      const report = await Promise.race([getStudioClient().initBackend(preference), timeout]);
       set({ status: 'ready', report, error: null });
     } catch (err) {
       set({ status: 'failed', error: err instanceof Error ? err.message : String(err) });
