@@ -4,7 +4,7 @@
  * run of a dataset.
  */
 import * as Comlink from 'comlink';
-import { unzipSync } from 'fflate';
+import { unzipChecked } from '../src/core/io/zip.ts';
 import { StudioError } from '../src/core/errors.ts';
 import { flatMetrics, type GenerativeResult } from '../src/core/eval/generative.ts';
 import { safeName } from '../src/core/names.ts';
@@ -55,8 +55,10 @@ export function createJointBundleMethods(
           if (/\.zip$/i.test(f.name)) {
             let entries: Record<string, Uint8Array>;
             try {
-              entries = unzipSync(bytes);
+              // bounded inflation and CRC-32 per member: a zip bomb or a flipped byte is refused
+              entries = unzipChecked(bytes, { fileName: f.name });
             } catch (err) {
+              if (err instanceof StudioError) throw err;
               throw new StudioError({ code: 'malformed_input', file: f.name, message: `Not a readable zip (${(err as Error).message})` });
             }
             for (const [k, v] of Object.entries(entries)) if (!k.endsWith('/')) byName[k.replace(/^.*\//, '')] = v;
