@@ -14,7 +14,7 @@ import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
 import type { GenerativeResult } from '../core/eval/generative.ts';
 import type { ProgressSink } from '../core/events.ts';
 import { packJointCheckpoint, unpackJointCheckpoint, writeBundleFiles } from '../core/io/jointBundle.ts';
-import { readRqvaeSafetensors } from '../core/tokenizer/stateDict.ts';
+import { readTokenizerFile } from './tokenizerFile.ts';
 import { trainJoint } from '../core/train/joint.ts';
 import { jointData } from '../core/train/jointData.ts';
 import { JOINT_PRESETS, type JointPresetName, type JointTrainConfig } from '../core/train/jointSchedule.ts';
@@ -146,7 +146,7 @@ export async function runJointTraining(p: JointRunInputs, ctx: CommandContext): 
   const n = dataset.itemIds.length;
   let table = tableFromNpy(await readInput(p.emb), basename(p.emb), n, 'collab');
   if (p.textEmb) table = buildDualInput(table, tableFromNpy(await readInput(p.textEmb), basename(p.textEmb), n, 'text'), { normalize: false });
-  const tok = readRqvaeSafetensors(await readInput(p.tokenizer), basename(p.tokenizer));
+  const tok = readTokenizerFile(await readInput(p.tokenizer), basename(p.tokenizer));
   const data = jointData(dataset, table.data, table.cols);
 
   let resume: JointCheckpoint | undefined;
