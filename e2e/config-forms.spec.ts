@@ -45,6 +45,8 @@ test('every stage form refuses what its declaration refuses, with the reason bes
   await page.getByTestId('stage-joint').click();
   await expect(page.getByTestId('joint-page')).toBeVisible();
   await expect(page.getByTestId('joint-start')).toBeEnabled();
+  // a 2-epoch tokenizer collides heavily: the page says so beside its select
+  await expect(page.getByTestId('joint-tokenizer-collision')).toContainText('cannot tell those items apart');
   await refusedThenFixed(page, 'joint', 'lr_rec', 'joint-start', 'abc', /lr_rec must be a finite number > 0/);
   await page.getByTestId('joint-field-t5.d_model').fill('100000');
   await expect(page.getByTestId('joint-error-t5.d_model')).toContainText('t5.d_model must be an integer ≥ 8 and ≤ 2048, got "100000"');

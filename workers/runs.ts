@@ -6,7 +6,7 @@
  */
 import { StudioError } from '../src/core/errors.ts';
 import type { Diagnostics } from '../src/core/eval/diagnostics.ts';
-import { diagnosticMetrics, nearestStagePreset, runWarnings, stageConfigDiff, type RunCurvePoint, type RunRow, type RunStage } from '../src/core/runs/runTable.ts';
+import { diagnosticMetrics, nearestStagePreset, runStatusLabel, runWarnings, stageConfigDiff, type RunCurvePoint, type RunRow, type RunStage } from '../src/core/runs/runTable.ts';
 import { EMBEDDINGS_STAGE } from '../src/core/stages/embeddings.ts';
 import { GRPO_STAGE } from '../src/core/stages/grpo.ts';
 import { JOINT_STAGE } from '../src/core/stages/joint.ts';
@@ -93,7 +93,7 @@ function jointRow(r: JointRunSummary, names: Map<string, string>): RunRow {
   const diff = stageConfigDiff(JOINT_STAGE, r.preset, r.config);
   return {
     stage: 'joint', id: r.id, name: r.name, datasetId: r.datasetId, datasetName: names.get(r.datasetId) ?? r.datasetId,
-    createdAt: r.createdAt, status: r.status, backend: r.backend, adapter: r.adapter ?? null, seed: num(r.config?.seed),
+    createdAt: r.createdAt, status: runStatusLabel(r.status, { active: r.active, errorCode: r.errorCode }), backend: r.backend, adapter: r.adapter ?? null, seed: num(r.config?.seed),
     durationSeconds: r.history.length ? seconds : null,
     headline: t !== null ? { name: 'test ndcg@10', value: t } : bestValid !== null ? { name: 'valid ndcg@10', value: bestValid } : null,
     preset: r.preset || null, presetInferred: false,

@@ -93,6 +93,19 @@ describe('joint page helpers', () => {
     expect(chooseInputs({ embeddings: [], tokenizers: [] }, '', '')).toMatchObject({ emb: undefined, tok: undefined });
   });
 
+  it('preselects the tokenizer with the lowest collision rate of those trained on the table, not the newest', () => {
+    const t = (id: string, embeddingId: string, collisionRate: number) => ({ id, name: id, inDim: 32, numEmbList: [4, 4, 4], embeddingId, collisionRate });
+    const inputs: JointInputs = {
+      embeddings: [{ id: 'e32', name: 'a', rows: 9, cols: 32, kind: 'collab' }],
+      tokenizers: [t('newest', 'e32', 0.24), t('other-table', 'x', 0.001), t('good', 'e32', 0.02), t('older', 'e32', 0.05)],
+    };
+    expect(chooseInputs(inputs, '', '').tok?.id).toBe('good');
+    // none trained on this table: the lowest of all that fit
+    expect(chooseInputs({ ...inputs, tokenizers: [t('a', 'x', 0.3), t('b', 'y', 0.1)] }, '', '').tok?.id).toBe('b');
+    // a choice the user made is kept
+    expect(chooseInputs(inputs, 'e32', 'newest').tok?.id).toBe('newest');
+  });
+
   it("leaves out of a sweep's overrides what the sweep sets per run (variant, its switches, seed)", () => {
     const o = experimentOverrides({ epochs: '2', 'finetune.epochs': '1', 't5.d_model': '16', ablation: 'no_sia', 'ablation.sia': 'false', seed: '5', constrained: 'true' });
     expect(o).toEqual({ epochs: '2', 'finetune.epochs': '1', 't5.d_model': '16', constrained: 'true' });

@@ -116,9 +116,13 @@ export function withStoredPoints(live: JointPoint[], stored: JointPoint[]): Join
   return out.sort((a, b) => a.x - b.x);
 }
 
+/** A tokenizer whose codes collide on more than this share of items is flagged on the joint page. */
+export const HIGH_COLLISION = 0.1;
+
 /**
  * The table and tokenizer a form starts from: the chosen ones when they still fit, else the first
- * table and a tokenizer of its width (the one trained on it first).
+ * table and, of the tokenizers of its width, the one with the lowest collision rate (those trained
+ * on this table first; the newest is not necessarily the best).
  */
 export function chooseInputs(inputs: JointInputs, embeddingId: string, tokenizerId: string): {
   emb: JointInputs['embeddings'][number] | undefined;
@@ -127,7 +131,8 @@ export function chooseInputs(inputs: JointInputs, embeddingId: string, tokenizer
 } {
   const emb = inputs.embeddings.find((e) => e.id === embeddingId) ?? inputs.embeddings[0];
   const fitting = inputs.tokenizers.filter((t) => emb && t.inDim === emb.cols);
-  const tok = fitting.find((t) => t.id === tokenizerId) ?? fitting.find((t) => t.embeddingId === emb?.id) ?? fitting[0];
+  const byCollision = (list: JointInputs['tokenizers']) => [...list].sort((a, b) => a.collisionRate - b.collisionRate)[0];
+  const tok = fitting.find((t) => t.id === tokenizerId) ?? byCollision(fitting.filter((t) => t.embeddingId === emb?.id)) ?? byCollision(fitting);
   return { emb, fitting, tok };
 }
 

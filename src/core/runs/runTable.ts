@@ -242,3 +242,16 @@ export function curveMetrics(rows: RunRow[]): string[] {
   for (const r of rows) for (const p of r.curves) for (const k of Object.keys(p)) if (k !== 'epoch') s.add(k);
   return [...s].sort((a, b) => (a === 'valid_ndcg@10' ? -1 : b === 'valid_ndcg@10' ? 1 : a < b ? -1 : a > b ? 1 : 0));
 }
+
+/**
+ * How a run's state reads everywhere it is shown (the stage's run list, the Runs table and its
+ * CSV): a run training now is 'training'; a stored 'paused' run (it was training when its worker
+ * died: a reload or a closed tab) is 'interrupted'; a run stopped by a NaN/Inf loss is
+ * 'failed (NaN loss)'.
+ */
+export function runStatusLabel(status: string, o: { active?: boolean; errorCode?: string | null } = {}): string {
+  if (o.active) return 'training';
+  if (status === 'paused') return 'interrupted';
+  if (status === 'failed' && o.errorCode === 'diverged') return 'failed (NaN loss)';
+  return status;
+}

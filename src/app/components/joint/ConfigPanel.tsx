@@ -7,7 +7,7 @@ import { checkForm, formContext, startBlockers } from '../../stageForm.ts';
 import { useBackendStore } from '../../stores/backend.ts';
 import { StageConfigForm, StartReasons } from '../StageConfigForm.tsx';
 import { ShareLink } from '../ShareLink.tsx';
-import { chooseInputs, useJointStore } from '../../stores/joint.ts';
+import { chooseInputs, HIGH_COLLISION, useJointStore } from '../../stores/joint.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
@@ -35,6 +35,12 @@ export function InputSelects({ inputs, embeddingId, tokenizerId, onEmbedding, on
           ))}
         </select>
       </label>
+      {tok && tok.collisionRate > HIGH_COLLISION && (
+        <p className="small warn" data-testid={`${testIdPrefix}-tokenizer-collision`}>
+          Tokenizer “{tok.name}” gives {(tok.collisionRate * 100).toFixed(1)} % of the items a code another item has: the recommender cannot
+          tell those items apart.{fitting.some((t) => t.collisionRate < tok.collisionRate) ? ' A tokenizer with a lower collision rate is listed.' : ' Train one with larger codebooks or more epochs.'}
+        </p>
+      )}
     </>
   );
 }

@@ -5,6 +5,7 @@ import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { downloadBytes } from '../../download.ts';
 import { formatBytes, formatUtcDateTime } from '../../format.ts';
 import { pct } from '../../diagnostics.ts';
+import { runStatusLabel } from '../../../core/runs/runTable.ts';
 import { useJointStore } from '../../stores/joint.ts';
 import { CollapseBadge } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
@@ -79,7 +80,7 @@ export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSele
                   {r.meta.ablation && r.meta.ablation !== 'full' ? <span className="tok-chip">{String(r.meta.ablation)}</span> : null}
                   <CollapseBadge result={r.test} />
                 </td>
-                <td><span className={`badge ${STATUS_CLASS[r.status] ?? ''}`} data-testid="joint-status" title={r.error ?? undefined}>{r.active ? 'training' : r.status === 'failed' && r.errorCode === 'diverged' ? 'failed (NaN loss)' : r.status}</span></td>
+                <td><span className={`badge ${STATUS_CLASS[r.status] ?? ''}`} data-testid="joint-status" title={r.error ?? undefined}>{runStatusLabel(r.status, { active: r.active, errorCode: r.errorCode })}</span></td>
                 <td data-testid="joint-epochs">{epochsText(r)}</td>
                 <td data-testid="joint-test-recall">{r.test?.metrics['recall@10']?.toFixed(4) ?? '—'}</td>
                 <td data-testid="joint-test-ndcg">{r.test?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
