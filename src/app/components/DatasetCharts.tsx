@@ -1,58 +1,34 @@
-/** Sequence-length histogram and interactions per month (recharts; downsampled beyond 2k points). */
-import { Area, AreaChart, Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+/** Sequence-length histogram and interactions per month (the shared Chart; downsampled beyond 2k points). */
 import type { DatasetStats } from '../../core/data/types.ts';
-import { downsample, formatInt } from '../format.ts';
-
-const ACCENT = '#4f7cff';
+import { Chart } from './Chart.tsx';
 
 export function SeqLengthHistogram({ stats }: { stats: DatasetStats }) {
-  const data = downsample(
-    stats.seqLengthHistogram.map((b) => ({
-      bin: b.hi - b.lo <= 1 ? String(b.lo) : `${b.lo}–${b.hi - 1}`,
-      count: b.count,
-    })),
-  );
+  const data = stats.seqLengthHistogram.map((b) => ({
+    bin: b.hi - b.lo <= 1 ? String(b.lo) : `${b.lo}–${b.hi - 1}`,
+    count: b.count,
+  }));
   return (
-    <section className="card chart-card" data-testid="seq-length-histogram">
-      <h3>Sequence length per user</h3>
-      {data.length === 0 ? (
-        <p className="muted">No sequences.</p>
-      ) : (
-        <ResponsiveContainer width="100%" height={240}>
-          <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="bin" tickLine={false} minTickGap={8} />
-            <YAxis allowDecimals={false} width={48} />
-            <Tooltip formatter={(v) => [formatInt(Number(v)), 'users']} labelFormatter={(l) => `length ${l}`} />
-            <Bar dataKey="count" fill={ACCENT} isAnimationActive={false} />
-          </BarChart>
-        </ResponsiveContainer>
-      )}
-    </section>
+    <Chart title="Sequence length per user" testId="seq-length-histogram" rows={data} kind="bar" height={240} zero integer
+      x={{ key: 'bin', label: 'sequence length (interactions)', categorical: true }} yLabel="users" emptyText="No sequences."
+      series={[{ key: 'count', name: 'users' }]} />
   );
 }
 
 export function InteractionsOverTime({ stats, hasTimestamps }: { stats: DatasetStats; hasTimestamps: boolean }) {
   const series = stats.interactionsOverTime;
-  return (
-    <section className="card chart-card" data-testid="interactions-over-time">
-      <h3>Interactions per month (UTC)</h3>
-      {!hasTimestamps || series.length === 0 ? (
+  if (!hasTimestamps || series.length === 0) {
+    return (
+      <section className="card chart-card" data-testid="interactions-over-time">
+        <h3>Interactions per month (UTC)</h3>
         <p className="muted" data-testid="no-timestamps">
           This dataset has no timestamps (a sequence file gives only the order), so there is no timeline.
         </p>
-      ) : (
-        <ResponsiveContainer width="100%" height={240}>
-          <AreaChart data={downsample(series)} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="period" tickLine={false} minTickGap={24} />
-            <YAxis allowDecimals={false} width={48} />
-            <Tooltip formatter={(v) => [formatInt(Number(v)), 'interactions']} />
-            <Area type="monotone" dataKey="count" stroke={ACCENT} fill={ACCENT} fillOpacity={0.25} isAnimationActive={false} />
-          </AreaChart>
-        </ResponsiveContainer>
-      )}
-    </section>
+      </section>
+    );
+  }
+  return (
+    <Chart title="Interactions per month (UTC)" testId="interactions-over-time" rows={series as unknown as Record<string, number | string>[]} kind="area" height={240} zero integer
+      x={{ key: 'period', label: 'month (UTC)', categorical: true }} yLabel="interactions" series={[{ key: 'count', name: 'interactions' }]} />
   );
 }
 

@@ -5,19 +5,17 @@
  * export all metrics as one CSV and one JSON file.
  */
 import { Fragment, useCallback, useEffect, useMemo, useState } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RunRow, RunStage } from '../../../workers/runsApi.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
 import {
   buildMetricsCsv, buildMetricsJson, curveMetrics, filterRuns, RUN_STAGE_LABELS, sortRuns, type RunSortKey,
 } from '../../core/runs/runTable.ts';
+import { Chart } from '../components/Chart.tsx';
 import { ErrorBox } from '../components/ErrorBox.tsx';
 import '../diagnostics.css';
 import { downloadBytes } from '../download.ts';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { getStudioClient } from '../workerClient.ts';
-
-const COLORS = ['#4f7cff', '#d9822b', '#2a9d8f', '#c0392b', '#8e44ad', '#7f8c8d', '#e84393', '#00a8a8'];
 
 const COLUMNS: { key: RunSortKey; label: string }[] = [
   { key: 'stage', label: 'stage' }, { key: 'name', label: 'name' }, { key: 'dataset', label: 'dataset' },
@@ -230,18 +228,9 @@ export function RunsPage() {
             </label>
             <div data-testid="runs-compare-chart" data-series={chosen.length} data-points={chart.length}>
               {chart.length === 0 ? <p className="muted">These runs share no curve of this metric.</p> : (
-                <ResponsiveContainer width="100%" height={260}>
-                  <LineChart data={chart} margin={{ top: 8, right: 12, bottom: 8, left: 0 }}>
-                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                    <XAxis dataKey="epoch" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} tickLine={false} />
-                    <YAxis width={64} domain={['auto', 'auto']} tickFormatter={(v: number) => fmtValue(v)} />
-                    <Tooltip formatter={(v, name) => [fmtValue(Number(v)), String(name)]} labelFormatter={(l) => `epoch ${l}`} />
-                    <Legend />
-                    {chosen.map((r, i) => (
-                      <Line key={keyOf(r)} type="monotone" dataKey={`s${i}`} name={`${r.name} (${r.stage})`} stroke={COLORS[i % COLORS.length]} dot connectNulls isAnimationActive={false} />
-                    ))}
-                  </LineChart>
-                </ResponsiveContainer>
+                <Chart title={activeMetric} testId="runs-compare-plot" className="chart-card chart-bare" rows={chart} height={260}
+                  x={{ key: 'epoch', label: 'epoch' }} yLabel={activeMetric} percent={/rate|coverage|share/.test(activeMetric) && !/learning|^lr/.test(activeMetric)}
+                  series={chosen.map((r, i) => ({ key: `s${i}`, name: `${r.name} (${r.stage})` }))} />
               )}
             </div>
           </>
