@@ -6,6 +6,7 @@
  */
 import { StudioError } from '../errors.ts';
 import { pthStateDict, readPth } from '../io/pth.ts';
+import { writePthStateDict } from '../io/pthWrite.ts';
 import { f32Tensor, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 import { RQVAE_SINGLE, rqvaeStateDictShapes, type Rqvae, type RqvaeConfig } from '../models/rqvae.ts';
 import type { NamedArray } from '../nn/params.ts';
@@ -117,4 +118,20 @@ export function readRqvaePth(bytes: Uint8Array, fileName?: string): { state: Rec
   }
   const s = stripModulePrefix(state);
   return { state: s, config: inferRqvaeConfig(s) };
+}
+
+/**
+ * The tokenizer as a PyTorch state dict `.pth` (torch.save's zip layout, every reference key in
+ * reference order, float32 [out, in]), which the reference's RQVAE loads with torch.load; throws
+ * like {@link exportRqvaeSafetensors} if the state lacks a key or a shape differs.
+ */
+export function exportRqvaePth(state: Record<string, NamedArray>, config: RqvaeConfig, opts: { archiveName?: string } = {}): Uint8Array {
+  const shapes = rqvaeStateDictShapes(config);
+  const report = compareStateDict(shapes, state);
+  if (report.matched !== report.total || report.unexpected.length) {
+    throw new StudioError({ code: 'internal', message: `Cannot export the tokenizer: ${report.message}` });
+  }
+  const tensors: Record<string, { dtype: 'float32'; shape: number[]; data: Float32Array }> = {};
+  for (const k of Object.keys(shapes)) tensors[k] = { dtype: 'float32', shape: shapes[k], data: state[k].data };
+  return writePthStateDict(tensors, opts);
 }
