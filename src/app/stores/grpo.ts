@@ -112,7 +112,8 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
     presets: null,
     presetsError: null,
     preset: 'quick',
-    values: {},
+    // the declaration is here already: the form is editable before the worker answers
+    values: presetFormValues(GRPO_STAGE as StageDecl<object>, 'quick'),
     train: IDLE,
     jointRuns: {},
     runs: {},
@@ -130,8 +131,11 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
         set({ presetsError: r.error });
         return;
       }
-      const info = r.value.find((p) => p.name === get().preset) ?? r.value[0];
-      set({ presets: r.value, presetsError: null, preset: info.name, values: presetFormValues(GRPO_STAGE as StageDecl<object>, info.name) });
+      const { preset, values } = get();
+      const info = r.value.find((p) => p.name === preset) ?? r.value[0];
+      // an edit made while the presets were loading is kept
+      const kept = info.name === preset ? values : presetFormValues(GRPO_STAGE as StageDecl<object>, info.name);
+      set({ presets: r.value, presetsError: null, preset: info.name, values: kept });
     },
 
     setPreset(name) {
