@@ -4,12 +4,16 @@ export type CsvCell = string | number | boolean | null | undefined;
 
 /**
  * One cell. Text that a spreadsheet would run as a formula (= + - @, or a leading tab / CR) gets a
- * leading apostrophe, the usual neutraliser; numbers are written as numbers, negative ones too.
+ * leading apostrophe, the usual neutraliser; numbers are written as numbers, negative ones too,
+ * also when they come as formatted text ("-0.003500"): a spreadsheet reads those as numbers, not
+ * formulas, and an apostrophe would turn a column of differences into text.
  */
+const NEGATIVE_NUMBER = /^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
 export function csvField(v: CsvCell): string {
   if (v === null || v === undefined) return '';
   let s = typeof v === 'number' ? (Number.isNaN(v) ? 'NaN' : String(v)) : String(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s) && !NEGATIVE_NUMBER.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -12,6 +12,11 @@ describe('csv cells', () => {
     expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
     expect(csvField('\tx')).toBe("'\tx");
     expect(csvField(-0.5)).toBe('-0.5');
+    // a negative number formatted as text stays a number; text that only starts like one does not
+    expect(csvField('-0.003500')).toBe('-0.003500');
+    expect(csvField('-1e-5')).toBe('-1e-5');
+    expect(csvField('-1+2')).toBe("'-1+2");
+    expect(csvField('-2,3')).toBe(`"'-2,3"`);
     expect(csvField('plain name')).toBe('plain name');
     expect(readCsv(writeCsv(['a'], [['=1+1']]))[1][0]).toBe("'=1+1");
   });
