@@ -5,6 +5,7 @@
  * Call step() inside tf.tidy (it allocates only temporaries).
  */
 import * as tf from '@tensorflow/tfjs';
+import { StudioError } from '../errors.ts';
 
 export interface AdamWConfig {
   lr: number;
@@ -86,14 +87,17 @@ export class AdamW {
     return { step: this.t, m, v };
   }
 
-  /** Restores `state()` output; the slot count and sizes must match. */
-  loadState(st: AdamWState): void {
-    if (st.m.length !== this.slots.length || st.v.length !== this.slots.length) {
-      throw new Error(`optimizer state has ${st.m.length} slots, expected ${this.slots.length}`);
-    }
-    this.slots.forEach((s, i) => {
-      if (st.m[i].length !== s.p.size || st.v[i].length !== s.p.size) throw new Error(`optimizer slot ${i} (${s.p.name}) has the wrong size`);
-    });
+  /** Each slot's parameter name and element count, in slot order (what a loaded state must fit). */
+  slotSizes(): { name: string; size: number }[] {
+    return this.slots.map((s) => ({ name: s.p.name, size: s.p.size }));
+  }
+
+  /**
+   * Restores `state()` output. The whole state is checked first (checkAdamWState), so a state that
+   * does not fit changes nothing: no moment is assigned and no tensor is allocated.
+   */
+  loadState(st: AdamWState, prefix = 'optimizer'): void {
+    checkAdamWState(st, this.slotSizes(), prefix);
     this.t = st.step;
     tf.tidy(() => {
       this.slots.forEach((s, i) => {
@@ -109,6 +113,35 @@ export class AdamW {
       s.v.dispose();
     }
   }
+}
+
+/**
+ * Checks AdamW moments against the parameters they are for, before anything uses them: the slot
+ * count, every first and second moment's length (named as the checkpoint names them,
+ * `<prefix>.m.<i>`, with the parameter), finite values, second moments ≥ 0 (√v of a negative is
+ * NaN) and a step count that is a non-negative safe integer.
+ */
+export function checkAdamWState(st: AdamWState, slots: { name: string; size: number }[], prefix = 'optimizer', file?: string): void {
+  const refuse = (field: string, message: string, expected: string, found: string): never => {
+    throw new StudioError({ code: 'malformed_input', ...(file ? { file } : {}), field, message, expected, found });
+  };
+  if (!Number.isSafeInteger(st.step) || st.step < 0) refuse(`${prefix}.step`, 'The optimizer step count is not a non-negative integer', 'an integer ≥ 0', String(st.step));
+  for (const k of ['m', 'v'] as const) {
+    if (st[k].length !== slots.length) {
+      refuse(`${prefix}.${k}`, `The optimizer state has ${st[k].length} ${k === 'm' ? 'first' : 'second'}-moment slots, the model's optimizer has ${slots.length} parameters`, String(slots.length), String(st[k].length));
+    }
+  }
+  slots.forEach(({ name, size }, i) => {
+    for (const k of ['m', 'v'] as const) {
+      const a = st[k][i];
+      const field = `${prefix}.${k}.${i}`;
+      if (a.length !== size) refuse(field, `Optimizer moment ${field} is for parameter ${name}, which has ${size} values`, `${size} values`, `${a.length}`);
+      for (let j = 0; j < a.length; j++) {
+        const x = a[j];
+        if (!Number.isFinite(x) || (k === 'v' && x < 0)) refuse(field, `Optimizer moment ${field} (parameter ${name}) holds ${x} at index ${j}`, k === 'v' ? 'finite values ≥ 0' : 'finite values', String(x));
+      }
+    }
+  });
 }
 
 /**

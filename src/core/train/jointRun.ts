@@ -13,7 +13,7 @@ import { pausePoint } from '../pause.ts';
 import { EtegrecRecommender, type RecommenderConfig } from '../models/recommender.ts';
 import { Rqvae, type RqvaeConfig } from '../models/rqvae.ts';
 import type { NamedArray } from '../nn/params.ts';
-import { AdamW, clipGradNorm } from '../optim/adam.ts';
+import { AdamW, checkAdamWState, clipGradNorm } from '../optim/adam.ts';
 import { LrScheduler, jointScheduleSpecs, stepsPerEpoch, type ScheduleSpec } from '../optim/schedules.ts';
 import { permutation, Rng } from '../rng.ts';
 import { buildCodeTable } from '../tokenizer/codes.ts';
@@ -152,10 +152,15 @@ export class JointRun {
   private startFinetuneOptimizer(): void {
     const ft = this.cfg.finetune;
     this.recOpt.dispose();
-    const params = [...this.rec.trainableVariables().values()];
-    if (!ft.freeze_semantic) params.push(this.semanticVar);
-    this.recOpt = new AdamW(params, { lr: ft.lr, weightDecay: ft.weight_decay });
+    this.recOpt = new AdamW(this.finetuneParams(), { lr: ft.lr, weightDecay: ft.weight_decay });
     this.recSched = new LrScheduler(ft.lr, { kind: ft.lr_scheduler_type, warmup: ft.warmup_steps, total: ft.epochs * this.S });
+  }
+
+  /** What the finetune optimizer updates: the recommender, and S unless it is frozen. */
+  private finetuneParams(): tf.Variable[] {
+    const params = [...this.rec.trainableVariables().values()];
+    if (!this.cfg.finetune.freeze_semantic) params.push(this.semanticVar);
+    return params;
   }
 
   /** The initial code table from the loaded tokenizer (§5.2, "once before epoch 0"). */
@@ -215,14 +220,22 @@ export class JointRun {
     };
   }
 
+  /**
+   * Continues from a checkpoint. The optimizer moments are checked against the parameters of the
+   * checkpoint's stage first, so a checkpoint whose moments do not fit is refused (naming the
+   * tensor) before any weight, moment or optimizer of this run changes.
+   */
   restore(c: JointCheckpoint): void {
+    const recSlots = c.stage === 'finetune' ? this.finetuneParams().map((p) => ({ name: p.name, size: p.size })) : this.recOpt.slotSizes();
+    checkAdamWState(c.optimizer.recommender, recSlots, 'optimizer.recommender');
+    checkAdamWState(c.optimizer.tokenizer, this.tokOpt.slotSizes(), 'optimizer.tokenizer');
     this.loadWeights(c.current);
     this.stage = c.stage;
     this.nextEpoch = c.nextEpoch;
     this.finished = c.finished;
     if (c.stage === 'finetune') this.startFinetuneOptimizer();
-    this.recOpt.loadState(c.optimizer.recommender);
-    this.tokOpt.loadState(c.optimizer.tokenizer);
+    this.recOpt.loadState(c.optimizer.recommender, 'optimizer.recommender');
+    this.tokOpt.loadState(c.optimizer.tokenizer, 'optimizer.tokenizer');
     this.recSched.setStepCount(c.schedulerSteps.recommender);
     this.tokSched.setStepCount(c.schedulerSteps.tokenizer);
     this.shuffleRng.setState(c.rngState.shuffle);
