@@ -7,12 +7,12 @@ import { selectBackend, type BackendName } from '../core/backend.ts';
 import { collapseReasons, popularityTopK } from '../core/eval/diagnostics.ts';
 import { evaluateSplit } from '../core/eval/evaluateSplit.ts';
 import type { ProgressSink } from '../core/events.ts';
-import { readJointBundle } from '../core/io/jointBundle.ts';
+import { readCheckpointFiles } from '../core/io/referenceLayout.ts';
 import { EtegrecRecommender } from '../core/models/recommender.ts';
 import { StudioError } from '../core/errors.ts';
 import { jointSamples, trainCountsFromSamples } from '../core/train/jointData.ts';
 import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { loadPreparedDir, readBundleDir } from './io.ts';
+import { loadPreparedDir, modifiedTimes, readBundleDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 
 const USAGE = `Usage: etegrec evaluate --data <prepared dir> --checkpoint <bundle dir> [options]
@@ -29,7 +29,8 @@ below 0.02 nats).
 
 Options:
   --data <dir>          prepared dataset directory (etegrec prepare)
-  --checkpoint <dir>    bundle directory
+  --checkpoint <dir>    bundle directory (etegrec train), or a reference run folder (<epoch>.pt + .pt.rqvae
+                        + .code.json, the newest epoch, and its config YAML)
   --split <s>           test|valid (default test)
   --beams <n>           beam width (default: the bundle's num_beams, else 20)
   --batch <n>           users per beam-search batch (default 64)
@@ -68,7 +69,7 @@ async function runEvaluate(args: ParsedArgs, ctx: CommandContext): Promise<numbe
   const sink: ProgressSink = (e) => {
     if (e.type !== 'metric') progress(e);
   };
-  const bundle = readJointBundle(await readBundleDir(ckpt), { fileName: ckpt });
+  const bundle = readCheckpointFiles(await readBundleDir(ckpt), { fileName: ckpt, modified: await modifiedTimes(ckpt) });
   const dataset = await loadPreparedDir(data, 50, ctx, sink);
   const N = dataset.itemIds.length;
   const rc = bundle.recommenderConfig;

@@ -8,7 +8,8 @@ import { selectBackend, type BackendName } from '../core/backend.ts';
 import { StudioError } from '../core/errors.ts';
 import type { GenerativeResult } from '../core/eval/generative.ts';
 import type { ProgressSink } from '../core/events.ts';
-import { readJointBundle, writeBundleFiles } from '../core/io/jointBundle.ts';
+import { writeBundleFiles } from '../core/io/jointBundle.ts';
+import { readCheckpointFiles } from '../core/io/referenceLayout.ts';
 import { SEMANTIC } from '../core/models/recommender.ts';
 import { GRPO_PRESETS, trainGrpo, type GrpoPresetName } from '../core/train/grpo.ts';
 import { jointSamples } from '../core/train/jointData.ts';
@@ -17,8 +18,8 @@ import type { JointData } from '../core/train/jointTypes.ts';
 import type { StageDecl } from '../core/stages/fields.ts';
 import { GRPO_STAGE } from '../core/stages/grpo.ts';
 import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
-import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
-import { checkOutputDir, StagedOutput, loadPreparedDir, readBundleDir } from './io.ts';
+import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import { checkOutputDir, StagedOutput, loadPreparedDir, modifiedTimes, readBundleDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
 import { diagnosticsLine } from './train.ts';
 import { collapseReasons } from '../core/eval/diagnostics.ts';
@@ -33,8 +34,11 @@ best state. Writes into <dir> the bundle files (recommender = best GRPO state) a
 
 Options:
   --data <dir>          prepared dataset directory (etegrec prepare)
-  --checkpoint <dir>    bundle directory: recommender.safetensors (or <epoch>.pt), tokenizer.safetensors
-                        (or <epoch>.pt.rqvae) and code.json (or <epoch>.code.json)
+  --checkpoint <dir>    bundle directory: recommender.safetensors, tokenizer.safetensors, code.json
+                        (etegrec train), or the reference's run folder myckpt/<dataset>/<run>/:
+                        <epoch>.pt + <epoch>.pt.rqvae + <epoch>.code.json and its config YAML
+                        (reference keys, mapped onto the studio's; copy config/<name>.yaml there)
+  --epoch <n>           which <epoch>.pt of a reference run folder (default: the newest file)
   --out <dir>           output directory
   --preset <p>          quick|paper (default quick)
   --backend <b>         wasm|cpu (default wasm)
@@ -47,6 +51,7 @@ ${stageFlagsHelp(GRPO_STAGE as StageDecl<object>, 'quick')}
 const OWN_OPTIONS = {
   data: { type: 'string' },
   checkpoint: { type: 'string' },
+  epoch: { type: 'string' },
   out: { type: 'string' },
   preset: { type: 'string' },
   backend: { type: 'string' },
@@ -76,8 +81,10 @@ async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const sink: ProgressSink = (e) => {
     if (e.type !== 'metric') progress(e);
   };
-  const bundle = readJointBundle(await readBundleDir(ckpt), { fileName: ckpt });
-  sink({ type: 'log', stage: 'grpo', level: 'info', message: bundle.report.message });
+  const epoch = v.epoch !== undefined ? intOption(v.epoch, 'epoch', 0, 0) : undefined;
+  const bundle = readCheckpointFiles(await readBundleDir(ckpt), { fileName: ckpt, modified: await modifiedTimes(ckpt), ...(epoch !== undefined ? { epoch } : {}) });
+  sink({ type: 'log', stage: 'grpo', level: 'info', message: `${bundle.report.message}${bundle.epoch !== undefined ? ` (${bundle.epoch}.pt${bundle.report.files.config ? ` + ${bundle.report.files.config}` : ''})` : ''}` });
+  for (const w of bundle.report.warnings) sink({ type: 'log', stage: 'grpo', level: 'warn', message: w });
   const dataset = await loadPreparedDir(data, 50, ctx, sink);
   const N = dataset.itemIds.length;
   const rc = bundle.recommenderConfig;
@@ -109,10 +116,13 @@ async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       }),
   });
   progress.end();
+  // Interrupted: nothing is written (the output directory is all or nothing).
+  if (res.cancelled || !res.test) throw ctx.signal?.reason ?? new Error('cancelled');
+  const test = res.test;
   const metrics = {
     valid_before: pick(res.validBefore),
     valid_after: pick(res.validAfter),
-    test: pick(res.test),
+    test: pick(test),
     best_epoch: res.bestEpoch,
     preset,
     backend: report.backend,
@@ -143,9 +153,9 @@ async function runGrpo(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const fmt = (m: Record<string, number>) => ['recall@5', 'recall@10', 'ndcg@5', 'ndcg@10'].map((k) => `${k} ${m[k].toFixed(4)}`).join(', ');
   ctx.stderr(`valid before GRPO: ${fmt(res.validBefore.metrics)}`);
   ctx.stderr(`valid after GRPO:  ${fmt(res.validAfter.metrics)}`);
-  ctx.stderr(`test (best state): ${fmt(res.test.metrics)}`);
-  ctx.stderr(`test lists: ${diagnosticsLine(res.test.diagnostics)}`);
-  for (const reason of collapseReasons(res.test.diagnostics)) ctx.stderr(`warning: collapsed model? ${reason}`);
+  ctx.stderr(`test (best state): ${fmt(test.metrics)}`);
+  ctx.stderr(`test lists: ${diagnosticsLine(test.diagnostics)}`);
+  for (const reason of collapseReasons(test.diagnostics)) ctx.stderr(`warning: collapsed model? ${reason}`);
   ctx.stderr(`wrote recommender.safetensors, tokenizer.safetensors, code.json, config.yaml, metrics.json to ${out}`);
   return 0;
 }

@@ -1,6 +1,6 @@
 /** Node file helpers for the CLI: file sources, atomic output directories, chunked text writes. */
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { importReferenceBundle, type BundleFile } from '../core/data/referenceBundle.ts';
 import type { ImportSourceFile } from '../core/data/importer.ts';
@@ -156,7 +156,9 @@ export class StagedOutput {
     this.names.push(name);
   }
 
+  /** Writes `name` (a relative path: its folders are created). */
   async writeBytes(name: string, bytes: Uint8Array): Promise<void> {
+    if (name.includes('/')) await mkdir(dirname(join(this.tmpDir, name)), { recursive: true });
     const fh = await open(join(this.tmpDir, name), 'w');
     try { await fh.write(bytes); } finally { await fh.close(); }
     this.names.push(name);
@@ -173,8 +175,12 @@ export class StagedOutput {
       await rename(this.tmpDir, this.outDir);
     } else {
       if (!existing.isDirectory()) throw new StudioError({ code: 'bad_option', file: this.outDir, message: '--out exists and is not a directory' });
-      for (const n of this.names) await rename(join(this.tmpDir, n), join(this.outDir, n));
-      await rmdir(this.tmpDir);
+      for (const n of this.names) {
+        if (n.includes('/')) await mkdir(dirname(join(this.outDir, n)), { recursive: true });
+        await rename(join(this.tmpDir, n), join(this.outDir, n));
+      }
+      // only the emptied folders of nested names are left
+      await rm(this.tmpDir, { recursive: true, force: true });
     }
     return this.names.map((n) => join(this.outDir, n));
   }
@@ -215,4 +221,14 @@ export async function readBundleDir(dir: string): Promise<Record<string, Uint8Ar
     if (/\.(safetensors|pt|rqvae|json|yaml)$/.test(n)) files[n] = new Uint8Array(await readFile(join(dir, n)));
   }
   return files;
+}
+
+/** Modification times (ms) of a directory's files, by name (the newest reference <epoch>.pt is its last save). */
+export async function modifiedTimes(dir: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const st = await stat(join(dir, n)).catch(() => null);
+    if (st?.isFile()) out[n] = st.mtimeMs;
+  }
+  return out;
 }

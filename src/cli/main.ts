@@ -10,10 +10,11 @@ import { pipelineCommand } from './pipeline.ts';
 import { grpoCommand } from './grpo.ts';
 import { evaluateCommand } from './evaluate.ts';
 import { ablateCommand } from './ablate.ts';
+import { exportReferenceCommand } from './exportReference.ts';
 
 const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand, grpoCommand, evaluateCommand, ablateCommand];
+export const COMMANDS: Command[] = [prepareCommand, sasrecCommand, rqvaeCommand, trainCommand, pipelineCommand, grpoCommand, evaluateCommand, ablateCommand, exportReferenceCommand];
 
 export function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
