@@ -4,7 +4,9 @@
  * with the fixed SFT code table and, for the reward, rows 1..N of the recommender's frozen semantic table
  * (as src/cli/grpo.ts). The run is a record in `runs` (type/stage 'grpo'); when it finishes the
  * bundle zip (best GRPO recommender + SFT tokenizer + code.json + metrics.json) is stored with it
- * (src/storage/grpoRuns.ts) and is what exportGrpoBundle hands out.
+ * (src/storage/grpoRuns.ts) and is what exportGrpoBundle hands out. A cancelled run keeps its best
+ * state so far (validated, not tested) as its bundle. The pre-GRPO validation and every finished
+ * epoch are written to the record as they come, so an interrupted run still shows its curves.
  * tfjs-heavy modules (trainer, bundle IO) are imported on first use.
  */
 import * as Comlink from 'comlink';
@@ -15,6 +17,7 @@ import { safeName, uniqueName } from '../src/core/names.ts';
 import type { GrpoConfig, GrpoEpochRecord, GrpoPresetName } from '../src/core/train/grpo.ts';
 import { jointSamples } from '../src/core/train/jointData.ts';
 import { finalWeights, type JointData } from '../src/core/train/jointTypes.ts';
+import type { NamedArray } from '../src/core/nn/params.ts';
 import {
   DEFAULT_CHUNK_BYTES,
   deleteGrpoRun,
@@ -123,13 +126,35 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
           active.add(rec.id);
           sink({ type: 'log', stage: 'grpo', level: 'info', message: `GRPO on ${report.backend} from "${joint.name}": ${N} items, ${data.train.count} histories, G ${config.group_size}, β ${config.kl_coeff}, batch ${config.batch_size}` });
           const history: GrpoEpochRecord[] = [];
+          // Progress writes one after the other (each a whole record); the final write waits for them.
+          let writes: Promise<unknown> = Promise.resolve();
+          let validBefore: GenerativeResult | null = null;
+          const persist = () => {
+            const snapshot = { ...rec, updatedAt: Date.now(), history: [...history], validBefore };
+            writes = writes.then(() => saveGrpoRun(db, snapshot)).catch(() => undefined);
+          };
+          const bundleZip = (state: Record<string, NamedArray>, metrics: Record<string, unknown>): Uint8Array => {
+            const files = bundleIo.writeBundleFiles({
+              recommender: state, recommenderConfig: rc, tokenizer: w.tokenizer, tokenizerConfig: c.tokenizerConfig,
+              codes: w.codes, config: c.config, history: [], metrics,
+            });
+            delete files['metrics.csv'];
+            const z: Zippable = {};
+            for (const [k, v] of Object.entries(files)) z[k] = [v, { level: k.endsWith('.safetensors') ? 1 : 6 }];
+            return zipSync(z);
+          };
           try {
             const res = await train.trainGrpo({ data, recommenderState: w.recommender, recommenderConfig: rc, codes: w.codes }, config, {
               signal,
               pause,
               onEvent: sink,
+              onValidBefore: (r) => {
+                validBefore = r;
+                persist();
+              },
               onEpoch: (r) => {
                 history.push(r);
+                persist();
                 sink({
                   type: 'log', stage: 'grpo', level: 'info',
                   message: `epoch ${r.epoch + 1}: reward ${r.rewardMean.toFixed(4)} hit ${r.hitRate.toFixed(4)} invalid ${r.invalidRate.toFixed(4)} kl ${r.kl.toFixed(5)}${r.valid ? `, valid ndcg@10 ${(r.valid.metrics['ndcg@10'] ?? 0).toFixed(4)}${r.improved ? ' *' : ''}` : ''}`,
@@ -138,38 +163,44 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
             });
             const ts = Date.now();
             const metrics = {
-              valid_before: flatMetrics(res.validBefore), valid_after: flatMetrics(res.validAfter), test: flatMetrics(res.test),
+              valid_before: flatMetrics(res.validBefore), valid_after: flatMetrics(res.validAfter),
+              ...(res.test ? { test: flatMetrics(res.test) } : {}), ...(res.cancelled ? { cancelled: true } : {}),
               best_epoch: res.bestEpoch, preset: request.preset, backend: report.backend, seconds: res.seconds, config,
               provenance: train.GRPO_PRESETS[request.preset].provenance, source_joint_run: { id: joint.id, name: joint.name },
               history: res.history.map((r) => ({ ...r, valid: r.valid ? flatMetrics(r.valid) : undefined })),
             };
-            const files = bundleIo.writeBundleFiles({
-              recommender: res.bestState, recommenderConfig: rc, tokenizer: w.tokenizer, tokenizerConfig: c.tokenizerConfig,
-              codes: w.codes, config: c.config, history: [], metrics,
-            });
-            delete files['metrics.csv'];
-            const z: Zippable = {};
-            for (const [k, v] of Object.entries(files)) z[k] = [v, { level: k.endsWith('.safetensors') ? 1 : 6 }];
-            const zip = zipSync(z);
+            const zip = bundleZip(res.bestState, metrics);
+            await writes;
             rec = await saveGrpoRun(db, {
-              ...rec, status: 'finished', updatedAt: Date.now(), history: res.history, validBefore: res.validBefore,
+              ...rec, status: res.cancelled ? 'cancelled' : 'finished', updatedAt: Date.now(), history: res.history, validBefore: res.validBefore,
               validAfter: res.validAfter, test: res.test, bestEpoch: res.bestEpoch,
               timings: { ...rec.timings, train: res.seconds, save: (Date.now() - ts) / 1000, total: (Date.now() - t0) / 1000 },
             }, zip, chunkBytes);
             active.delete(rec.id);
+            const before = (res.validBefore.metrics['ndcg@10'] ?? 0).toFixed(4);
+            const after = (res.validAfter.metrics['ndcg@10'] ?? 0).toFixed(4);
+            const kept = res.bestEpoch < 0 ? 'the SFT state (no epoch improved on it)' : `the state of epoch ${res.bestEpoch + 1}`;
+            if (res.cancelled || !res.test) {
+              return {
+                run: toSummary(rec), cancelled: true, seconds: (Date.now() - t0) / 1000,
+                note: `Cancelled after ${res.history.length} epoch(s); kept ${kept} (valid ndcg@10 ${before} → ${after}), not tested. Export gives it.`,
+              };
+            }
             const t = res.test.metrics;
             return {
               run: toSummary(rec), cancelled: false, seconds: (Date.now() - t0) / 1000,
-              note: `Finished on ${rec.backend}: ${res.history.length} epoch(s), valid ndcg@10 ${(res.validBefore.metrics['ndcg@10'] ?? 0).toFixed(4)} → ${(res.validAfter.metrics['ndcg@10'] ?? 0).toFixed(4)}, test ndcg@10 ${(t['ndcg@10'] ?? 0).toFixed(4)} (invalid codes ${(res.test.invalidRate * 100).toFixed(1)} %).`,
+              note: `Finished on ${rec.backend}: ${res.history.length} epoch(s), valid ndcg@10 ${before} → ${after}, test ndcg@10 ${(t['ndcg@10'] ?? 0).toFixed(4)} (invalid codes ${(res.test.invalidRate * 100).toFixed(1)} %).`,
             };
           } catch (err) {
             active.delete(rec.id);
+            await writes;
             if (signal.aborted) {
-              rec = await saveGrpoRun(db, { ...rec, status: 'cancelled', updatedAt: Date.now(), history, timings: { ...rec.timings, total: (Date.now() - t0) / 1000 } });
-              return { run: toSummary(rec), cancelled: true, seconds: (Date.now() - t0) / 1000, note: `Cancelled after ${history.length} epoch(s); nothing of the model is kept.` };
+              // Cancelled before the SFT model's validation finished: nothing trained, nothing to keep.
+              rec = await saveGrpoRun(db, { ...rec, status: 'cancelled', updatedAt: Date.now(), history, validBefore, timings: { ...rec.timings, total: (Date.now() - t0) / 1000 } });
+              return { run: toSummary(rec), cancelled: true, seconds: (Date.now() - t0) / 1000, note: 'Cancelled before any update (during the validation of the SFT model); nothing to keep.' };
             }
             const message = err instanceof Error ? err.message : String(err);
-            await saveGrpoRun(db, { ...rec, status: 'failed', updatedAt: Date.now(), history, error: message }).catch(() => undefined);
+            await saveGrpoRun(db, { ...rec, status: 'failed', updatedAt: Date.now(), history, validBefore, error: message }).catch(() => undefined);
             if (err instanceof StudioError) throw err;
             throw new StudioError({ code: 'internal', message: `GRPO failed on ${rec.backend} after ${history.length} epoch(s): ${message.replace(/\.\s*$/, '')}.` });
           }

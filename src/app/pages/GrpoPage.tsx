@@ -34,10 +34,12 @@ export function GrpoPage({ datasetId }: { datasetId: string | null }) {
   }, [dataset, refresh]);
 
   const mine = train.datasetId === dataset?.id;
-  // The chosen stored run, else the run the last job produced, else the newest finished one.
+  // The chosen stored run, else the running one, else the run the last job produced, else the
+  // newest with a kept model (finished, or cancelled with its best state).
   const shown = runs?.find((r) => r.id === selectedId)
+    ?? (mine && train.running ? runs?.find((r) => r.active) : undefined)
     ?? (mine && train.result ? runs?.find((r) => r.id === train.result?.run.id) : undefined)
-    ?? runs?.find((r) => r.status === 'finished') ?? null;
+    ?? runs?.find((r) => r.status === 'finished' || r.bundleBytes > 0) ?? null;
   // Live points, completed from the stored run once it is listed (the live events lack the validation's invalid-code rate).
   const jobRun = mine && train.result ? runs?.find((r) => r.id === train.result?.run.id) : undefined;
   const points = mine && (train.running || (!selectedId && train.points.length))
@@ -79,7 +81,7 @@ export function GrpoPage({ datasetId }: { datasetId: string | null }) {
           {listError && <p className="error-text small">{listError.message}</p>}
           {jointRuns && <GrpoConfigPanel datasetId={dataset.id} jointRuns={jointRuns} />}
           <GrpoCharts points={points} />
-          {shown && !train.running && <GrpoResultsTable run={shown} />}
+          {shown && <GrpoResultsTable run={shown} />}
           <GrpoRunList datasetId={dataset.id} runs={runs ?? []} loaded={runs !== undefined} selected={shown?.id ?? null} onSelect={setSelectedId} />
         </>
       )}

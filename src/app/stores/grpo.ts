@@ -1,7 +1,8 @@
 /**
  * GRPO store (spec §6): presets and the edited values, the running job with its live curves (one
- * point per epoch; x = 1-based epoch, x = 0 holds the pre-GRPO validation), the dataset's finished
- * joint runs (the starting points) and its GRPO runs.
+ * point per update; x = the 1-based update count, each validation at the update that ended its
+ * epoch, x = 0 holds the pre-GRPO validation), the dataset's finished joint runs (the starting
+ * points) and its GRPO runs.
  */
 import { create } from 'zustand';
 import type { ExportedFile, Result } from '../../../workers/api.ts';
@@ -22,17 +23,26 @@ export interface GrpoPoint {
   [metric: string]: number;
 }
 
-/** The trainer's metric names from stored epoch records (charts of a stored run). */
+/**
+ * The trainer's metric names from stored epoch records (charts of a stored run): one point per
+ * update; records stored before per-update numbers existed give one point per epoch (its means) at
+ * the update that ended it.
+ */
 export function grpoPointsFromRun(run: GrpoRunSummary): GrpoPoint[] {
   const pts: GrpoPoint[] = [];
   if (run.validBefore) pts.push({ x: 0, 'valid/ndcg@10': run.validBefore.metrics['ndcg@10'] ?? 0, 'valid/invalid_rate': run.validBefore.invalidRate });
   for (const r of run.history as GrpoEpochRecord[]) {
-    const p: GrpoPoint = { x: r.epoch + 1, reward_mean: r.rewardMean, hit_rate: r.hitRate, invalid_rate: r.invalidRate, kl: r.kl, policy_loss: r.policyLoss, lr: r.lr };
+    const end = r.endStep ?? r.epoch + 1;
+    const steps = r.steps ?? [{ step: end, rewardMean: r.rewardMean, hitRate: r.hitRate, invalidRate: r.invalidRate, kl: r.kl, policyLoss: r.policyLoss, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr }];
+    for (const st of steps) {
+      pts.push({ x: st.step, reward_mean: st.rewardMean, hit_rate: st.hitRate, invalid_rate: st.invalidRate, kl: st.kl, policy_loss: st.policyLoss, loss: st.loss, grad_norm: st.gradNorm, lr: st.lr });
+    }
     if (r.valid) {
+      const last = pts[pts.length - 1];
+      const p = last && last.x === end ? last : (pts.push({ x: end }), pts[pts.length - 1]);
       p['valid/ndcg@10'] = r.valid.metrics['ndcg@10'] ?? 0;
       p['valid/invalid_rate'] = r.valid.invalidRate;
     }
-    pts.push(p);
   }
   return pts;
 }
@@ -73,11 +83,11 @@ interface GrpoState {
   exportBundle(id: string): Promise<Result<ExportedFile>>;
 }
 
-/** Per-epoch metrics (step = epoch) → x = epoch + 1; the pre-GRPO validation → x = 0; batch losses are skipped. */
+/** Every metric's step is the update count (x); the pre-GRPO validation → x = 0; the test is not charted. */
 function pointX(name: string, step: number): number | null {
-  if (name === 'loss' || name.startsWith('test/')) return null;
+  if (name.startsWith('test/')) return null;
   if (name.startsWith('valid_before/')) return 0;
-  return step + 1;
+  return step;
 }
 
 /** The trainer's metric events added to the points (x by pointX; the pre-GRPO validation under valid/…). */
@@ -105,6 +115,8 @@ export const useGrpoStore = create<GrpoState>()((set, get) => {
     idle: IDLE,
     log: { keep: 50 },
     apply: (t, events) => ({ points: withGrpoMetricEvents(t.points, events) }),
+    // the running record gains its SFT validation and epochs as they are stored: the table shows them
+    pollMs: 5000,
     refresh: (datasetId) => get().refresh(datasetId),
   });
 

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { EtegrecRecommender } from '../models/recommender.ts';
 import type { RunOptions } from '../models/t5.ts';
 import { oneHotF32 } from '../nn/layers.ts';
+import type { CodeTrie } from '../eval/beam.ts';
 import type { Rng } from '../rng.ts';
 import { sampleFromLogits, type SamplingOptions } from './grpoRewards.ts';
 
@@ -52,6 +53,18 @@ export interface SampleGroupOptions extends SamplingOptions {
   training?: boolean;
   /** Dropout masks (seeded); without it tf.dropout is used in train mode. */
   dropoutRng?: Rng;
+  /** Only codes of real items: tokens outside the trie after each row's prefix get −∞ (before temperature and top-k). */
+  constraint?: CodeTrie;
+}
+
+/** Logits [rows × K] of step t with the tokens the trie does not allow after each row's prefix set to −∞ (in place). */
+export function maskByTrie(logits: Float32Array, K: number, tokens: Int32Array, t: number, trie: CodeTrie): void {
+  const rows = logits.length / K;
+  for (let r = 0; r < rows; r++) {
+    const allowed = trie.allowed(tokens.subarray(r * t, r * t + t));
+    if (!allowed) continue; // a prefix of no item cannot occur when every earlier step was masked
+    for (let j = 0; j < K; j++) if (!allowed[j]) logits[r * K + j] = -Infinity;
+  }
 }
 
 /**
@@ -81,6 +94,7 @@ export async function sampleGroup(model: EtegrecRecommender, codes: tf.Tensor2D,
       });
       const lg = (await lgT.data()) as Float32Array;
       lgT.dispose();
+      if (o.constraint) maskByTrie(lg, K, tokens, t, o.constraint);
       const tok = sampleFromLogits(lg, K, o, o.rng);
       const next = new Int32Array(N * (t + 1));
       for (let r = 0; r < N; r++) {

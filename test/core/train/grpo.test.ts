@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { beamSearch } from '../../../src/core/eval/beam.ts';
+import { beamSearch, CodeTrie } from '../../../src/core/eval/beam.ts';
+import { CodeIndex } from '../../../src/core/eval/generative.ts';
 import { EtegrecRecommender, type RecommenderConfig } from '../../../src/core/models/recommender.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import {
@@ -11,6 +12,7 @@ import {
   groupAdvantages,
   groupRewards,
   sampleFromLogits,
+  maskByTrie,
   sampleGroup,
   sequenceLogProb,
   topKFilter,
@@ -18,6 +20,7 @@ import {
   validateGrpoConfig,
   type GrpoConfig,
   type GrpoEpochRecord,
+  type GrpoStepRecord,
 } from '../../../src/core/train/grpo.ts';
 import type { JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
 
@@ -262,6 +265,11 @@ describe('presets', () => {
       for (const k of Object.keys(pr.values)) expect(pr.provenance[k as keyof GrpoConfig]?.sources.length).toBeGreaterThan(0);
       expect(validateGrpoConfig(pr.values)).toEqual([]);
     }
+    // the quick preset trains on a subset; the paper preset on every history, unconstrained (as the fork)
+    expect([p.train_limit, p.constrained_sampling]).toEqual([null, false]);
+    expect(GRPO_PRESETS.quick.values.train_limit).toBe(384);
+    expect(GRPO_PRESETS.quick.values.constrained_sampling).toBe(false);
+    expect(validateGrpoConfig(grpoConfig('quick', { train_limit: 0 }))).toHaveLength(1);
     const q = grpoConfig('quick', { epochs: 3 });
     expect(q.epochs).toBe(3);
     expect(q.batch_size).toBe(32);
@@ -315,8 +323,9 @@ describe('trainGrpo (tiny end to end)', () => {
     }
     expect(res.history[0].lr).toBeLessThan(1e-3);
     expect(res.validBefore.count).toBe(10);
-    expect(res.test.count).toBe(12);
-    for (const v of Object.values(res.test.metrics)) expect(Number.isFinite(v)).toBe(true);
+    expect(res.cancelled).toBe(false);
+    expect(res.test?.count).toBe(12);
+    for (const v of Object.values(res.test?.metrics ?? {})) expect(Number.isFinite(v)).toBe(true);
     expect(events).toEqual(expect.arrayContaining(['reward_mean', 'kl', 'policy_loss', 'valid/ndcg@10']));
     expect(Array.from(res.bestState['semantic_embedding.weight'].data)).toEqual(Array.from(state['semantic_embedding.weight'].data));
     // the policy moved (when an epoch improved) or the SFT state is returned unchanged
@@ -337,5 +346,109 @@ describe('trainGrpo (tiny end to end)', () => {
       trainGrpo({ data: tinyData(), recommenderState: state, recommenderConfig: cfg, codes: codeTable() }, grpoConfig('quick', { num_beams: 2, return_beams: 2 }), { signal: ac.signal }),
     ).rejects.toThrow('stop');
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  const tinyInput = async () => {
+    const cfg = tinyConfig();
+    const sft = new EtegrecRecommender(cfg, 7);
+    const state = await sft.stateDict();
+    sft.dispose();
+    return { data: tinyData(), recommenderState: state, recommenderConfig: cfg, codes: codeTable() };
+  };
+  const small = { early_stop: 10, batch_size: 8, group_size: 3, top_k: 8, lr: 1e-3, num_beams: 3, return_beams: 3, eval_batch_size: 6, valid_limit: 6, test_limit: 6 };
+
+  it('train_limit: evenly spaced subset, one record and one metric point per update', async () => {
+    const input = await tinyInput();
+    const steps: GrpoStepRecord[] = [];
+    const totals = new Set<number>();
+    const rewardSteps: number[] = [];
+    const validSteps: number[] = [];
+    // 20 of the 40 histories, batch 8 → 3 updates per epoch (8, 8, 4), 2 epochs
+    const res = await trainGrpo(input, grpoConfig('quick', { ...small, epochs: 2, train_limit: 20 }), {
+      onStep: (r) => steps.push(r),
+      onEvent: (e) => {
+        if (e.type === 'progress' && e.phase === 'train') totals.add(e.total ?? -1);
+        if (e.type === 'metric' && e.name === 'reward_mean') rewardSteps.push(e.step);
+        if (e.type === 'metric' && e.name === 'valid/ndcg@10') validSteps.push(e.step);
+      },
+    });
+    expect([...totals]).toEqual([6]);
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(rewardSteps).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(validSteps).toEqual([3, 6]);
+    expect(res.history.map((h) => h.endStep)).toEqual([3, 6]);
+    expect(res.history.map((h) => h.steps?.length)).toEqual([3, 3]);
+    // the epoch's KL is the mean of its updates' (each update's is the mean over its rows)
+    for (const h of res.history) {
+      const st = h.steps ?? [];
+      expect(h.kl).toBeCloseTo(st.reduce((a, b) => a + b.kl, 0) / st.length, 6);
+      // reward mean over rows: updates of 8·3 and 4·3 rows weigh 2:2:1
+      expect(h.rewardMean).toBeCloseTo((st[0].rewardMean * 2 + st[1].rewardMean * 2 + st[2].rewardMean) / 5, 5);
+      for (const x of st) expect(x.invalidRate).toBeGreaterThanOrEqual(0);
+    }
+    // the first update uses the base lr (cosine from 0 warmup), later ones less
+    expect(steps[0].lr).toBeCloseTo(1e-3, 9);
+    expect(steps[5].lr).toBeLessThan(steps[1].lr);
+  }, 120_000);
+
+  it('a cancel after the first epoch returns its best state, validated and untested, without leaking tensors', async () => {
+    const input = await tinyInput();
+    const before = tf.memory().numTensors;
+    const ac = new AbortController();
+    const res = await trainGrpo(input, grpoConfig('quick', { ...small, epochs: 5, train_limit: 16 }), {
+      signal: ac.signal,
+      onEpoch: () => ac.abort(new Error('stop')),
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(res.cancelled).toBe(true);
+    expect(res.test).toBeNull();
+    expect(res.history).toHaveLength(1);
+    expect(res.validBefore.count).toBe(6);
+    const w = 'token_embeddings.0.weight';
+    const moved = res.bestState[w].data.some((x, i) => x !== input.recommenderState[w].data[i]);
+    // kept: epoch 1 when it improved on 0 (the EarlyStopper starts at 0), else the SFT state
+    expect(res.bestEpoch).toBe(res.history[0].improved ? 0 : -1);
+    expect(moved).toBe(res.bestEpoch === 0);
+    expect(res.validAfter).toBe(res.bestEpoch === 0 ? res.history[0].valid : res.validBefore);
+  }, 120_000);
+
+  it('constrained sampling draws only codes of real items', async () => {
+    const input = await tinyInput();
+    const steps: GrpoStepRecord[] = [];
+    await trainGrpo(input, grpoConfig('quick', { ...small, epochs: 1, train_limit: 16, constrained_sampling: true, top_k: 50 }), { onStep: (r) => steps.push(r) });
+    expect(steps).toHaveLength(2);
+    for (const s of steps) expect(s.invalidRate).toBe(0);
+  }, 120_000);
+});
+
+describe('constrained sampling', () => {
+  it('maskByTrie keeps only the children of each row\'s prefix (hand-built trie)', () => {
+    // items: [0,1], [0,2], [3,0] with K = 4, code length 2
+    const trie = new CodeTrie([-1, -1, 0, 1, 0, 2, 3, 0], 2, 4);
+    const step0 = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    maskByTrie(step0, 4, new Int32Array(0), 0, trie);
+    expect(Array.from(step0)).toEqual([1, -Infinity, -Infinity, 4, 5, -Infinity, -Infinity, 8]);
+    const step1 = new Float32Array([1, 2, 3, 4, 1, 2, 3, 4]);
+    maskByTrie(step1, 4, new Int32Array([0, 3]), 1, trie);
+    expect(Array.from(step1)).toEqual([-Infinity, 2, 3, -Infinity, 1, -Infinity, -Infinity, -Infinity]);
+  });
+
+  it('sampleGroup with the trie of the code table: every sampled code is an item; without it some are not', async () => {
+    const model = new EtegrecRecommender(tinyConfig(0), 3);
+    const table = codeTable();
+    const index = new CodeIndex(table);
+    const hist = histCodes(6, 5, new Rng(2));
+    try {
+      const o = { temperature: 1, topK: 16, training: false };
+      const free = await sampleGroup(model, hist, 8, { ...o, rng: new Rng(9) });
+      const held = await sampleGroup(model, hist, 8, { ...o, rng: new Rng(9), constraint: new CodeTrie(table, 4, K) });
+      const invalid = (codes: Int32Array) => Array.from({ length: codes.length / 4 }, (_, r) => index.lookup(codes, r * 4)).filter((i) => i < 0).length;
+      // 20 items among 16^4 codes: an untrained model almost never samples one
+      expect(invalid(free)).toBeGreaterThan(40);
+      expect(invalid(held)).toBe(0);
+    } finally {
+      hist.dispose();
+      model.dispose();
+    }
   });
 });

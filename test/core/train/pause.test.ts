@@ -173,7 +173,7 @@ describe('pause and resume keep results identical', () => {
     stateEqual(paused.bestState, straight.bestState);
     const strip = (r: typeof straight) => ({
       history: r.history.map(({ seconds: _s, samplesPerSecond: _r, ...rest }) => rest),
-      before: r.validBefore.metrics, after: r.validAfter.metrics, test: r.test.metrics, best: r.bestEpoch,
+      before: r.validBefore.metrics, after: r.validAfter.metrics, test: r.test?.metrics, best: r.bestEpoch,
     });
     expect(strip(paused)).toEqual(strip(straight));
   }, 120_000);

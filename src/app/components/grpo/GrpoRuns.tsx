@@ -15,11 +15,18 @@ export function GrpoResultsTable({ run }: { run: GrpoRunSummary }) {
   const rows: ResultRow[] = [
     { key: 'valid_before', label: 'valid, SFT model (before GRPO)', result: run.validBefore },
     { key: 'valid_after', label: `valid, kept state (${run.bestEpoch === null ? '—' : run.bestEpoch < 0 ? 'the SFT state' : `epoch ${run.bestEpoch + 1}`})`, result: run.validAfter },
-    { key: 'test', label: 'test, kept state', result: run.test },
+    { key: 'test', label: run.test || run.status === 'running' || run.active ? 'test, kept state' : `test, kept state (not tested: ${run.status})`, result: run.test },
   ];
   return (
     <section className="card" data-testid="grpo-results">
-      <h3>Results of {run.name}</h3>
+      <h3>Results of {run.name}{run.active ? ' (running)' : run.status === 'cancelled' ? ' (cancelled)' : ''}</h3>
+      {run.status === 'cancelled' && (
+        <p className="small muted" data-testid="grpo-cancelled-note">
+          {run.bundleBytes
+            ? `Cancelled: the best state validated so far is kept (${run.bestEpoch === null || run.bestEpoch < 0 ? 'the SFT state: no epoch improved on it' : `epoch ${run.bestEpoch + 1}`}); Export gives it. It was not tested.`
+            : 'Cancelled before any update: nothing was kept.'}
+        </p>
+      )}
       <CollapseWarning result={run.test} what="the GRPO model on the test split" />
       <ResultsTable rows={rows} testId="grpo-results-table" rowTestId={(k) => `grpo-result-${k}`} />
       <p className="small muted">
