@@ -169,6 +169,12 @@ export interface JointWorkerApi {
   recommendations(runId: string, query: RecommendationQuery): Promise<Result<Recommendations>>;
   /** The bundle zip: recommender/tokenizer safetensors, code.json, config.yaml, metrics.csv/json. */
   exportJointBundle(runId: string): Promise<Result<ExportedFile>>;
-  /** A bundle zip, or its files (or a reference <epoch>.pt + .pt.rqvae + .code.json), stored as a finished run. */
+  /**
+   * A finished run laid out for the reference PyTorch trainer, as one zip (config/<name>.yaml,
+   * RecBole/dataset/<name>/, the tokenizer .pth, myckpt/<name>/<run>/<epoch>.pt + .pt.rqvae +
+   * .code.json, accelerate_config_ddp.yaml for `gpus` processes, run.sh, STUDIO_EXPORT.md).
+   */
+  exportReferenceLayout(runId: string, gpus?: number): Promise<Result<ExportedFile>>;
+  /** A bundle zip, or its files, or the reference's run folder (<epoch>.pt + .pt.rqvae + .code.json + its YAML), stored as a finished run. */
   importJointBundle(datasetId: string, files: ImportFile[], name?: string): Promise<Result<JointImportResult>>;
 }

@@ -1,7 +1,8 @@
 /**
  * The joint stage's export bundle (writeJointBundle: the final model, code table, config.yaml,
- * metrics) and its import (readJointBundle, "N of N tensors matched") as a finished, untrainable
- * run of a dataset.
+ * metrics), the "continue on the reference trainer" zip (referenceLayoutFiles: the reference
+ * repository's layout) and the import of either a bundle or the reference's run folder
+ * (readCheckpointFiles, "N of N tensors matched") as a finished, untrainable run of a dataset.
  */
 import * as Comlink from 'comlink';
 import { unzipChecked } from '../src/core/io/zip.ts';
@@ -18,7 +19,7 @@ import type { JointImportResult, JointRunSummary, JointWorkerApi } from './joint
 export function createJointBundleMethods(
   ctx: StageContext,
   run: { toSummary(r: StoredJointRun): JointRunSummary; runName(db: StudioDb, datasetId: string, base: string): Promise<string> },
-): Pick<JointWorkerApi, 'exportJointBundle' | 'importJointBundle'> {
+): Pick<JointWorkerApi, 'exportJointBundle' | 'exportReferenceLayout' | 'importJointBundle'> {
   const chunkBytes = ctx.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const { toSummary, runName } = run;
   return {
@@ -46,11 +47,39 @@ export function createJointBundleMethods(
       return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
     },
 
+    async exportReferenceLayout(runId, gpus = 1): Promise<Result<ExportedFile>> {
+      const r = await asResult(async (): Promise<ExportedFile> => {
+        const db = await ctx.db();
+        const { record, bytes } = await loadJointCheckpointBytes(db, runId);
+        if (record.status !== 'finished') {
+          throw new StudioError({ code: 'bad_option', field: 'run', message: `Run "${record.name}" is ${record.status}: the reference layout is exported from a finished run` });
+        }
+        const [{ unpackJointCheckpoint }, { referenceLayoutFiles, referenceLayoutZip }, { referenceBundleFiles }, ds] = await Promise.all([
+          import('../src/core/io/jointBundle.ts'), import('../src/core/io/referenceLayout.ts'), import('../src/core/data/referenceBundle.ts'), ctx.dataset(record.datasetId),
+        ]);
+        const c = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
+        const w = finalWeights(c);
+        const segment = (x: string, fallback: string) => x.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '') || fallback;
+        const name = segment(ds.name, 'dataset');
+        const test = flatMetrics(c.test ?? (record.test as GenerativeResult | null));
+        const files = referenceLayoutFiles({
+          name, run: `studio-${segment(record.name, 'run')}`, epoch: c.best?.epoch ?? Math.max(0, (c.history.at(-1)?.epoch ?? 0)),
+          datasetFiles: referenceBundleFiles(ds),
+          recommender: w.recommender, recommenderConfig: c.recommenderConfig, tokenizer: w.tokenizer, tokenizerConfig: c.tokenizerConfig, codes: w.codes,
+          config: c.config, gpus, test, source: `ETEGRec Studio run "${record.name}" (${record.backend}, ${c.best ? `best ${c.best.stage} epoch ${c.best.epoch}` : 'current weights'})`,
+        });
+        return { fileName: `${safeName(record.name, 'joint')}.reference.zip`, bytes: referenceLayoutZip(files) };
+      });
+      return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
+    },
+
     importJointBundle: (datasetId, files: ImportFile[], name) =>
       asResult(async (): Promise<JointImportResult> => {
         if (!files.length) throw new StudioError({ code: 'bad_option', message: 'No files were given: choose a bundle .zip or its files' });
         const byName: Record<string, Uint8Array> = {};
+        const modified: Record<string, number> = {};
         for (const f of files) {
+          if (f.data instanceof File) modified[f.name] = f.data.lastModified;
           const bytes = new Uint8Array(await f.data.arrayBuffer());
           if (/\.zip$/i.test(f.name)) {
             let entries: Record<string, Uint8Array>;
@@ -65,8 +94,9 @@ export function createJointBundleMethods(
           } else byName[f.name] = bytes;
         }
         const where = files.length === 1 ? files[0].name : `${files.length} files`;
-        const [{ readJointBundle, packJointCheckpoint, unpackJointCheckpoint }, ds] = await Promise.all([import('../src/core/io/jointBundle.ts'), ctx.dataset(datasetId)]);
-        const b = readJointBundle(byName, { fileName: where });
+        const [{ packJointCheckpoint, unpackJointCheckpoint }, { readCheckpointFiles }, ds] = await Promise.all([import('../src/core/io/jointBundle.ts'), import('../src/core/io/referenceLayout.ts'), ctx.dataset(datasetId)]);
+        // the studio's bundle, or the reference's run folder (newest <epoch>.pt, its YAML mapped onto our config)
+        const b = readCheckpointFiles(byName, { fileName: where, modified });
         if (b.report.items !== ds.itemIds.length) {
           throw new StudioError({
             code: 'embedding_row_mismatch', file: where,

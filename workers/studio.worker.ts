@@ -63,6 +63,7 @@ const api: StudioWorkerApi = {
   deleteJointRun: (id) => service.deleteJointRun(id),
   recommendations: (run, q) => service.recommendations(run, q),
   exportJointBundle: (run) => service.exportJointBundle(run),
+  exportReferenceLayout: (run, gpus) => service.exportReferenceLayout(run, gpus),
   importJointBundle: (ds, f, n) => service.importJointBundle(ds, f, n),
   listAllRuns: () => service.listAllRuns(),
   deleteRun: (stage, id) => service.deleteRun(stage, id),

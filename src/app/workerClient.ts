@@ -86,6 +86,7 @@ export interface StudioClient {
   deleteJointRun: JointWorkerApi['deleteJointRun'];
   recommendations: JointWorkerApi['recommendations'];
   exportJointBundle: JointWorkerApi['exportJointBundle'];
+  exportReferenceLayout: JointWorkerApi['exportReferenceLayout'];
   importJointBundle: JointWorkerApi['importJointBundle'];
   // Every stage's runs (the Runs page).
   listAllRuns: RunsWorkerApi['listAllRuns'];
@@ -165,6 +166,7 @@ export function getStudioClient(): StudioClient {
     deleteJointRun: (id) => api.deleteJointRun(id),
     recommendations: (runId, query) => api.recommendations(runId, query),
     exportJointBundle: (runId) => api.exportJointBundle(runId),
+    exportReferenceLayout: (runId, gpus) => api.exportReferenceLayout(runId, gpus),
     importJointBundle: (datasetId, files, name) => api.importJointBundle(datasetId, files, name),
     listAllRuns: () => api.listAllRuns(),
     deleteRun: (stage, id) => api.deleteRun(stage, id),

@@ -217,6 +217,33 @@ describe('joint training stage (worker API in Node)', () => {
     if (!ex2.ok) throw new Error(ex2.error.message);
     expect(unzipSync(ex2.value.bytes)['recommender.safetensors']).toEqual(files['recommender.safetensors']);
 
+    // 4b. "Continue on the reference trainer": the reference repository's layout in one zip; dropped
+    // back on the import it gives the same tensors and recommendations.
+    const rx = await svc2.exportReferenceLayout(run.id, 2);
+    if (!rx.ok) throw new Error(rx.error.message);
+    expect(rx.value.fileName).toBe('full.reference.zip');
+    const ref = unzipSync(rx.value.bytes);
+    const pt = Object.keys(ref).find((k) => /^myckpt\/toy\/studio-full\/\d+\.pt$/.test(k))!;
+    expect(pt).toBeDefined();
+    for (const p of ['config/toy.yaml', 'RecBole/dataset/toy/toy.train.jsonl', 'RecBole/dataset/toy/toy.valid.jsonl', 'RecBole/dataset/toy/toy.test.jsonl', 'RecBole/dataset/toy/toy.emb_map.json',
+      `RecBole/dataset/toy/toy_emb_${DIM}.npy`, 'RQVAE/rqvae_ckpt/toy/studio-full/best_collision_model.pth', `${pt}.rqvae`, pt.replace(/\.pt$/, '.code.json'), 'accelerate_config_ddp.yaml', 'run.sh', 'STUDIO_EXPORT.md']) {
+      expect(ref[p], p).toBeDefined();
+    }
+    expect(strFromU8(ref['accelerate_config_ddp.yaml'])).toMatch(/^num_processes: 2$/m);
+    expect(strFromU8(ref['config/toy.yaml'])).toMatch(/^encoder_layers: 1$/m);
+    const back = await svc2.importJointBundle(ds.id, [{ name: rx.value.fileName, data: new Blob([rx.value.bytes as Uint8Array<ArrayBuffer>]) }], 'from reference');
+    if (!back.ok) throw new Error(back.error.message);
+    expect(back.value.message).toBe(`${back.value.total} of ${back.value.total} tensors matched`);
+    const rec3 = await svc2.recommendations(back.value.run.id, { split: 'test', sampleIndex: 0 });
+    if (!rec3.ok) throw new Error(rec3.error.message);
+    expect(rec3.value.generated.map((g) => g.codes)).toEqual(rec.value.generated.map((g) => g.codes));
+    const ex3 = await svc2.exportJointBundle(back.value.run.id);
+    if (!ex3.ok) throw new Error(ex3.error.message);
+    const files3 = unzipSync(ex3.value.bytes);
+    expect(files3['recommender.safetensors']).toEqual(files['recommender.safetensors']);
+    expect(files3['code.json']).toEqual(files['code.json']);
+    expect((await svc2.deleteJointRun(back.value.run.id)).ok).toBe(true);
+
     // A bundle missing a tensor is refused with the report, and nothing is stored.
     const before = await svc2.listJointRuns(ds.id);
     const broken: Record<string, Uint8Array> = { ...files };

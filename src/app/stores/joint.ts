@@ -177,6 +177,8 @@ interface JointState {
   togglePause(): Promise<void>;
   remove(datasetId: string, id: string): Promise<Result<void>>;
   exportBundle(id: string): Promise<Result<ExportedFile>>;
+  /** The run laid out for the reference PyTorch trainer (one zip; accelerate with `gpus` processes). */
+  exportReference(id: string, gpus: number): Promise<Result<ExportedFile>>;
   importBundle(datasetId: string, files: File[]): Promise<Result<JointImportResult>>;
   showRecommendations(runId: string, query: RecommendationQuery): Promise<void>;
 }
@@ -273,6 +275,14 @@ export const useJointStore = create<JointState>()((set, get) => {
     async exportBundle(id) {
       try {
         return await getStudioClient().exportJointBundle(id);
+      } catch (err) {
+        return internal(err);
+      }
+    },
+
+    async exportReference(id, gpus) {
+      try {
+        return await getStudioClient().exportReferenceLayout(id, gpus);
       } catch (err) {
         return internal(err);
       }

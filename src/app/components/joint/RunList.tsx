@@ -1,4 +1,4 @@
-/** Stored joint runs (Resume / Delete / Export bundle / Recommendations), interrupted runs, bundle import. */
+/** Stored joint runs (Resume / Delete / Export bundle / Continue on the reference trainer / Recommendations), interrupted runs, bundle import. */
 import { useRef, useState } from 'react';
 import type { JointImportResult, JointRunSummary } from '../../../../workers/jointApi.ts';
 import type { StudioErrorInfo } from '../../../core/errors.ts';
@@ -43,13 +43,14 @@ export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSele
   datasetId: string; runs: JointRunSummary[]; loaded: boolean; onRecommend: (id: string) => void; selected: string | null; onSelect: (id: string) => void;
 }) {
   const running = useJointStore((s) => s.train.running);
-  const { resume, remove, exportBundle } = useJointStore.getState();
+  const { resume, remove, exportBundle, exportReference } = useJointStore.getState();
   const [error, setError] = useState<StudioErrorInfo | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [gpus, setGpus] = useState(1);
 
-  async function doExport(id: string) {
-    setBusy(id);
-    const r = await exportBundle(id);
+  async function doExport(id: string, kind: 'bundle' | 'reference' = 'bundle') {
+    setBusy(`${kind}:${id}`);
+    const r = kind === 'bundle' ? await exportBundle(id) : await exportReference(id, gpus);
     setBusy(null);
     if (!r.ok) setError(r.error);
     else { setError(null); downloadBytes(r.value.fileName, r.value.bytes, 'application/zip'); }
@@ -59,6 +60,14 @@ export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSele
     <section className="card" data-testid="joint-runs">
       <h3>Runs</h3>
       {error && <ErrorBox error={error} title="Run action failed" />}
+      {runs.some((r) => r.status === 'finished' && r.checkpointBytes > 0) && (
+        <p className="small muted">
+          <label>GPUs for “Continue on the reference trainer”{' '}
+            <input type="number" data-testid="joint-reference-gpus" min={1} max={64} value={gpus} style={{ width: '4em' }} onChange={(e) => setGpus(Math.max(1, Math.min(64, Math.round(Number(e.target.value)) || 1)))} />
+          </label>{' '}
+          — a zip to unpack into the reference PyTorch repository: its config, dataset folder and checkpoints, accelerate's DDP config and run.sh (optimizer state and RNG are not carried over).
+        </p>
+      )}
       {!loaded ? <p className="muted">Loading…</p> : runs.length === 0 ? (
         <p className="muted" data-testid="joint-none">No joint runs yet.</p>
       ) : (
@@ -94,7 +103,12 @@ export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSele
                 <td className="row">
                   {r.resumable && <button type="button" data-testid="joint-resume" disabled={running} onClick={() => void resume(datasetId, r)}>Resume</button>}
                   {r.checkpointBytes > 0 && <button type="button" data-testid="joint-recs" onClick={() => onRecommend(r.id)}>Recommendations</button>}
-                  {r.checkpointBytes > 0 && <button type="button" data-testid="joint-export" disabled={busy === r.id} onClick={() => void doExport(r.id)}>{busy === r.id ? 'Exporting…' : 'Export bundle'}</button>}
+                  {r.checkpointBytes > 0 && <button type="button" data-testid="joint-export" disabled={busy === `bundle:${r.id}`} onClick={() => void doExport(r.id)}>{busy === `bundle:${r.id}` ? 'Exporting…' : 'Export bundle'}</button>}
+                  {r.checkpointBytes > 0 && r.status === 'finished' && (
+                    <button type="button" data-testid="joint-export-reference" disabled={busy === `reference:${r.id}`} title={`Download the run laid out for the reference PyTorch trainer (accelerate, ${gpus} GPU${gpus === 1 ? '' : 's'})`} onClick={() => void doExport(r.id, 'reference')}>
+                      {busy === `reference:${r.id}` ? 'Exporting…' : 'Continue on the reference trainer'}
+                    </button>
+                  )}
                   <button type="button" data-testid="joint-delete" disabled={r.active} onClick={() => {
                     if (confirm(`Delete run "${r.name}" and its checkpoint?`)) void remove(datasetId, r.id).then((x) => setError(x.ok ? null : x.error));
                   }}>Delete</button>
@@ -131,8 +145,9 @@ export function ImportBundlePanel({ datasetId }: { datasetId: string }) {
     <section className="card" data-testid="joint-import-panel">
       <h3>Import a bundle</h3>
       <p className="small muted">
-        A bundle exported here (.zip), or its files, or the reference checkpoint files (&lt;epoch&gt;.pt, &lt;epoch&gt;.pt.rqvae,
-        &lt;epoch&gt;.code.json, optional config.yaml). Every tensor must match its expected name and shape; anything else is refused and nothing is stored.
+        A bundle exported here (.zip), or its files, or the reference trainer's run folder: &lt;epoch&gt;.pt, &lt;epoch&gt;.pt.rqvae,
+        &lt;epoch&gt;.code.json (the newest epoch when there are several) and its config YAML (reference keys, mapped onto the studio&apos;s), or a
+        “Continue on the reference trainer” zip. Every tensor must match its expected name and shape; anything else is refused and nothing is stored.
       </p>
       <div className="row tok-controls">
         <input ref={input} type="file" multiple accept=".zip,.safetensors,.json,.yaml,.yml,.csv,.pt,.rqvae" data-testid="joint-import-file"
