@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { npyBytes, openTokenizer, prepareTable, safetensorsNames, sampleExpectations, TABLE_DIM, tinyTokenizerConfig } from './helpers.ts';
+import { npyBytes, openTokenizer, prepareTable, safetensorsNames, sampleExpectations, screenshotThemes, TABLE_DIM, tinyTokenizerConfig } from './helpers.ts';
 
 const expected = sampleExpectations();
 const DIM = TABLE_DIM;
@@ -73,6 +73,29 @@ test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and
   await expect(inspector.getByTestId('tok-pca')).toHaveAttribute('data-points', String(expected.num_items + 16));
   await inspector.getByTestId('tok-pca-item').last().hover({ force: true });
   await expect(inspector.getByTestId('tok-pca-hover-item')).toContainText('#');
+  // Axes, zoom and pan, a legend of the codes in use (click one: only its items stay bright).
+  const pca = inspector.getByTestId('tok-pca');
+  await expect(pca.getByTestId('tok-pca-xaxis')).toContainText('PC1');
+  await expect(pca.getByTestId('tok-pca-yaxis')).toContainText('PC2');
+  const used = Number(await inspector.getByTestId('tok-usage-l1').getAttribute('data-used'));
+  await expect(pca.getByTestId('tok-pca-legend-code')).toHaveCount(used);
+  await expect(pca.getByTestId('tok-pca-legend')).toContainText('can look alike');
+  await pca.getByTestId('tok-pca-zoom-in').click();
+  await expect(pca).toHaveAttribute('data-zoom', '1.50');
+  const box = (await pca.locator('svg').boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -200);
+  await expect(pca).toHaveAttribute('data-zoom', '1.88');
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2 + 20, { steps: 4 });
+  await page.mouse.up();
+  await expect(pca).toHaveAttribute('data-zoom', '1.88'); // a pan keeps the zoom
+  await pca.getByTestId('tok-pca-legend-code').first().click();
+  await expect(pca.getByTestId('tok-pca-focus-clear')).toBeVisible();
+  await screenshotThemes(page, 'tokenizer-inspector-zoomed');
+  await pca.getByTestId('tok-pca-reset').click();
+  await expect(pca).toHaveAttribute('data-zoom', '1.00');
+  await pca.getByTestId('tok-pca-focus-clear').click();
 
   // Search an item by its id and see its code path and nearest codes.
   await inspector.getByTestId('tok-search').fill('7');
@@ -109,6 +132,11 @@ test('RQ-VAE pretrains on webgpu with live collision/Gini, inspects, exports and
   await expect(row).toHaveCount(2);
   await inspector.getByTestId('tok-compare').click();
   await expect(inspector.getByTestId('tok-compare-result')).toHaveAttribute('data-changed', '0');
+  // A re-import: the ids line up, so changed codes are shown; every grouping agrees (ARI 1).
+  await expect(inspector.getByTestId('tok-compare-result')).toHaveAttribute('data-ids-line-up', 'true');
+  for (const l of [1, 2, 3]) await expect(inspector.getByTestId(`tok-agreement-l${l}`).getByTestId('tok-agreement-ari')).toHaveText('1.000');
+  await inspector.getByTestId('tok-compare-panel').scrollIntoViewIfNeeded();
+  await screenshotThemes(page, 'tokenizer-compare');
 
   // A file that is not a tokenizer is refused with a specific error.
   await page.getByTestId('tok-import-file').setInputFiles({ name: 'items.npy', mimeType: 'application/octet-stream', buffer: npyBytes(4, 4) });

@@ -423,7 +423,9 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
             if (rows.length < 200) rows.push({ ...itemRef(ds, i), a: Array.from(a.subarray(i * 4, i * 4 + 4)), b: Array.from(b.subarray(i * 4, i * 4 + 4)) });
           }
         }
-        return { items: ra.items, changedPerLevel, changed, rows };
+        const { prefixAgreement, idsLineUp } = await import('../src/core/eval/partition.ts');
+        const agreement = prefixAgreement(a, b);
+        return { items: ra.items, changedPerLevel, changed, rows, agreement, idsLineUp: idsLineUp(agreement[0]) };
       }),
 
     deleteTokenizer: (id) =>

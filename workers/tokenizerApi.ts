@@ -79,6 +79,7 @@ export interface CollisionGroup {
 
 export type { Projection } from '../src/core/eval/codebook.ts';
 import type { Projection } from '../src/core/eval/codebook.ts';
+import type { PrefixAgreement } from '../src/core/eval/partition.ts';
 
 /** Everything the codebook inspector draws; built in the worker. */
 export interface TokenizerView {
@@ -122,6 +123,13 @@ export interface TokenizerComparison {
   changed: number;
   /** The first changed items (at most 200). */
   rows: { id: number; asin: string; title: string | null; a: number[]; b: number[] }[];
+  /** Partition agreement (ARI, NMI) of the groupings by the level-1, level-1–2 and level-1–3 codes. */
+  agreement: PrefixAgreement[];
+  /**
+   * The raw ids line up (one run's checkpoints, a re-import): "changed codes" means something.
+   * False for independently trained tokenizers, whose ids are arbitrary labels.
+   */
+  idsLineUp: boolean;
 }
 
 export interface TokenizerWorkerApi {

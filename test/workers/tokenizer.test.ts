@@ -135,6 +135,21 @@ describe('tokenizer stage (worker API in Node)', () => {
 
     const cmp = await svc.compareTokenizers(tok.id, im.value.tokenizer.id);
     expect(cmp.ok && cmp.value.changed).toBe(0);
+    // a re-import: the ids line up, every grouping agrees
+    if (!cmp.ok) throw new Error(cmp.error.message);
+    expect(cmp.value.idsLineUp).toBe(true);
+    expect(cmp.value.agreement.map((g) => [g.levels, g.ari, g.sameIds])).toEqual([[1, 1, 1], [2, 1, 1], [3, 1, 1]]);
+    // another seed: the groupings are compared whatever the ids are
+    const other = await svc.trainTokenizer(ds.id, embId, { ...cfg, seed: cfg.seed + 1 }, 'tok-2', () => undefined);
+    if (!other.ok) throw new Error(other.error.message);
+    const cmp2 = await svc.compareTokenizers(tok.id, other.value.tokenizer!.id);
+    if (!cmp2.ok) throw new Error(cmp2.error.message);
+    const [g1] = cmp2.value.agreement;
+    expect(g1.ari).toBeGreaterThanOrEqual(-1);
+    expect(g1.ari).toBeLessThanOrEqual(1);
+    expect(g1.sameIds).toBeLessThanOrEqual(g1.bestRelabelled);
+    expect(cmp2.value.idsLineUp).toBe(g1.sameIds >= 0.9 * g1.bestRelabelled);
+    expect((await svc.deleteTokenizer(other.value.tokenizer!.id)).ok).toBe(true);
 
     // A mismatched file: one codebook with the wrong width is refused, nothing is stored.
     const tensors = { ...st.tensors };

@@ -1,17 +1,22 @@
 /**
  * The codebook inspector of one stored tokenizer: per-level usage histograms, a 2-D PCA scatter of
- * item latents and codebook vectors (coloured by level-1 code, hover for title/asin/code), collision
- * groups, a prefix-tree browser, item search with the code path and nearest codes, and a comparison
- * of two tokenizers' code tables. Plain SVG: thousands of points stay cheap.
+ * item latents and codebook vectors (coloured by level-1 code, with axes, zoom and pan, a legend of
+ * the codes in use, dead codes marked; hover for title/asin/code), collision groups, a prefix-tree
+ * browser, item search with the code path and nearest codes, and a comparison of two tokenizers
+ * (partition agreement per level; changed codes where the ids line up). Plain SVG: thousands of
+ * points stay cheap.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { TokenizerSummary, TokenizerView } from '../../../../workers/tokenizerApi.ts';
 import { useTokenizerStore } from '../../stores/tokenizer.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { niceStep, tickFormatter } from '../chartMath.ts';
 
 function colorOf(code: number): string {
   return `hsl(${(code * 137.508) % 360}, 65%, 48%)`;
 }
+
+const pct1 = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 function codeText(v: TokenizerView, id: number): string {
   const c = v.codes;
@@ -62,16 +67,38 @@ const MAX_DOTS = 4000;
 
 type Hover = { kind: 'item'; id: number } | { kind: 'code'; level: number; code: number } | null;
 
+interface Domain { x0: number; x1: number; y0: number; y1: number }
+
+/** Ticks `step` apart inside [lo, hi]. */
+function ticksIn(lo: number, hi: number): { values: number[]; format: (v: number) => string } {
+  const step = niceStep(hi - lo, 5);
+  const values: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9 && values.length < 50; v += step) values.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return { values, format: tickFormatter(step, { maxAbs: Math.max(Math.abs(lo), Math.abs(hi)) }) };
+}
+
+/** The domain scaled by `f` about the data point (cx, cy) (f < 1 zooms in). */
+function zoomAbout(d: Domain, cx: number, cy: number, f: number): Domain {
+  return { x0: cx + (d.x0 - cx) * f, x1: cx + (d.x1 - cx) * f, y0: cy + (d.y0 - cy) * f, y1: cy + (d.y1 - cy) * f };
+}
+
 function PcaScatter({ v, onPick }: { v: TokenizerView; onPick: (id: number) => void }) {
   const [level, setLevel] = useState(0);
   const [showItems, setShowItems] = useState(true);
+  const [showDead, setShowDead] = useState(true);
   const [hover, setHover] = useState<Hover>(null);
+  const [focus, setFocus] = useState<number | null>(null);
+  const [zoomed, setZoomed] = useState<Domain | null>(null);
+  const svgRef = useRef<SVGSVGElement | null>(null);
+  const drag = useRef<{ px: number; py: number; d: Domain; moved: boolean } | null>(null);
   const book = v.codebookPca[level];
   const items = level === 0 && showItems ? v.latentPca : null;
   const W = 520;
-  const H = 380;
-  const pad = 12;
-  const bounds = useMemo(() => {
+  const H = 400;
+  const M = { l: 52, r: 10, t: 10, b: 38 };
+  const PW = W - M.l - M.r;
+  const PH = H - M.t - M.b;
+  const fit = useMemo((): Domain => {
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     const add = (xs: Float32Array, ys: Float32Array) => {
       for (let i = 0; i < xs.length; i++) {
@@ -82,29 +109,70 @@ function PcaScatter({ v, onPick }: { v: TokenizerView; onPick: (id: number) => v
     if (items) add(items.x, items.y);
     if (!(x1 > x0)) { x0 -= 1; x1 += 1; }
     if (!(y1 > y0)) { y0 -= 1; y1 += 1; }
-    return { x0, x1, y0, y1 };
+    const px = (x1 - x0) * 0.04;
+    const py = (y1 - y0) * 0.04;
+    return { x0: x0 - px, x1: x1 + px, y0: y0 - py, y1: y1 + py };
   }, [book, items]);
-  const sx = (x: number) => pad + ((x - bounds.x0) / (bounds.x1 - bounds.x0)) * (W - 2 * pad);
-  const sy = (y: number) => H - pad - ((y - bounds.y0) / (bounds.y1 - bounds.y0)) * (H - 2 * pad);
+  const dom = zoomed ?? fit;
+  const sx = (x: number) => M.l + ((x - dom.x0) / (dom.x1 - dom.x0)) * PW;
+  const sy = (y: number) => M.t + PH - ((y - dom.y0) / (dom.y1 - dom.y0)) * PH;
   const usage = v.usage[level];
   const n = v.summary.items;
+  const K = usage.length;
+  const dead = usage.filter((u) => u === 0).length;
   const explained = (items ?? book).explained;
   // SVG stays responsive up to a few thousand dots: larger tables are thinned evenly.
   const stride = items ? Math.max(1, Math.ceil(items.x.length / MAX_DOTS)) : 1;
+  const codesShown = Array.from({ length: book.x.length }, (_, c) => c).filter((c) => showDead || usage[c] > 0);
+  const byUse = useMemo(() => Array.from({ length: K }, (_, c) => c).filter((c) => usage[c] > 0).sort((a, b) => usage[b] - usage[a] || a - b), [usage, K]);
+  const zoomFactor = (fit.x1 - fit.x0) / (dom.x1 - dom.x0);
+  const xt = ticksIn(dom.x0, dom.x1);
+  const yt = ticksIn(dom.y0, dom.y1);
+
+  // the data point under a client position
+  const toData = (clientX: number, clientY: number) => {
+    const r = svgRef.current?.getBoundingClientRect();
+    if (!r) return { x: (dom.x0 + dom.x1) / 2, y: (dom.y0 + dom.y1) / 2 };
+    const px = ((clientX - r.left) / r.width) * W;
+    const py = ((clientY - r.top) / r.height) * H;
+    return { x: dom.x0 + ((px - M.l) / PW) * (dom.x1 - dom.x0), y: dom.y0 + ((M.t + PH - py) / PH) * (dom.y1 - dom.y0) };
+  };
+  const domRef = useRef(dom);
+  domRef.current = dom;
+  // wheel zoom about the cursor (a non-passive listener: the page must not scroll meanwhile)
+  useEffect(() => {
+    const el = svgRef.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const p = toDataRef.current(e.clientX, e.clientY);
+      setZoomed(zoomAbout(domRef.current, p.x, p.y, e.deltaY < 0 ? 1 / 1.25 : 1.25));
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, []);
+  const toDataRef = useRef(toData);
+  toDataRef.current = toData;
+  const zoomBy = (f: number) => setZoomed(zoomAbout(dom, (dom.x0 + dom.x1) / 2, (dom.y0 + dom.y1) / 2, f));
+  const changeLevel = (l: number) => { setLevel(l); setZoomed(null); setFocus(null); };
+  const dim = (code: number) => focus !== null && code !== focus;
 
   return (
-    <section className="card" data-testid="tok-pca" data-points={(items ? Math.ceil(items.x.length / stride) : 0) + book.x.length}>
+    <section className="card" data-testid="tok-pca" data-points={(items ? Math.ceil(items.x.length / stride) : 0) + codesShown.length} data-zoom={zoomFactor.toFixed(2)}>
       <div className="row spread">
         <h3>2-D PCA projection</h3>
         <div className="row small">
           <label>
             codebook{' '}
-            <select data-testid="tok-pca-level" value={level} onChange={(e) => setLevel(Number(e.target.value))}>
+            <select data-testid="tok-pca-level" value={level} onChange={(e) => changeLevel(Number(e.target.value))}>
               {v.codebookPca.map((_, l) => <option key={l} value={l}>level {l + 1}</option>)}
             </select>
           </label>
           <label className="checkbox">
             <input type="checkbox" checked={showItems} disabled={level !== 0 || !v.latentPca} onChange={(e) => setShowItems(e.target.checked)} /> item latents
+          </label>
+          <label className="checkbox" title="Codes no item is assigned to (drawn as dashed grey rings)">
+            <input type="checkbox" data-testid="tok-pca-dead" checked={showDead} disabled={dead === 0} onChange={(e) => setShowDead(e.target.checked)} /> dead codes ({dead})
           </label>
         </div>
       </div>
@@ -114,51 +182,129 @@ function PcaScatter({ v, onPick }: { v: TokenizerView; onPick: (id: number) => v
             ? 'Item latents (encoder output, dots coloured by level-1 code) and level-1 codebook vectors (rings), on the latents\u2019 first two principal axes.'
             : 'Level-1 codebook vectors on their own principal axes (the embedding table is gone, so no item latents).'
           : `Level-${level + 1} codebook vectors (they quantise residuals) on their own principal axes; ring size = usage.`}{' '}
-        Explained variance {(explained[0] * 100).toFixed(1)} % + {(explained[1] * 100).toFixed(1)} %.
         {stride > 1 && ` Every ${stride}th item is drawn (${Math.ceil(n / stride)} of ${n}).`}
       </p>
+      <div className="row small tok-pca-tools">
+        <button type="button" data-testid="tok-pca-zoom-in" onClick={() => zoomBy(1 / 1.5)} aria-label="zoom in">+</button>
+        <button type="button" data-testid="tok-pca-zoom-out" onClick={() => zoomBy(1.5)} aria-label="zoom out">−</button>
+        <button type="button" data-testid="tok-pca-reset" disabled={!zoomed} onClick={() => setZoomed(null)}>Reset view</button>
+        <span className="muted">{zoomed ? `×${zoomFactor.toFixed(1)} · ` : ''}wheel to zoom, drag to pan</span>
+      </div>
       <div className="tok-pca-wrap">
-        <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W }} role="img" aria-label="PCA scatter" onMouseLeave={() => setHover(null)}>
-          <rect x={0} y={0} width={W} height={H} fill="transparent" />
-          {items && Array.from({ length: Math.ceil(items.x.length / stride) }, (_, j) => j * stride).map((i) => (
-            <circle
-              key={`i${i}`}
-              data-testid="tok-pca-item"
-              cx={sx(items.x[i])}
-              cy={sy(items.y[i])}
-              r={hover?.kind === 'item' && hover.id === i + 1 ? 5 : 2.5}
-              fill={colorOf(v.codes[(i + 1) * 4])}
-              opacity={0.75}
-              onMouseEnter={() => setHover({ kind: 'item', id: i + 1 })}
-              onClick={() => onPick(i + 1)}
-            />
+        <svg
+          ref={svgRef}
+          viewBox={`0 0 ${W} ${H}`}
+          width="100%"
+          style={{ maxWidth: W, cursor: drag.current ? 'grabbing' : 'grab', touchAction: 'none' }}
+          role="img"
+          aria-label="PCA scatter"
+          onMouseLeave={() => setHover(null)}
+          onPointerDown={(e) => { drag.current = { px: e.clientX, py: e.clientY, d: dom, moved: false }; }}
+          onPointerMove={(e) => {
+            const g = drag.current;
+            if (!g || e.buttons === 0) return;
+            const r = svgRef.current?.getBoundingClientRect();
+            if (!r) return;
+            const dx = ((e.clientX - g.px) / r.width) * W;
+            const dy = ((e.clientY - g.py) / r.height) * H;
+            if (!g.moved && Math.hypot(dx, dy) < 3) return;
+            g.moved = true;
+            const ux = (dx / PW) * (g.d.x1 - g.d.x0);
+            const uy = (dy / PH) * (g.d.y1 - g.d.y0);
+            setZoomed({ x0: g.d.x0 - ux, x1: g.d.x1 - ux, y0: g.d.y0 + uy, y1: g.d.y1 + uy });
+          }}
+          onPointerUp={() => { setTimeout(() => { drag.current = null; }, 0); }}
+        >
+          <defs>
+            <clipPath id="tok-pca-clip"><rect x={M.l} y={M.t} width={PW} height={PH} /></clipPath>
+          </defs>
+          <rect x={M.l} y={M.t} width={PW} height={PH} className="tok-pca-plot" />
+          {xt.values.map((t) => (
+            <g key={`x${t}`} className="tok-pca-axis">
+              <line x1={sx(t)} x2={sx(t)} y1={M.t} y2={M.t + PH} className="tok-pca-grid" />
+              <text x={sx(t)} y={M.t + PH + 13} textAnchor="middle">{xt.format(t)}</text>
+            </g>
           ))}
-          {Array.from({ length: book.x.length }, (_, c) => (
-            <circle
-              key={`c${c}`}
-              data-testid="tok-pca-code"
-              cx={sx(book.x[c])}
-              cy={sy(book.y[c])}
-              r={level === 0 ? 4.5 : 2.5 + 6 * Math.sqrt(usage[c] / Math.max(1, n))}
-              fill={usage[c] === 0 ? 'none' : 'white'}
-              stroke={usage[c] === 0 ? '#999' : colorOf(c)}
-              strokeWidth={1.6}
-              strokeDasharray={usage[c] === 0 ? '2 2' : undefined}
-              onMouseEnter={() => setHover({ kind: 'code', level, code: c })}
-            />
+          {yt.values.map((t) => (
+            <g key={`y${t}`} className="tok-pca-axis">
+              <line x1={M.l} x2={M.l + PW} y1={sy(t)} y2={sy(t)} className="tok-pca-grid" />
+              <text x={M.l - 4} y={sy(t) + 3} textAnchor="end">{yt.format(t)}</text>
+            </g>
           ))}
+          <text className="tok-pca-axis-title" x={M.l + PW / 2} y={H - 6} textAnchor="middle" data-testid="tok-pca-xaxis">
+            PC1 ({(explained[0] * 100).toFixed(1)} % of the variance)
+          </text>
+          <text className="tok-pca-axis-title" transform={`translate(12, ${M.t + PH / 2}) rotate(-90)`} textAnchor="middle" data-testid="tok-pca-yaxis">
+            PC2 ({(explained[1] * 100).toFixed(1)} %)
+          </text>
+          <g clipPath="url(#tok-pca-clip)">
+            {items && Array.from({ length: Math.ceil(items.x.length / stride) }, (_, j) => j * stride).map((i) => {
+              const code = v.codes[(i + 1) * 4];
+              return (
+                <circle
+                  key={`i${i}`}
+                  data-testid="tok-pca-item"
+                  cx={sx(items.x[i])}
+                  cy={sy(items.y[i])}
+                  r={hover?.kind === 'item' && hover.id === i + 1 ? 5 : 2.5}
+                  fill={colorOf(code)}
+                  opacity={dim(code) ? 0.08 : 0.75}
+                  onMouseEnter={() => setHover({ kind: 'item', id: i + 1 })}
+                  onClick={() => { if (!drag.current?.moved) onPick(i + 1); }}
+                />
+              );
+            })}
+            {codesShown.map((c) => (
+              <circle
+                key={`c${c}`}
+                data-testid="tok-pca-code"
+                cx={sx(book.x[c])}
+                cy={sy(book.y[c])}
+                r={level === 0 ? (focus === c ? 6.5 : 4.5) : 2.5 + 6 * Math.sqrt(usage[c] / Math.max(1, n))}
+                fill={usage[c] === 0 ? 'none' : 'var(--surface, #fff)'}
+                stroke={usage[c] === 0 ? '#999' : colorOf(c)}
+                strokeWidth={focus === c ? 2.6 : 1.6}
+                strokeDasharray={usage[c] === 0 ? '2 2' : undefined}
+                opacity={dim(c) ? 0.2 : 1}
+                onMouseEnter={() => setHover({ kind: 'code', level, code: c })}
+                onClick={() => { if (!drag.current?.moved && usage[c] > 0) setFocus(focus === c ? null : c); }}
+              />
+            ))}
+          </g>
         </svg>
         <div className="tok-hover small" data-testid="tok-pca-hover">
           {hover === null ? (
-            <span className="muted">Hover a point; click an item to open it.</span>
+            <span className="muted">Hover a point; click an item to open it, a ring to single out its code.</span>
           ) : hover.kind === 'item' ? (
             <>
               <div data-testid="tok-pca-hover-item">{itemLabel(v, hover.id)}</div>
               <div>code <code>{codeText(v, hover.id)}</code></div>
             </>
           ) : (
-            <div>level {hover.level + 1} code {hover.code}: {v.usage[hover.level][hover.code]} items{v.usage[hover.level][hover.code] === 0 ? ' (dead)' : ''}</div>
+            <div>level {hover.level + 1} code {hover.code}: {v.usage[hover.level][hover.code]} items{v.usage[hover.level][hover.code] === 0 ? ' (dead: no item is assigned to it)' : ''}</div>
           )}
+        </div>
+        <div className="tok-legend small" data-testid="tok-pca-legend">
+          <p className="muted">
+            Colour = level-{level + 1} code. {byUse.length} codes are in use; their hues step round the colour wheel by the golden angle, so
+            codes with different ids can look alike (only about a dozen hues are told apart). Hover a point for its code, or pick one here to
+            show it alone.{dead > 0 && ` Dashed grey rings: the ${dead} dead codes (no item is assigned to them; they still sit in the codebook).`}
+          </p>
+          <div className="tok-legend-chips">
+            {focus !== null && <button type="button" className="tok-chip" data-testid="tok-pca-focus-clear" onClick={() => setFocus(null)}>show all</button>}
+            {byUse.map((c) => (
+              <button
+                type="button"
+                key={c}
+                className={focus === c ? 'tok-chip chosen' : 'tok-chip'}
+                data-testid="tok-pca-legend-code"
+                title={`code ${c}: ${usage[c]} items`}
+                onClick={() => setFocus(focus === c ? null : c)}
+              >
+                <span className="tok-swatch" style={{ background: colorOf(c) }} /> {c} <span className="muted">{usage[c]}</span>
+              </button>
+            ))}
+          </div>
         </div>
       </div>
     </section>
@@ -365,28 +511,70 @@ function Compare({ v, others }: { v: TokenizerView; others: TokenizerSummary[] }
           <select data-testid="tok-compare-select" value={pick} onChange={(e) => setOther(e.target.value)}>
             {cands.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
           </select>
-          <button data-testid="tok-compare" disabled={!pick || compare.loading} onClick={() => void compareWith(v.summary.id, pick)}>Compare code tables</button>
+          <button data-testid="tok-compare" disabled={!pick || compare.loading} onClick={() => void compareWith(v.summary.id, pick)}>Compare</button>
         </div>
       )}
       {shown?.error && <ErrorBox error={shown.error} />}
-      {shown?.data && (
-        <div data-testid="tok-compare-result" data-changed={shown.data.changed}>
-          <p>
-            {shown.data.changed} of {shown.data.items} items changed their code · per level:{' '}
-            {shown.data.changedPerLevel.map((c, l) => `${l < 3 ? `L${l + 1}` : 'suffix'} ${c}`).join(' · ')}
+      {shown?.data && (() => {
+        const d = shown.data;
+        const changedLine = (
+          <p data-testid="tok-compare-changed">
+            {d.changed} of {d.items} items changed their code · per level:{' '}
+            {d.changedPerLevel.map((c, l) => `${l < 3 ? `L${l + 1}` : 'suffix'} ${c}`).join(' · ')}
           </p>
-          {shown.data.rows.length > 0 && (
-            <table className="compact small">
-              <thead><tr><th>item</th><th>this</th><th>other</th></tr></thead>
+        );
+        return (
+          <div data-testid="tok-compare-result" data-changed={d.changed} data-ids-line-up={d.idsLineUp ? 'true' : 'false'}>
+            {d.idsLineUp ? (
+              <p className="small muted" data-testid="tok-compare-kind">
+                The code ids line up ({pct1(d.agreement[0].sameIds)} of the items keep their level-1 id, of {pct1(d.agreement[0].bestRelabelled)} any
+                relabelling could keep): checkpoints of one run or a re-import, so changed codes are meaningful.
+              </p>
+            ) : (
+              <p className="small muted" data-testid="tok-compare-kind">
+                Independently trained: only {pct1(d.agreement[0].sameIds)} of the items keep their level-1 id where a relabelling could keep{' '}
+                {pct1(d.agreement[0].bestRelabelled)}. Code ids are arbitrary labels in each run, so the groupings are compared instead.
+              </p>
+            )}
+            <table className="compact small tok-table" data-testid="tok-agreement">
+              <thead>
+                <tr>
+                  <th>grouping</th>
+                  <th className="num" title="Adjusted Rand index: 1 = the same groups, ≈ 0 = no more alike than chance, < 0 = less">ARI</th>
+                  <th className="num" title="Normalised mutual information (arithmetic mean of the entropies): 1 = the same groups, 0 = independent">NMI</th>
+                  <th className="num">groups (this / other)</th>
+                </tr>
+              </thead>
               <tbody>
-                {shown.data.rows.slice(0, 50).map((r) => (
-                  <tr key={r.id}><td>#{r.id} {r.asin}</td><td><code>{r.a.join(', ')}</code></td><td><code>{r.b.join(', ')}</code></td></tr>
+                {d.agreement.map((a) => (
+                  <tr key={a.levels} data-testid={`tok-agreement-l${a.levels}`}>
+                    <td>{a.levels === 1 ? 'level-1 code' : `level 1–${a.levels} prefix`}</td>
+                    <td className="num" data-testid="tok-agreement-ari">{a.ari.toFixed(3)}</td>
+                    <td className="num" data-testid="tok-agreement-nmi">{a.nmi.toFixed(3)}</td>
+                    <td className="num">{a.groupsA} / {a.groupsB}</td>
+                  </tr>
                 ))}
               </tbody>
             </table>
-          )}
-        </div>
-      )}
+            {d.idsLineUp ? changedLine : (
+              <details className="small">
+                <summary>Raw id changes (not comparable across runs)</summary>
+                {changedLine}
+              </details>
+            )}
+            {d.idsLineUp && d.rows.length > 0 && (
+              <table className="compact small">
+                <thead><tr><th>item</th><th>this</th><th>other</th></tr></thead>
+                <tbody>
+                  {d.rows.slice(0, 50).map((r) => (
+                    <tr key={r.id}><td>#{r.id} {r.asin}</td><td><code>{r.a.join(', ')}</code></td><td><code>{r.b.join(', ')}</code></td></tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        );
+      })()}
     </section>
   );
 }
