@@ -223,7 +223,11 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
     async exportGrpoBundle(runId): Promise<Result<ExportedFile>> {
       const r = await asResult(async (): Promise<ExportedFile> => {
         const { record, bytes } = await loadGrpoBundleBytes(await ctx.db(), runId);
-        return { fileName: `${safeName(record.name, 'grpo')}.bundle.zip`, bytes };
+        const fileName = `${safeName(record.name, 'grpo')}.bundle.zip`;
+        // what IndexedDB gave back is checked (zip CRCs, per-tensor checksums, shapes) before it leaves
+        const { readJointBundle } = await import('../src/core/io/jointBundle.ts');
+        readJointBundle(bytes, { fileName });
+        return { fileName, bytes };
       });
       return r.ok ? Comlink.transfer(r, [r.value.bytes.buffer]) : r;
     },

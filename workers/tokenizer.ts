@@ -329,6 +329,9 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
           });
         }
         const [weights, codes] = await Promise.all([loadTokenizerArray(db, rec, array), loadTokenizerCodes(db, rec)]);
+        // what IndexedDB gave back is checked against the stored per-tensor checksums before it leaves
+        const sd = await import('../src/core/tokenizer/stateDict.ts');
+        sd.readRqvaeSafetensors(weights, `${rec.name}.safetensors`);
         const base = safeName(rec.name, 'tokenizer');
         const tag = array === 'weights' ? '' : `.best-${snapshot}`;
         const safetensors: ExportedFile = { fileName: `${base}${tag}.tokenizer.safetensors`, bytes: weights };
@@ -346,7 +349,9 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
         }
         const bytes = new Uint8Array(await file.arrayBuffer());
         const sd = await import('../src/core/tokenizer/stateDict.ts');
-        const { state, config: layout } = isSt ? sd.readRqvaeSafetensors(bytes, fileName) : sd.readRqvaePth(bytes, fileName);
+        // a safetensors file's checksums are verified; one without them (or a .pth) is imported unverified, and the message says so
+        const warnings: string[] = [];
+        const { state, config: layout } = isSt ? sd.readRqvaeSafetensors(bytes, fileName, { onWarning: (w) => warnings.push(w) }) : sd.readRqvaePth(bytes, fileName);
         if (layout.num_emb_list.length !== 3) {
           throw new StudioError({ code: 'malformed_input', file: fileName, message: `The tokenizer has ${layout.num_emb_list.length} codebook levels; the studio's code table needs 3`, expected: '3 levels', found: String(layout.num_emb_list.length) });
         }
@@ -396,7 +401,8 @@ export function createTokenizerMethods(ctx: TokenizerContext): TokenizerMethods 
           snapshots: {},
           meta: { importedFrom: fileName, report: { matched: report.matched, total: report.total, unexpected: report.unexpected, message: report.message }, suffixOverflow: codeTable.suffixOverflow },
         }, { weights, codes: bytesOf(codeTable.codes) }, chunkBytes);
-        return { tokenizer, message: report.message, matched: report.matched, total: report.total };
+        const unverified = warnings.length ? '; unverified: the file carries no tensor checksums' : '';
+        return { tokenizer, message: `${report.message}${unverified}`, matched: report.matched, total: report.total };
       }),
 
     compareTokenizers: (aId, bId) =>

@@ -146,7 +146,9 @@ export async function runJointTraining(p: JointRunInputs, ctx: CommandContext): 
   const n = dataset.itemIds.length;
   let table = tableFromNpy(await readInput(p.emb), basename(p.emb), n, 'collab');
   if (p.textEmb) table = buildDualInput(table, tableFromNpy(await readInput(p.textEmb), basename(p.textEmb), n, 'text'), { normalize: false });
-  const tok = readTokenizerFile(await readInput(p.tokenizer), basename(p.tokenizer));
+  const tok = readTokenizerFile(await readInput(p.tokenizer), basename(p.tokenizer), {
+    onWarning: (message) => sink({ type: 'log', stage: 'joint', level: 'warn', message }),
+  });
   const data = jointData(dataset, table.data, table.cols);
 
   let resume: JointCheckpoint | undefined;

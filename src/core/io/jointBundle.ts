@@ -42,7 +42,7 @@ import { pthStateDict, readPth } from './pth.ts';
 import { f32Tensor, i32Tensor, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from './safetensors.ts';
 import { readFlatYaml, writeFlatYaml, type YamlValue } from './yaml.ts';
 import { expectedText, fieldValue, resolveStage, type FieldDecl } from '../stages/fields.ts';
-import { crc32Hex } from './checksum.ts';
+import { CHECKSUMS_KEY, tensorChecksums as checksumsOf, verifyTensorChecksums } from './checksum.ts';
 import { validateCheckpointMetadata, type CheckpointWeightsIndex } from './jointCheckpointSchema.ts';
 import { JOINT_STAGE } from '../stages/joint.ts';
 
@@ -53,7 +53,7 @@ export type RecommenderBase = Omit<Partial<RecommenderConfig>, 't5'> & { t5?: Pa
  * `__metadata__.checksums` of the checkpoint and of the bundle's safetensors files: tensor name →
  * CRC-32 (8 hex digits) of its bytes, for every tensor; checked on reading.
  */
-export const CHECKPOINT_CHECKSUMS_KEY = 'checksums';
+export const CHECKPOINT_CHECKSUMS_KEY = CHECKSUMS_KEY;
 
 export const BUNDLE_FILES = {
   recommender: 'recommender.safetensors',
@@ -187,7 +187,7 @@ export function writeBundleFiles(input: JointBundleInput): Record<string, Uint8A
   }
   const files: Record<string, Uint8Array> = {
     [BUNDLE_FILES.recommender]: writeRecommenderSafetensors(input.recommender, rc),
-    [BUNDLE_FILES.tokenizer]: exportRqvaeSafetensors(input.tokenizer, input.tokenizerConfig, { [CHECKPOINT_CHECKSUMS_KEY]: tokenizerChecksums(input.tokenizer, input.tokenizerConfig) }),
+    [BUNDLE_FILES.tokenizer]: exportRqvaeSafetensors(input.tokenizer, input.tokenizerConfig),
     [BUNDLE_FILES.codes]: strToU8(writeCodeJson(input.codes)),
     [BUNDLE_FILES.config]: strToU8(writeJointConfigYaml(input.config, rc, input.tokenizerConfig)),
     [BUNDLE_FILES.metricsCsv]: strToU8(writeMetricsCsv(input.history)),
@@ -198,13 +198,6 @@ export function writeBundleFiles(input: JointBundleInput): Record<string, Uint8A
     files[name] = typeof v === 'string' ? strToU8(v) : v;
   }
   return files;
-}
-
-/** Checksums of the tokenizer tensors exactly as exportRqvaeSafetensors writes them (F32, state-dict order). */
-function tokenizerChecksums(state: Record<string, NamedArray>, config: RqvaeConfig): string {
-  const tensors: Record<string, SafeTensor> = {};
-  for (const [k, shape] of Object.entries(rqvaeStateDictShapes(config))) if (state[k]) tensors[k] = f32Tensor(state[k].data, shape);
-  return checksumsOf(tensors);
 }
 
 /** The bundle as one zip. */
@@ -401,7 +394,7 @@ export function readJointBundle(input: Record<string, Uint8Array> | Uint8Array, 
   let base: RecommenderBase = { t5: t5Extra, ...(num('initializer_range') !== undefined ? { initializer_range: num('initializer_range') } : {}) };
   if (recFile.endsWith('.safetensors')) {
     const f = readSafetensors(files[recFile], recFile);
-    verifyChecksums(f.tensors, f.metadata[CHECKPOINT_CHECKSUMS_KEY], recFile, (w) => warnings.push(w), 'file');
+    verifyTensorChecksums(f.tensors, f.metadata[CHECKPOINT_CHECKSUMS_KEY], recFile, (w) => warnings.push(w));
     rec = tensorsToF32(f.tensors, recFile);
     if (f.metadata.config) {
       try {
@@ -438,9 +431,7 @@ export function readJointBundle(input: Record<string, Uint8Array> | Uint8Array, 
   let tokenizer: Record<string, NamedArray>;
   let tokenizerConfig: RqvaeConfig;
   if (tokFile.endsWith('.safetensors')) {
-    const raw = readSafetensors(files[tokFile], tokFile);
-    verifyChecksums(raw.tensors, raw.metadata[CHECKPOINT_CHECKSUMS_KEY], tokFile, (w) => warnings.push(w), 'file');
-    const t = readRqvaeSafetensors(files[tokFile], tokFile);
+    const t = readRqvaeSafetensors(files[tokFile], tokFile, { onWarning: (w) => warnings.push(w) });
     tokenizer = t.state;
     tokenizerConfig = t.config;
     if (t.metadata.config) {
@@ -606,7 +597,7 @@ export function unpackJointCheckpoint(bytes: Uint8Array, fileName = 'checkpoint.
     }
   }
   const { state: rest, index } = validateCheckpointMetadata(stateJson, indexJson, fileName);
-  verifyChecksums(f.tensors, md[CHECKPOINT_CHECKSUMS_KEY], fileName, opts.onWarning);
+  verifyTensorChecksums(f.tensors, md[CHECKPOINT_CHECKSUMS_KEY], fileName, opts.onWarning, 'checkpoint');
   const get = (name: string, dtype: 'F32' | 'I32'): SafeTensor => {
     const t = f.tensors[name];
     if (!t) throw malformed(fileName, `Checkpoint tensor ${name} is missing`, { field: name });
@@ -654,42 +645,6 @@ export function unpackJointCheckpoint(bytes: Uint8Array, fileName = 'checkpoint.
     throw malformed(fileName, `Checkpoint holds ${Object.keys(f.tensors).length} tensors, its index names ${n}`);
   }
   return { format: JOINT_CHECKPOINT_FORMAT, version: JOINT_CHECKPOINT_VERSION, ...rest, current, optimizer, best } as JointCheckpoint;
-}
-
-/** `__metadata__.checksums` text of a set of tensors (name → CRC-32 of its bytes). */
-function checksumsOf(tensors: Record<string, SafeTensor>): string {
-  const sums: Record<string, string> = {};
-  for (const [name, t] of Object.entries(tensors)) sums[name] = crc32Hex(t.bytes);
-  return JSON.stringify(sums);
-}
-
-/**
- * Checks every tensor's CRC-32 against `__metadata__.checksums`; files written before checksums
- * existed (none stored) are accepted with a warning through `onWarning`.
- */
-function verifyChecksums(tensors: Record<string, SafeTensor>, text: string | undefined, fileName: string, onWarning?: (message: string) => void, what = 'checkpoint'): void {
-  const field = `__metadata__.${CHECKPOINT_CHECKSUMS_KEY}`;
-  if (text === undefined) {
-    onWarning?.(`${fileName}: this ${what} was written without checksums (an older version); its tensors cannot be verified`);
-    return;
-  }
-  let sums: unknown;
-  try {
-    sums = JSON.parse(text);
-  } catch (e) {
-    throw malformed(fileName, `The tensor checksums are not valid JSON (${(e as Error).message})`, { field });
-  }
-  if (!sums || typeof sums !== 'object' || Array.isArray(sums)) throw malformed(fileName, 'The tensor checksums are not an object', { field });
-  const table = sums as Record<string, unknown>;
-  // a checksum of a tensor the file lacks: the reader reports that tensor as missing, by name
-  for (const [name, t] of Object.entries(tensors)) {
-    const want = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
-    if (typeof want !== 'string' || !/^[0-9a-f]{8}$/.test(want)) throw malformed(fileName, `Tensor ${name} has no valid checksum`, { field: name, expected: '8 hex digits', found: JSON.stringify(want) ?? 'none' });
-    const got = crc32Hex(t.bytes);
-    if (got !== want) {
-      throw malformed(fileName, `Tensor ${name} is corrupted: its CRC-32 does not match the stored checksum`, { field: name, expected: want, found: got });
-    }
-  }
 }
 
 /** The index's names under `prefix` must be exactly the model's state-dict keys, with its shapes. */

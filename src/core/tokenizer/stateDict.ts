@@ -5,6 +5,7 @@
  * strict=False, where a wrong file silently loads nothing.
  */
 import { StudioError } from '../errors.ts';
+import { CHECKSUMS_KEY, tensorChecksums, verifyTensorChecksums } from '../io/checksum.ts';
 import { pthStateDict, readPth } from '../io/pth.ts';
 import { writePthStateDict } from '../io/pthWrite.ts';
 import { f32Tensor, readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
@@ -80,7 +81,11 @@ export function importRqvaeStateDict(model: Rqvae, dict: Record<string, NamedArr
   return report;
 }
 
-/** Every reference key in reference order; throws if the state lacks one or a shape differs. */
+/**
+ * Every reference key in reference order, with the CRC-32 of every tensor in
+ * `__metadata__.checksums` (checked by readRqvaeSafetensors); throws if the state lacks a key or a
+ * shape differs.
+ */
 export function exportRqvaeSafetensors(state: Record<string, NamedArray>, config: RqvaeConfig, metadata: Record<string, string> = {}): Uint8Array {
   const shapes = rqvaeStateDictShapes(config);
   const report = compareStateDict(shapes, state);
@@ -94,16 +99,27 @@ export function exportRqvaeSafetensors(state: Record<string, NamedArray>, config
     model: 'etegrec-rqvae',
     config: JSON.stringify({ in_dim: config.in_dim, layers: config.layers, e_dim: config.e_dim, num_emb_list: config.num_emb_list, beta: config.beta, quant_loss_weight: config.quant_loss_weight }),
     ...metadata,
+    [CHECKSUMS_KEY]: tensorChecksums(tensors),
   });
 }
 
-/** Reads a tokenizer safetensors file into reference-named float32 arrays plus its config. */
-export function readRqvaeSafetensors(bytes: Uint8Array, fileName?: string): { state: Record<string, NamedArray>; config: RqvaeConfig; metadata: Record<string, string> } {
+export interface ReadTokenizerOptions {
+  /** Told when the file carries no checksums (written before they existed, or by another tool). */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Reads a tokenizer safetensors file into reference-named float32 arrays plus its config. Every
+ * tensor's CRC-32 is checked against `__metadata__.checksums` (a flipped byte is refused, naming
+ * the tensor); a file without checksums is read, `verified` false and `onWarning` told.
+ */
+export function readRqvaeSafetensors(bytes: Uint8Array, fileName?: string, opts: ReadTokenizerOptions = {}): { state: Record<string, NamedArray>; config: RqvaeConfig; metadata: Record<string, string>; verified: boolean } {
   const f = readSafetensors(bytes, fileName);
+  const verified = verifyTensorChecksums(f.tensors, f.metadata[CHECKSUMS_KEY], fileName ?? 'tokenizer.safetensors', opts.onWarning, 'tokenizer file');
   const state: Record<string, NamedArray> = {};
   for (const [k, t] of Object.entries(f.tensors)) state[k] = { shape: t.shape, data: toFloat32(t, k) };
   const s = stripModulePrefix(state);
-  return { state: s, config: inferRqvaeConfig(s), metadata: f.metadata };
+  return { state: s, config: inferRqvaeConfig(s), metadata: f.metadata, verified };
 }
 
 /** Reads the tokenizer weights of a PyTorch .pth (a state dict, or a checkpoint holding one). */
