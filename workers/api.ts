@@ -164,6 +164,11 @@ export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, Join
   resumeJob(jobId: string): Promise<boolean>;
   /** 'idle' (not running), 'running' or 'paused'. */
   jobStatus(jobId: string): Promise<'idle' | 'running' | 'paused'>;
+  /**
+   * Test hook (development builds only): from now on every training in this worker fails at its
+   * first step with "memory access out of bounds", as one with an overrun wasm heap does.
+   */
+  injectFault?(kind: 'wasm_memory'): Promise<void>;
   listDatasets(): Promise<Result<DatasetSummary[]>>;
   deleteDataset(id: string): Promise<Result<void>>;
   getItems(datasetId: string, query: PageQuery): Promise<Result<Page<ItemRow>>>;

@@ -3,7 +3,7 @@
  * cancellable jobs, Result wrapping (errors become values; nothing is thrown across comlink),
  * throttled fire-and-forget progress forwarding, and Blob → import-source adapters.
  */
-import { StudioError, throwIfCancelled, toStudioErrorInfo } from '../src/core/errors.ts';
+import { isWasmMemoryFault, StudioError, throwIfCancelled, toStudioErrorInfo, type StudioErrorInfo } from '../src/core/errors.ts';
 import { throttleProgress, type ProgressSink } from '../src/core/events.ts';
 import { PauseGate } from '../src/core/pause.ts';
 import type { BackendReport } from '../src/core/backend.ts';
@@ -27,11 +27,38 @@ const CANCELLED = { code: 'cancelled', message: 'Cancelled by the user' } as con
 
 export type JobStatus = 'idle' | 'running' | 'paused';
 
+/**
+ * A failure as a value; a WebAssembly heap fault is 'worker_memory' even where a stage wrapped it
+ * in its own message, so the client knows to replace the worker.
+ */
+export function errorInfo(err: unknown): StudioErrorInfo {
+  const info = toStudioErrorInfo(err);
+  return info.code !== 'worker_memory' && info.code !== 'cancelled' && isWasmMemoryFault(err) ? { ...info, code: 'worker_memory' } : info;
+}
+
+/**
+ * A pause gate that fails like a worker whose wasm heap was overrun: reading it (trainers do at
+ * every step) throws a WebAssembly.RuntimeError. Only the test hook injectFault hands it out.
+ */
+class FaultyGate extends PauseGate {
+  override get paused(): boolean {
+    const RuntimeError = (globalThis as { WebAssembly?: { RuntimeError?: new (m: string) => Error } }).WebAssembly?.RuntimeError ?? Error;
+    throw new RuntimeError('memory access out of bounds');
+  }
+}
+
 export class JobRegistry {
   private readonly running = new Map<string, AbortController>();
   private readonly gates = new Map<string, PauseGate>();
   /** Cancels that arrived before their job started (bounded). */
   private readonly early = new Set<string>();
+  /** Set by the test hook: every later job fails as in a worker with a corrupted wasm heap. */
+  private faulty = false;
+
+  /** Test hook: from now on every job's trainer fails at its first step with a wasm memory fault (as a real one does). */
+  injectMemoryFault(): void {
+    this.faulty = true;
+  }
 
   get size(): number {
     return this.running.size;
@@ -43,7 +70,11 @@ export class JobRegistry {
 
   status(jobId: string): JobStatus {
     if (!this.running.has(jobId)) return 'idle';
-    return this.gates.get(jobId)?.paused ? 'paused' : 'running';
+    try {
+      return this.gates.get(jobId)?.paused ? 'paused' : 'running';
+    } catch {
+      return 'running';
+    }
   }
 
   /**
@@ -88,14 +119,14 @@ export class JobRegistry {
     }
     const ctl = new AbortController();
     if (this.early.delete(jobId)) ctl.abort(new StudioError({ ...CANCELLED }));
-    const gate = new PauseGate();
+    const gate = this.faulty ? new FaultyGate() : new PauseGate();
     this.running.set(jobId, ctl);
     this.gates.set(jobId, gate);
     try {
       throwIfCancelled(ctl.signal);
       return { ok: true, value: await fn(ctl.signal, gate) };
     } catch (err) {
-      return { ok: false, error: ctl.signal.aborted ? { ...CANCELLED } : toStudioErrorInfo(err) };
+      return { ok: false, error: ctl.signal.aborted ? { ...CANCELLED } : errorInfo(err) };
     } finally {
       this.running.delete(jobId);
       this.gates.delete(jobId);
@@ -112,7 +143,7 @@ export async function runInScope<T>(signal: AbortSignal, fn: () => Promise<T>): 
     throwIfCancelled(signal);
     return { ok: true, value: await fn() };
   } catch (err) {
-    return { ok: false, error: signal.aborted ? { ...CANCELLED } : toStudioErrorInfo(err) };
+    return { ok: false, error: signal.aborted ? { ...CANCELLED } : errorInfo(err) };
   }
 }
 
@@ -121,7 +152,7 @@ export async function asResult<T>(fn: () => Promise<T> | T): Promise<Result<T>> 
   try {
     return { ok: true, value: await fn() };
   } catch (err) {
-    return { ok: false, error: toStudioErrorInfo(err) };
+    return { ok: false, error: errorInfo(err) };
   }
 }
 

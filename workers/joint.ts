@@ -10,7 +10,7 @@
  * tfjs-heavy modules (trainer, bundle IO, the recommender) are imported on first use.
  */
 import type { PreparedDataset } from '../src/core/data/types.ts';
-import { StudioError, throwIfCancelled } from '../src/core/errors.ts';
+import { isWasmMemoryFault, StudioError, throwIfCancelled } from '../src/core/errors.ts';
 import type { GenerativeResult } from '../src/core/eval/generative.ts';
 import { uniqueName } from '../src/core/names.ts';
 import { jointData } from '../src/core/train/jointData.ts';
@@ -186,14 +186,14 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
             };
           }
           const message = err instanceof StudioError ? err.message : err instanceof Error ? err.message : String(err);
-          const code = err instanceof StudioError ? err.info.code : 'internal';
+          const code = err instanceof StudioError ? err.info.code : isWasmMemoryFault(err) ? 'worker_memory' : 'internal';
           await updateJointRun(db, rec.id, { status: 'failed', error: message, errorCode: code }).catch(() => undefined);
           if (err instanceof StudioError) throw err;
           // A DOMException (e.g. a lost WebGPU device's AbortError) would otherwise read as a cancel.
           const kept = rec.history.length > 0
             ? 'The stored epochs are kept; Resume continues from them.'
             : 'No epoch had finished, so nothing is kept: start the run again.';
-          throw new StudioError({ code: 'internal', message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch(s): ${message.replace(/\.\s*$/, '')}. ${kept}` });
+          throw new StudioError({ code, message: `Joint training failed on ${rec.backend} after ${rec.history.length} stored epoch${rec.history.length === 1 ? '' : 's'}: ${message.replace(/\.\s*$/, '')}. ${kept}` });
         }
       };
       return scope ? await runInScope(scope.signal, () => body(scope.signal, scope.pause)) : await ctx.jobs.run(jobId, body);

@@ -34,6 +34,8 @@ const api: StudioWorkerApi = {
   jobStatus: (id) => service.jobStatus(id),
   listDatasets: () => service.listDatasets(),
   deleteDataset: (id) => service.deleteDataset(id),
+  // the e2e specs' fault injection; absent from production builds
+  ...(import.meta.env.DEV ? { injectFault: (k: 'wasm_memory') => service.injectFault(k) } : {}),
   getItems: (id, q) => service.getItems(id, q),
   getUsers: (id, q) => service.getUsers(id, q),
   getUserSequence: (id, u) => service.getUserSequence(id, u),

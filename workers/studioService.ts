@@ -67,6 +67,7 @@ type ImportSourceFormat = Parameters<typeof importToDataset>[0]['format'];
 export interface StudioService extends StudioWorkerApi {
   /** Closes the database connection (tests). */
   close(): void;
+  injectFault(kind: 'wasm_memory'): Promise<void>;
 }
 
 export function createStudioService(opts: StudioServiceOptions = {}): StudioService {
@@ -190,9 +191,10 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       try {
         // auto (no preference) passes over a software WebGPU adapter; an explicit choice is kept
         const p = selectBackend(preference, { ...opts.backend, skipSoftwareAdapter: !preference?.length });
-        const report = await p;
+        // at once, so a job that arrives while this selection runs waits for it instead of starting its own
         backend = p;
-        return report;
+        p.catch(() => { if (backend === p) backend = null; });
+        return await p;
       } catch (err) {
         // Comlink keeps only the message of a thrown Error; make it the whole story.
         throw new Error(err instanceof StudioError ? err.message : String((err as Error)?.message ?? err), { cause: err });
@@ -234,6 +236,10 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
 
     async jobStatus(jobId: string) {
       return jobs.status(jobId);
+    },
+
+    async injectFault(kind: 'wasm_memory') {
+      if (kind === 'wasm_memory') jobs.injectMemoryFault();
     },
 
     listDatasets: () => asResult(async () => listDatasets(await db())),

@@ -7,7 +7,7 @@ import { useBackendStore } from './stores/backend.ts';
 import { useDatasetsStore } from './stores/datasets.ts';
 import { embeddingsHref, experimentsHref, grpoHref, jointHref, tokenizerHref, useRoute, type Route } from './route.ts';
 import { STAGES } from './stages.ts';
-import { HiddenTabBanner, ShortcutsHelp, ThemeToggle, useStageShortcuts } from './components/Shell.tsx';
+import { HiddenTabBanner, ShortcutsHelp, ThemeToggle, useStageShortcuts, WorkerRestartBanner } from './components/Shell.tsx';
 
 // The dataset page carries the charts (recharts): load it when a dataset is first opened.
 const DatasetPage = lazy(() => import('./pages/DatasetPage.tsx').then((m) => ({ default: m.DatasetPage })));
@@ -91,6 +91,7 @@ export function App() {
       </nav>
       <main className="app-main">
         <HiddenTabBanner />
+        <WorkerRestartBanner />
         <PageErrorBoundary key={`${route.page}/${'datasetId' in route ? route.datasetId ?? '' : ''}`}>
         {route.page === 'bad-link' ? (
           <BadLinkPage message={route.message} />

@@ -3,6 +3,7 @@
  * diagnostics that tell a model that personalises from one that gives everyone the same list.
  */
 import { COLLAPSE_THRESHOLDS, collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
+import { formatPercent } from './format.ts';
 
 /** The part of a GenerativeResult these helpers read (older stored results lack diagnostics). */
 export interface EvalLike {
@@ -26,10 +27,8 @@ export interface DiagnosticColumn {
   bad?(d: Diagnostics): boolean;
 }
 
-/** 0.1234 → "12.3 %". */
-export function pct(x: number | undefined | null, digits = 1): string {
-  return typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(digits)} %` : '—';
-}
+/** 0.1234 → "12.3 %": the studio's one rate formatter (format.ts), under its short name. */
+export const pct = formatPercent;
 
 export function fixed(x: number | undefined | null, digits = 4): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—';

@@ -7,9 +7,12 @@ export function formatInt(n: number): string {
   return intFmt.format(Math.round(n));
 }
 
-/** 0.99201 → "99.20 %". */
-export function formatPercent(fraction: number, digits = 2): string {
-  return `${(fraction * 100).toFixed(digits)} %`;
+/**
+ * A rate (a fraction of 1) as the studio shows every rate: 0.99201 → "99.2 %" (digits after the
+ * point, 1 by default); "—" for a missing or non-finite value.
+ */
+export function formatPercent(fraction: number | null | undefined, digits = 1): string {
+  return typeof fraction === 'number' && Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)} %` : '—';
 }
 
 export function formatBytes(bytes: number): string {
@@ -29,9 +32,40 @@ export function formatUtcDate(seconds: number): string {
   return new Date(seconds * 1000).toISOString().slice(0, 10);
 }
 
-/** Milliseconds since epoch → "2026-11-28 04:05 UTC". */
-export function formatUtcDateTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * Milliseconds since epoch → "2026-11-28 05:05" in this browser's time zone: the one date format
+ * of the studio (its zone and the UTC time are in dateTimeTitle, shown on hover).
+ */
+export function formatLocalDateTime(ms: number): string {
+  const d = new Date(ms);
+  if (!Number.isFinite(d.getTime())) return '—';
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+/** "UTC+01:00" for a Date in this browser's zone. */
+function utcOffset(d: Date): string {
+  const m = -d.getTimezoneOffset();
+  return `UTC${m < 0 ? '−' : '+'}${pad2(Math.floor(Math.abs(m) / 60))}:${pad2(Math.abs(m) % 60)}`;
+}
+
+/** The hover text of a date: local time with seconds, zone and offset, and the same instant in UTC. */
+export function dateTimeTitle(ms: number): string {
+  const d = new Date(ms);
+  if (!Number.isFinite(d.getTime())) return '';
+  let zone = '';
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone ?? '';
+  } catch {
+    // no Intl time zone data: the offset says enough
+  }
+  return `${formatLocalDateTime(ms)}:${pad2(d.getSeconds())} ${zone ? `${zone}, ` : ''}${utcOffset(d)} · ${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** "1 item", "2 items", "0 items"; `many` for irregular plurals. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatInt(n)} ${n === 1 ? one : many}`;
 }
 
 /** Seconds → "1 min 05 s" / "12 s". */

@@ -108,6 +108,67 @@ let worker: Worker | null = null;
 let remote: Comlink.Remote<StudioWorkerApi> | null = null;
 let client: StudioClient | null = null;
 let jobCounter = 0;
+/** The backend order the page asked for, so a restarted worker starts on the same one. */
+let lastPreference: BackendName[] | undefined;
+
+/** A replaced worker: when, why, and the backend report of its successor. */
+export interface WorkerRestart {
+  at: number;
+  reason: string;
+  backend: Promise<BackendReport>;
+}
+const restartListeners = new Set<(r: WorkerRestart) => void>();
+
+/** Observes worker restarts (after a wasm memory fault); returns an unsubscribe function. */
+export function onWorkerRestart(fn: (r: WorkerRestart) => void): () => void {
+  restartListeners.add(fn);
+  return () => restartListeners.delete(fn);
+}
+
+export const RESTART_NOTE = 'The studio worker ran out of WebAssembly memory, which leaves it unusable, so it was restarted: the next run starts on a fresh worker.';
+
+/**
+ * After a wasm memory fault the worker's heap is corrupted and every later call in it would fail
+ * too: the worker is terminated and the next call starts a new one on the same backend.
+ */
+function restartWorker(failed: Worker, reason: string): void {
+  if (worker !== failed) return;
+  failed.terminate();
+  worker = null;
+  remote = null;
+  client = null;
+  const backend = getStudioClient().initBackend(lastPreference);
+  backend.catch(() => undefined);
+  for (const fn of restartListeners) fn({ at: Date.now(), reason, backend });
+}
+
+function isResult(x: unknown): x is Result<unknown> {
+  return !!x && typeof x === 'object' && typeof (x as { ok?: unknown }).ok === 'boolean';
+}
+
+/**
+ * The worker's methods, watched: a Result that failed with 'worker_memory' restarts the worker and
+ * says so in its message. (Comlink's remote is a Proxy; this one forwards each call to it.)
+ */
+function watched(api: Comlink.Remote<StudioWorkerApi>, w: Worker): Comlink.Remote<StudioWorkerApi> {
+  return new Proxy(api, {
+    get(target, prop) {
+      const member = (target as unknown as Record<string | symbol, unknown>)[prop];
+      if (typeof prop !== 'string' || typeof member !== 'function') return member;
+      return (...args: unknown[]) => {
+        const out = (member as (...a: unknown[]) => unknown)(...args);
+        if (!(out instanceof Promise)) return out;
+        return out.then((r: unknown) => {
+          if (isResult(r) && !r.ok && r.error.code === 'worker_memory') {
+            restartWorker(w, r.error.message);
+            return { ...r, error: { ...r.error, message: `${r.error.message.replace(/\.?\s*$/, '.')} ${RESTART_NOTE}` } };
+          }
+          return r;
+        });
+      };
+    },
+  });
+}
 
 function startJob<T>(
   api: Comlink.Remote<StudioWorkerApi>,
@@ -125,11 +186,15 @@ function startJob<T>(
 
 export function getStudioClient(): StudioClient {
   if (client) return client;
-  worker = new Worker(new URL('../../workers/studio.worker.ts', import.meta.url), { type: 'module', name: 'studio' });
-  remote = Comlink.wrap<StudioWorkerApi>(worker);
-  const api = remote;
+  const w = new Worker(new URL('../../workers/studio.worker.ts', import.meta.url), { type: 'module', name: 'studio' });
+  worker = w;
+  remote = Comlink.wrap<StudioWorkerApi>(w);
+  const api = watched(remote, w);
   client = {
-    initBackend: (preference) => api.initBackend(preference),
+    initBackend: (preference) => {
+      lastPreference = preference;
+      return api.initBackend(preference);
+    },
     importDataset: (request, onEvent) => startJob(api, onEvent, (id, cb) => api.importDataset(request, id, cb)),
     loadSample: (onEvent) => startJob(api, onEvent, (id, cb) => api.loadSample(id, cb)),
     listDatasets: () => api.listDatasets(),
@@ -181,4 +246,15 @@ export function getStudioClient(): StudioClient {
     deleteExperiment: (id, withRuns) => api.deleteExperiment(id, withRuns),
   };
   return client;
+}
+
+// The e2e specs' fault injection (development builds only): the current worker fails its next
+// trainings as one with an overrun wasm heap does.
+if (import.meta.env.DEV && typeof window !== 'undefined') {
+  (window as unknown as { __etegrecTest?: unknown }).__etegrecTest = {
+    injectWorkerFault: async () => {
+      getStudioClient();
+      await (remote as unknown as { injectFault(kind: 'wasm_memory'): Promise<void> }).injectFault('wasm_memory');
+    },
+  };
 }

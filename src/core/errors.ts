@@ -19,6 +19,11 @@ export type StudioErrorCode =
   | 'backend_unavailable'
   /** A training's loss became NaN or infinite. */
   | 'diverged'
+  /**
+   * The WebAssembly heap ran out or was overrun ("memory access out of bounds"): the module that
+   * failed stays corrupted, so the worker that ran it must be replaced.
+   */
+  | 'worker_memory'
   | 'internal';
 
 export interface StudioErrorInfo {
@@ -58,6 +63,26 @@ export function formatStudioError(info: StudioErrorInfo): string {
   return text;
 }
 
+/** What the engines say when a WebAssembly heap is exhausted or overrun (V8, SpiderMonkey, emscripten). */
+const WASM_MEMORY_TEXT = /memory access out of bounds|out of bounds memory access|Cannot enlarge memory|WebAssembly\.Memory\(\): could not|Aborted\(OOM\)|Array buffer allocation failed/i;
+
+/**
+ * Whether a failure is the WebAssembly heap running out or being overrun: a WebAssembly.RuntimeError
+ * or RangeError with such a text, or any error (a wrapped one, its cause, a StudioError message)
+ * quoting it. After such a fault the wasm module's state cannot be trusted.
+ */
+export function isWasmMemoryFault(err: unknown, depth = 0): boolean {
+  if (err === null || err === undefined || depth > 4) return false;
+  if (typeof err === 'string') return WASM_MEMORY_TEXT.test(err);
+  if (typeof err !== 'object') return false;
+  const e = err as { message?: unknown; cause?: unknown; info?: { code?: unknown; message?: unknown } };
+  if (e.info?.code === 'worker_memory') return true;
+  const RuntimeError = (globalThis as { WebAssembly?: { RuntimeError?: new () => Error } }).WebAssembly?.RuntimeError;
+  const text = typeof e.message === 'string' ? e.message : typeof e.info?.message === 'string' ? e.info.message : '';
+  if (RuntimeError && err instanceof RuntimeError && /memory|out of bounds/i.test(text)) return true;
+  return WASM_MEMORY_TEXT.test(text) || isWasmMemoryFault(e.cause, depth + 1);
+}
+
 /** Converts anything thrown into a structured error (for crossing the worker boundary). */
 export function toStudioErrorInfo(err: unknown): StudioErrorInfo {
   if (err instanceof StudioError) return err.info;
@@ -69,6 +94,7 @@ export function toStudioErrorInfo(err: unknown): StudioErrorInfo {
     if (err.name === 'QuotaExceededError') {
       return { code: 'quota_exceeded', message: quotaMessage() };
     }
+    if (isWasmMemoryFault(err)) return { code: 'worker_memory', message: err.message || String(err) };
     return { code: 'internal', message: err.message || String(err) };
   }
   return { code: 'internal', message: String(err) };

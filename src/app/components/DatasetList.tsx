@@ -4,7 +4,8 @@ import type { DatasetSummary } from '../../../workers/api.ts';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { useJobStore } from '../stores/job.ts';
 import { datasetHref } from '../route.ts';
-import { formatBytes, formatInt, formatUtcDateTime } from '../format.ts';
+import { formatBytes, formatInt } from '../format.ts';
+import { LocalTime } from './LocalTime.tsx';
 import { ErrorBox } from './ErrorBox.tsx';
 
 function DeleteButton({ dataset }: { dataset: DatasetSummary }) {
@@ -89,7 +90,7 @@ export function DatasetList() {
                   <td className="num" data-testid="row-items">{formatInt(d.stats.num_items)}</td>
                   <td className="num" data-testid="row-interactions">{formatInt(d.stats.num_interactions)}</td>
                   <td className="mono">{d.source.format}</td>
-                  <td className="nowrap">{formatUtcDateTime(d.createdAt)}</td>
+                  <td className="nowrap"><LocalTime ms={d.createdAt} /></td>
                   <td className="num nowrap">{formatBytes(d.sizeBytes)}</td>
                   <td className="actions">
                     <DeleteButton dataset={d} />

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import type { Page, SequenceEntry, UserRow } from '../../../workers/api.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
 import { getStudioClient } from '../workerClient.ts';
-import { formatInt, formatUtcDate } from '../format.ts';
+import { formatInt, formatUtcDate, plural } from '../format.ts';
 import { ErrorBox } from './ErrorBox.tsx';
 import { Pager } from './ItemTable.tsx';
 import { useDebounced } from './useDebounced.ts';
@@ -82,7 +82,7 @@ export function SequenceViewer({ datasetId, hasTimestamps }: { datasetId: string
                   }}
                 >
                   <span className="mono">{u.userId}</span>
-                  <span className="muted small">{u.length} items</span>
+                  <span className="muted small">{plural(u.length, 'item')}</span>
                 </button>
               </li>
             ))}

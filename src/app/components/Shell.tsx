@@ -6,6 +6,9 @@
  */
 import { useEffect, useState } from 'react';
 import { applyTheme, saveTheme, storedTheme, systemTheme, type Theme } from '../theme.ts';
+import { useBackendStore } from '../stores/backend.ts';
+import { RESTART_NOTE } from '../workerClient.ts';
+import { LocalTime } from './LocalTime.tsx';
 import '../theme.css';
 
 export const SHORTCUTS: { keys: string; code: string; action: string; label: string }[] = [
@@ -72,6 +75,22 @@ export function HiddenTabBanner() {
     <div className="hidden-banner" role="status" data-testid="hidden-banner">
       <span>Background tabs are throttled by the browser; training may slow down while this tab is hidden.</span>
       <button type="button" data-testid="hidden-banner-dismiss" onClick={() => setShown(false)}>Dismiss</button>
+    </div>
+  );
+}
+
+/** Says that the worker was replaced after a wasm memory fault, and what that means for the user. */
+export function WorkerRestartBanner() {
+  const restart = useBackendStore((s) => s.restart);
+  const [dismissed, setDismissed] = useState(0);
+  if (!restart || restart.count === dismissed) return null;
+  return (
+    <div className="hidden-banner" role="alert" data-testid="worker-restart-banner">
+      <span title={`What failed: ${restart.reason}`}>
+        {RESTART_NOTE} (<LocalTime ms={restart.at} />{restart.count > 1 ? `, restart ${restart.count}` : ''}). Epochs stored before it are
+        kept; a smaller batch, micro-batch or model needs less memory.
+      </span>
+      <button type="button" data-testid="worker-restart-dismiss" title={restart.reason} onClick={() => setDismissed(restart.count)}>Dismiss</button>
     </div>
   );
 }

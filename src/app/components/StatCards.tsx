@@ -19,7 +19,7 @@ export function StatCards({ stats }: { stats: DatasetStats }) {
       <Card label="Users" value={formatInt(stats.num_users)} testId="stat-users" />
       <Card label="Items" value={formatInt(stats.num_items)} testId="stat-items" />
       <Card label="Interactions" value={formatInt(stats.num_interactions)} testId="stat-interactions" />
-      <Card label="Sparsity" value={formatPercent(stats.sparsity)} testId="stat-sparsity" sub="1 − interactions / (users × items)" />
+      <Card label="Sparsity" value={formatPercent(stats.sparsity, 2)} testId="stat-sparsity" sub="1 − interactions / (users × items)" />
       <Card
         label="Train samples"
         value={formatInt(stats.train_sequences)}

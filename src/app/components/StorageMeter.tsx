@@ -1,6 +1,6 @@
 /** Browser storage usage/quota (from the worker) and a persistent-storage request (in the page). */
 import { useDatasetsStore } from '../stores/datasets.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes, formatPercent } from '../format.ts';
 
 export function StorageMeter() {
   const storage = useDatasetsStore((s) => s.storage);
@@ -18,7 +18,7 @@ export function StorageMeter() {
             <div className="meter-fill" style={{ width: `${Math.max(fraction * 100, 0.5)}%` }} />
           </div>
           <p className="small">
-            {formatBytes(storage.usage)} used of {formatBytes(storage.quota)} ({(fraction * 100).toFixed(2)} %) ·{' '}
+            {formatBytes(storage.usage)} used of {formatBytes(storage.quota)} ({formatPercent(fraction, 2)}) ·{' '}
             {storage.persisted ? 'persistent' : 'best-effort (the browser may evict it under pressure)'}
           </p>
         </>

@@ -11,7 +11,8 @@ import { SourceReport } from '../components/SourceReport.tsx';
 import { StatCards } from '../components/StatCards.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { getStudioClient } from '../workerClient.ts';
-import { formatBytes, formatUtcDateTime } from '../format.ts';
+import { formatBytes } from '../format.ts';
+import { LocalTime } from '../components/LocalTime.tsx';
 import { downloadBytes } from '../download.ts';
 
 function ExportButton({ dataset }: { dataset: DatasetSummary }) {
@@ -72,7 +73,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
         <div>
           <h2 data-testid="dataset-title">{dataset.name}</h2>
           <p className="muted">
-            {dataset.source.format} · created {formatUtcDateTime(dataset.createdAt)} · {formatBytes(dataset.sizeBytes)} stored
+            {dataset.source.format} · created <LocalTime ms={dataset.createdAt} /> · {formatBytes(dataset.sizeBytes)} stored
           </p>
         </div>
         <ExportButton dataset={dataset} />

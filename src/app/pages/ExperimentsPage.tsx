@@ -24,7 +24,8 @@ import { useBackendStore } from '../stores/backend.ts';
 import { pct } from '../diagnostics.ts';
 import { downloadBytes } from '../download.ts';
 import { EXPERIMENT_HIDDEN, experimentSummary, fmtMeanSd, orderingOf, pairedParts, seedsFromCount } from '../experiments.ts';
-import { formatDuration, formatInt, formatUtcDateTime } from '../format.ts';
+import { formatDuration, formatInt } from '../format.ts';
+import { LocalTime } from '../components/LocalTime.tsx';
 import { datasetHref, experimentsHref, jointHref, navigate } from '../route.ts';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { useExperimentsStore } from '../stores/experiments.ts';
@@ -217,7 +218,7 @@ function SweepCard({ exp, open }: { exp: ExperimentSummary; open: boolean }) {
         <strong data-testid="exp-sweep-name">{exp.name}</strong>{' '}
         <span className={`badge ${STATUS_CLASS[exp.status] ?? ''}`} data-testid="exp-sweep-status" title={exp.error ?? undefined}>{exp.active ? 'running' : exp.status === 'paused' ? 'interrupted' : exp.status}</span>{' '}
         <span className="small" data-testid="exp-sweep-progress">{exp.finished} of {total} run(s) finished</span>{' '}
-        <span className="small muted">· {exp.preset} preset{overrides ? ' (edited)' : ''} · {exp.embeddingName} · {exp.tokenizerName} · {formatUtcDateTime(exp.createdAt)}{seconds ? ` · ${formatDuration(seconds)} of training` : ''}</span>
+        <span className="small muted">· {exp.preset} preset{overrides ? ' (edited)' : ''} · {exp.embeddingName} · {exp.tokenizerName} · <LocalTime ms={exp.createdAt} />{seconds ? ` · ${formatDuration(seconds)} of training` : ''}</span>
       </summary>
       {exp.error && <p className="small error-text" data-testid="exp-sweep-error">{exp.error}</p>}
       {error && <ErrorBox error={error} title="Action failed" />}

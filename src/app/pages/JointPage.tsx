@@ -3,14 +3,14 @@
  * alternating epochs with the SIA / PSA alignment losses, live curves, runs that survive a reload
  * (Resume), the recommendations of a user, the export bundle and its import.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ConfigPanel } from '../components/joint/ConfigPanel.tsx';
 import { JointCharts } from '../components/joint/JointCharts.tsx';
 import { JointResults } from '../components/joint/JointResults.tsx';
 import { RecommendationsView } from '../components/joint/RecommendationsView.tsx';
 import { ImportBundlePanel, InterruptedRuns, RunList } from '../components/joint/RunList.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
-import { pointsFromHistory, useJointStore, withStoredPoints } from '../stores/joint.ts';
+import { interruptedRuns, pointsFromHistory, useJointStore, withStoredPoints } from '../stores/joint.ts';
 import { datasetHref, jointHref, navigate } from '../route.ts';
 import { formatInt } from '../format.ts';
 import '../tokenizer.css';
@@ -23,6 +23,7 @@ export function JointPage({ datasetId }: { datasetId: string | null }) {
   const listError = useJointStore((s) => s.listError);
   const train = useJointStore((s) => s.train);
   const refresh = useJointStore((s) => s.refresh);
+  const formOf = useJointStore((s) => s.formOf);
   const dataset = datasets.find((d) => d.id === datasetId);
   const [recRunId, setRecRunId] = useState<string | null>(null);
   const [chartRunId, setChartRunId] = useState<string | null>(null);
@@ -36,11 +37,25 @@ export function JointPage({ datasetId }: { datasetId: string | null }) {
     if (dataset) void refresh(dataset.id);
   }, [dataset, refresh]);
 
+  // After a reload the newest interrupted run is what the page is about: the form shows its
+  // configuration (once per dataset; an edit is kept) and the charts its curves.
+  const shownFor = useRef<string | null>(null);
+  const interrupted = runs ? interruptedRuns(runs)[0] ?? null : null;
+  useEffect(() => {
+    if (!dataset || !runs || shownFor.current === dataset.id) return;
+    shownFor.current = dataset.id;
+    const { train: t, showRunConfig } = useJointStore.getState();
+    if (interrupted && !t.running) showRunConfig(interrupted);
+  }, [dataset, runs, interrupted]);
+
   const recRun = runs?.find((r) => r.id === recRunId) ?? null;
   const mine = train.datasetId === dataset?.id;
   // Live points while a job runs (or after it), with the validation diagnostics of its stored
   // epochs (the run list is polled); otherwise the curves of the chosen stored run.
-  const chartRun = runs?.find((r) => r.id === chartRunId) ?? null;
+  const livePoints = mine && train.points.length > 0;
+  const chartRun = runs?.find((r) => r.id === chartRunId)
+    ?? (livePoints ? null : runs?.find((r) => r.id === formOf?.runId) ?? interrupted)
+    ?? null;
   const liveRun = (mine && runs?.find((r) => r.active || r.name === train.runName)) || null;
   const points = chartRun && !train.running
     ? pointsFromHistory(chartRun.history)
@@ -84,8 +99,8 @@ export function JointPage({ datasetId }: { datasetId: string | null }) {
           {inputs && <ConfigPanel datasetId={dataset.id} inputs={inputs} />}
           {runs && runs.length > 0 && !train.running && (
             <label className="small">Curves of{' '}
-              <select data-testid="joint-chart-run" value={chartRunId ?? ''} onChange={(e) => setChartRunId(e.target.value || null)}>
-                <option value="">{mine && train.points.length ? 'the last job' : '—'}</option>
+              <select data-testid="joint-chart-run" value={chartRun?.id ?? ''} onChange={(e) => setChartRunId(e.target.value || null)}>
+                <option value="">{livePoints ? 'the last job' : '—'}</option>
                 {runs.map((r) => <option key={r.id} value={r.id}>{r.name}</option>)}
               </select>
             </label>

@@ -13,12 +13,19 @@ import {
 import { Chart } from '../components/Chart.tsx';
 import { ErrorBox } from '../components/ErrorBox.tsx';
 import '../diagnostics.css';
+import '../runs.css';
 import { downloadBytes } from '../download.ts';
+import { formatPercent } from '../format.ts';
+import { LocalTime } from '../components/LocalTime.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { getStudioClient } from '../workerClient.ts';
 
-const COLUMNS: { key: RunSortKey; label: string }[] = [
-  { key: 'stage', label: 'stage' }, { key: 'name', label: 'name' }, { key: 'dataset', label: 'dataset' },
+/**
+ * The columns after the first (the run: compare box, name, stage and dataset, sortable by each),
+ * chosen so the table fits a 1280 px window: the first column stays in view when it scrolls.
+ */
+const NAME_SORTS: { key: RunSortKey; label: string }[] = [{ key: 'name', label: 'run' }, { key: 'stage', label: 'stage' }, { key: 'dataset', label: 'dataset' }];
+const COLUMNS: { key: RunSortKey; label: string; className?: string }[] = [
   { key: 'created', label: 'created' }, { key: 'status', label: 'status' }, { key: 'backend', label: 'backend' },
   { key: 'seed', label: 'seed' }, { key: 'duration', label: 'duration' }, { key: 'metric', label: 'headline metric' },
 ];
@@ -38,7 +45,7 @@ function fmtValue(v: unknown): string {
 
 function fmtHeadline(h: RunRow['headline']): string {
   if (!h) return '—';
-  if (/collision/.test(h.name)) return `${h.name} ${(h.value * 100).toFixed(2)} %`;
+  if (/collision/.test(h.name)) return `${h.name} ${formatPercent(h.value, 2)}`;
   // counts (interactions of a dataset, the width of a text table) are integers
   return Number.isInteger(h.value) && !/ndcg|recall/.test(h.name) ? `${h.name} ${h.value}` : `${h.name} ${h.value.toFixed(4)}`;
 }
@@ -47,10 +54,10 @@ function fmtHeadline(h: RunRow['headline']): string {
 function fmtInvalid(r: RunRow): string {
   const prefix = r.headline?.name.startsWith('test') ? 'test_' : null;
   const v = prefix ? r.metrics[`${prefix}invalid_rate`] : undefined;
-  return v === undefined ? '' : `invalid codes ${(v * 100).toFixed(1)} %`;
+  return v === undefined ? '' : `invalid codes ${formatPercent(v)}`;
 }
 
-/** The compare checkbox, the sortable columns and the actions. */
+/** The run column, the sortable columns and the actions. */
 const COLUMN_COUNT = COLUMNS.length + 2;
 
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -98,6 +105,12 @@ export function RunsPage() {
   const diffRun = (rows ?? []).find((r) => keyOf(r) === diffOf) ?? null;
 
   const toggleSort = (key: RunSortKey) => setSort((s) => ({ key, dir: s.key === key && s.dir === 'asc' ? 'desc' : 'asc' }));
+  const sortButton = (c: { key: RunSortKey; label: string }) => (
+    <button type="button" data-testid={`runs-sort-${c.key}`} aria-pressed={sort.key === c.key} onClick={() => toggleSort(c.key)}>
+      {c.label}{sort.key === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+    </button>
+  );
+  const ariaSort = (key: RunSortKey) => (sort.key === key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined);
   const toggleSel = (k: string) => setSelected((s) => (s.includes(k) ? s.filter((x) => x !== k) : [...s, k]));
   const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -147,40 +160,43 @@ export function RunsPage() {
         </label>
         <span className="small muted" data-testid="runs-count">{rows === null ? 'Loading…' : `${shown.length} of ${rows.length} run(s)`}</span>
       </div>
-      <div className="runs-table-wrap">
-        <table className="runs-table" data-testid="runs-table">
+      <div className="runs-table-wrap" data-testid="runs-table-wrap">
+        <table className="runs-table runs-list" data-testid="runs-table">
           <thead>
             <tr>
-              <th><span className="sr-only">compare</span></th>
-              {COLUMNS.map((c) => (
-                <th key={c.key} aria-sort={sort.key === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
-                  <button type="button" data-testid={`runs-sort-${c.key}`} onClick={() => toggleSort(c.key)}>
-                    {c.label}{sort.key === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
-                  </button>
-                </th>
-              ))}
-              <th />
+              <th className="runs-sticky" aria-sort={NAME_SORTS.some((c) => c.key === sort.key) ? ariaSort(sort.key) : undefined}>
+                <span className="runs-sorts">{NAME_SORTS.map((c, i) => <Fragment key={c.key}>{i > 0 && <span className="muted"> · </span>}{sortButton(c)}</Fragment>)}</span>
+              </th>
+              {COLUMNS.map((c) => <th key={c.key} aria-sort={ariaSort(c.key)}>{sortButton(c)}</th>)}
+              <th><span className="sr-only">actions</span></th>
             </tr>
           </thead>
           <tbody>
             {shown.map((r) => (
               <Fragment key={keyOf(r)}>
               <tr data-testid="runs-row" data-stage={r.stage} data-id={r.id} data-collapsed={r.warnings?.length ? 'true' : 'false'}>
-                <td><input type="checkbox" data-testid="runs-select" aria-label={`compare ${r.name}`} checked={selected.includes(keyOf(r))} onChange={() => toggleSel(keyOf(r))} /></td>
-                <td>{RUN_STAGE_LABELS[r.stage]}</td>
-                <td data-testid="runs-name">{r.name}</td>
-                <td>{r.datasetName}</td>
-                <td>{new Date(r.createdAt).toLocaleString()}</td>
-                <td>{r.status}</td>
-                <td data-testid="runs-backend" title={`adapter: ${r.adapter ?? '—'}`}>{r.backend}{r.adapter ? ` (${r.adapter})` : ''}</td>
+                <td className="runs-sticky">
+                  <div className="runs-run">
+                    <input type="checkbox" data-testid="runs-select" aria-label={`compare ${r.name}`} checked={selected.includes(keyOf(r))} onChange={() => toggleSel(keyOf(r))} />
+                    <div>
+                      <div className="runs-name" data-testid="runs-name">{r.name}</div>
+                      <div className="small muted"><span data-testid="runs-stage">{RUN_STAGE_LABELS[r.stage]}</span> · <span className="runs-dataset">{r.datasetName}</span></div>
+                    </div>
+                  </div>
+                </td>
+                <td><LocalTime ms={r.createdAt} /></td>
+                <td data-testid="runs-status">{r.status}</td>
+                <td data-testid="runs-backend" title={`adapter: ${r.adapter ?? '—'}`}>{r.backend}{r.adapter && <><br /><span className="small muted">{r.adapter}</span></>}</td>
                 <td>{r.seed ?? '—'}</td>
-                <td>{fmtDuration(r.durationSeconds)}</td>
-                <td data-testid="runs-metric">{fmtHeadline(r.headline)}{fmtInvalid(r) && <><br /><span className="small muted" data-testid="runs-invalid">{fmtInvalid(r)}</span></>}</td>
-                <td className="row">
-                  <button type="button" data-testid="runs-diff" onClick={() => setDiffOf(diffOf === keyOf(r) ? null : keyOf(r))}>
-                    Diff vs preset ({r.configDiff.length})
-                  </button>
-                  <button type="button" className="danger" data-testid="runs-delete" onClick={() => void remove(r)}>Delete</button>
+                <td className="nowrap">{fmtDuration(r.durationSeconds)}</td>
+                <td data-testid="runs-metric" className="runs-metric">{fmtHeadline(r.headline)}{fmtInvalid(r) && <><br /><span className="small muted" data-testid="runs-invalid">{fmtInvalid(r)}</span></>}</td>
+                <td>
+                  <div className="runs-actions">
+                    <button type="button" data-testid="runs-diff" title="This run's config against its preset" onClick={() => setDiffOf(diffOf === keyOf(r) ? null : keyOf(r))}>
+                      Diff vs preset ({r.configDiff.length})
+                    </button>
+                    <button type="button" className="danger" data-testid="runs-delete" onClick={() => void remove(r)}>Delete</button>
+                  </div>
                 </td>
               </tr>
               {r.warnings && r.warnings.length > 0 && (

@@ -1,7 +1,7 @@
 /** Backend store: which tfjs backend the worker runs on, and why (initBackend is called once). */
 import { create } from 'zustand';
 import type { BackendName, BackendReport } from '../../../workers/api.ts';
-import { getStudioClient } from '../workerClient.ts';
+import { getStudioClient, onWorkerRestart } from '../workerClient.ts';
 
 const INIT_TIMEOUT_MS = 90_000;
 
@@ -20,6 +20,8 @@ interface BackendState {
   /** The saved choice of this browser ('auto' when none). */
   choice: BackendChoice;
   source: BackendSource;
+  /** The last time the worker was replaced after a wasm memory fault (null: never in this page). */
+  restart: { at: number; reason: string; count: number } | null;
   init(): Promise<void>;
   /** Saves the choice for this browser and reloads the page, which starts the worker on it. */
   choose(choice: BackendChoice): void;
@@ -59,6 +61,7 @@ export const useBackendStore = create<BackendState>()((set, get) => ({
   error: null,
   choice: savedBackendChoice(),
   source: 'auto',
+  restart: null,
   choose(choice) {
     try {
       if (choice === 'auto') localStorage.removeItem(CHOICE_KEY);
@@ -95,3 +98,12 @@ export const useBackendStore = create<BackendState>()((set, get) => ({
     }
   },
 }));
+
+// A restarted worker (wasm memory fault) is said in the header, and its backend report replaces the old one.
+onWorkerRestart(({ at, reason, backend }) => {
+  useBackendStore.setState((s) => ({ restart: { at, reason, count: (s.restart?.count ?? 0) + 1 } }));
+  backend.then(
+    (report) => useBackendStore.setState({ status: 'ready', report, error: null }),
+    (err: unknown) => useBackendStore.setState({ status: 'failed', error: err instanceof Error ? err.message : String(err) }),
+  );
+});

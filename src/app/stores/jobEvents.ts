@@ -18,11 +18,17 @@ export function internal(err: unknown): { ok: false; error: StudioErrorInfo } {
   return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
 }
 
-/** The progress shown after an event (a paused job keeps its last value). */
+/**
+ * The progress shown after an event (a paused job keeps its last value). A phase without counts of
+ * its own (an evaluation between training epochs) keeps the bar where the job's counted work left
+ * it, so the bar never jumps back; its counts and ETA are hidden until counted work resumes.
+ */
 export function progressFrom(prev: JobProgress | null, e: ProgressEvent): JobProgress | null {
   const kept = keepOnPause(prev, e);
   if (kept !== undefined) return kept;
-  if (e.type === 'phase') return { phase: e.phase, message: e.message, done: 0, unit: '' };
+  if (e.type === 'phase') {
+    return prev?.total ? { phase: e.phase, message: e.message, done: prev.done, total: prev.total, unit: '' } : { phase: e.phase, message: e.message, done: 0, unit: '' };
+  }
   if (e.type === 'progress') {
     return { phase: e.phase, message: prev?.phase === e.phase ? prev.message : undefined, done: e.done, total: e.total, unit: e.unit, etaSeconds: e.etaSeconds };
   }

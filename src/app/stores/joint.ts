@@ -116,6 +116,11 @@ export function withStoredPoints(live: JointPoint[], stored: JointPoint[]): Join
   return out.sort((a, b) => a.x - b.x);
 }
 
+/** Runs that stopped without finishing and can be resumed (a reload, a closed tab, a crashed worker), newest first. */
+export function interruptedRuns(runs: JointRunSummary[]): JointRunSummary[] {
+  return runs.filter((r) => r.resumable && (r.status === 'paused' || r.status === 'running')).sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
 /** A tokenizer whose codes collide on more than this share of items is flagged on the joint page. */
 export const HIGH_COLLISION = 0.1;
 
@@ -156,11 +161,22 @@ const IDLE: JointTrainView = {
   cancelFn: null, points: [], log: [], result: null, ...NO_PAUSE,
 };
 
+/** The stored run whose configuration the form shows (after a reload: the interrupted run; after Resume: the resumed one). */
+export interface FormOfRun {
+  runId: string;
+  name: string;
+  status: string;
+  embeddingId: string | null;
+  tokenizerId: string | null;
+}
+
 interface JointState {
   presets: JointPresetInfo[] | null;
   presetsError: StudioErrorInfo | null;
   preset: JointPresetName;
   values: Record<string, string>;
+  /** Set while the form shows a stored run's configuration unchanged; any edit clears it. */
+  formOf: FormOfRun | null;
   train: JointTrainView;
   inputs: Record<string, JointInputs | undefined>;
   runs: Record<string, JointRunSummary[] | undefined>;
@@ -169,6 +185,8 @@ interface JointState {
   loadPresets(): Promise<void>;
   setPreset(name: JointPresetName): void;
   setValue(key: string, value: string): void;
+  /** Shows a stored run's preset, values and inputs in the form. */
+  showRunConfig(run: JointRunSummary): void;
   refresh(datasetId: string): Promise<void>;
   start(datasetId: string, embeddingId: string, tokenizerId: string, name: string): Promise<void>;
   resume(datasetId: string, run: JointRunSummary): Promise<void>;
@@ -199,6 +217,7 @@ export const useJointStore = create<JointState>()((set, get) => {
     presetsError: null,
     preset: 'quick',
     values: {},
+    formOf: null,
     train: IDLE,
     inputs: {},
     runs: {},
@@ -220,16 +239,27 @@ export const useJointStore = create<JointState>()((set, get) => {
       // A second, concurrent load (StrictMode runs effects twice) must not reset edited values.
       if (get().presets) return;
       const info = r.value.find((p) => p.name === get().preset) ?? r.value[0];
-      set({ presets: r.value, presetsError: null, preset: info.name, values: jointFormValues(info.name) });
+      // a stored run's configuration shown before the presets arrived stays
+      if (get().formOf) set({ presets: r.value, presetsError: null });
+      else set({ presets: r.value, presetsError: null, preset: info.name, values: jointFormValues(info.name) });
     },
 
     setPreset(name) {
       const info = get().presets?.find((p) => p.name === name);
-      if (info) set({ preset: name, values: jointFormValues(name) });
+      if (info) set({ preset: name, values: jointFormValues(name), formOf: null });
     },
 
     setValue(key, value) {
-      set((s) => ({ values: { ...s.values, [key]: value } }));
+      set((s) => ({ values: { ...s.values, [key]: value }, formOf: s.values[key] === value ? s.formOf : null }));
+    },
+
+    showRunConfig(run) {
+      const preset = (JOINT_STAGE.presets[run.preset] ? run.preset : get().preset) as JointPresetName;
+      set({
+        preset,
+        values: jointValuesOfConfig(run.config),
+        formOf: { runId: run.id, name: run.name, status: run.status, embeddingId: run.embeddingId, tokenizerId: run.tokenizerId },
+      });
     },
 
     async refresh(datasetId) {
@@ -253,6 +283,7 @@ export const useJointStore = create<JointState>()((set, get) => {
     },
 
     resume(datasetId, run) {
+      get().showRunConfig(run);
       return job.run(datasetId, { runName: run.name, points: pointsFromHistory(run.history) }, (cb) => getStudioClient().resumeJoint(run.id, cb));
     },
 

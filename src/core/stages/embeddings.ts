@@ -130,7 +130,7 @@ const QUICK: SasrecConfig = {
   length_bucket: 10,
 };
 
-const QUICK_NOTE = 'ours (quick preset): trains on the bundled 1,429-user sample in minutes on wasm (~5 min on a loaded 2-core machine)';
+const QUICK_NOTE = 'ours (quick preset): trains on the bundled 1,429-user sample in 48–55 s measured in Node/wasm on a quiet 2-core machine (docs/measurements.md)';
 
 export const SASREC_PRESETS: Record<SasrecPresetName, SasrecPreset> = {
   paper: { config: PAPER, provenance: PAPER_PROVENANCE },
@@ -215,7 +215,7 @@ export const EMBEDDINGS_STAGE: StageDecl<SasrecConfig> = {
   fields: SASREC_FIELDS,
   presets: {
     paper: { name: 'paper', description: 'Reference SASRec (get_collab_emb.py → RecBole, spec §2.2)', values: SASREC_PRESETS.paper.config, provenance: notesOf(SASREC_PRESETS.paper.provenance) },
-    quick: { name: 'quick', description: 'A small SASRec for the bundled sample in minutes (changed by us)', values: SASREC_PRESETS.quick.config, provenance: notesOf(SASREC_PRESETS.quick.provenance) },
+    quick: { name: 'quick', description: 'A small SASRec for the bundled sample: 48–55 s measured in Node/wasm on a quiet 2-core machine (changed by us)', values: SASREC_PRESETS.quick.config, provenance: notesOf(SASREC_PRESETS.quick.provenance) },
   } satisfies Record<SasrecPresetName, PresetDecl<SasrecConfig>>,
   defaultPreset: 'quick',
   check: checkSasrec,

@@ -5,7 +5,8 @@ import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { downloadBytes } from '../../download.ts';
 import { useEmbeddingsStore } from '../../stores/embeddings.ts';
 import { getStudioClient } from '../../workerClient.ts';
-import { formatBytes, formatInt, formatUtcDateTime } from '../../format.ts';
+import { formatBytes, formatInt, formatPercent } from '../../format.ts';
+import { LocalTime } from '../LocalTime.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 
 /** One line of what the table's meta says about its quality. */
@@ -26,7 +27,7 @@ function metricsText(t: EmbeddingSummary): string {
     if (m.cancelled) parts.push('cancelled run');
     return parts.join(' · ');
   }
-  if (typeof m.explainedEnergy === 'number') return `explained energy ${(m.explainedEnergy * 100).toFixed(1)} %`;
+  if (typeof m.explainedEnergy === 'number') return `explained energy ${formatPercent(m.explainedEnergy)}`;
   if (t.kind === 'dual') return m.normalize ? 'parts L2-normalised' : 'parts as stored';
   if (m.droppedPadRow) return `PAD row dropped (${formatInt(m.fileRows ?? t.rows + 1)} rows in the file)`;
   return '—';
@@ -119,7 +120,7 @@ export function EmbeddingList({ tables, loaded }: { tables: EmbeddingSummary[]; 
                   <td className="num nowrap" data-testid="embedding-shape" title={formatBytes(t.sizeBytes)}>
                     <span data-testid="embedding-rows">{formatInt(t.rows)}</span> × <span data-testid="embedding-cols">{t.cols}</span>
                   </td>
-                  <td className="nowrap small">{formatUtcDateTime(t.createdAt)}</td>
+                  <td className="nowrap small"><LocalTime ms={t.createdAt} /></td>
                   <td className="small" data-testid="embedding-metrics">{metricsText(t)}</td>
                   <td className="actions"><Actions table={t} /></td>
                 </tr>

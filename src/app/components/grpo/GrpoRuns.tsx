@@ -4,7 +4,8 @@ import type { GrpoRunSummary } from '../../../../workers/grpoApi.ts';
 import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { pct } from '../../diagnostics.ts';
 import { downloadBytes } from '../../download.ts';
-import { formatBytes, formatDuration, formatUtcDateTime } from '../../format.ts';
+import { formatBytes, formatDuration } from '../../format.ts';
+import { LocalTime } from '../LocalTime.tsx';
 import { useGrpoStore } from '../../stores/grpo.ts';
 import { CollapseBadge, CollapseWarning, ResultsTable, type ResultRow } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
@@ -80,7 +81,7 @@ export function GrpoRunList({ datasetId, runs, loaded, selected, onSelect }: { d
                 <td>{r.test ? (r.test.metrics['ndcg@10'] ?? 0).toFixed(4) : '—'}</td>
                 <td>{r.test ? pct(r.test.invalidRate) : '—'}</td>
                 <td>{r.bundleBytes ? formatBytes(r.bundleBytes) : '—'}</td>
-                <td>{formatUtcDateTime(r.createdAt)}</td>
+                <td><LocalTime ms={r.createdAt} /></td>
                 <td>
                   <button type="button" data-testid="grpo-export" disabled={!r.bundleBytes || busy === r.id} onClick={() => void doExport(r.id)}>Export</button>{' '}
                   <button type="button" data-testid="grpo-delete" disabled={r.active || running || busy === r.id} onClick={() => void doDelete(r.id)}>Delete</button>

@@ -9,6 +9,8 @@ import { StageConfigForm, StartReasons } from '../StageConfigForm.tsx';
 import { ShareLink } from '../ShareLink.tsx';
 import { chooseInputs, HIGH_COLLISION, useJointStore } from '../../stores/joint.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
+import { formatPercent } from '../../format.ts';
+import { runStatusLabel } from '../../../core/runs/runTable.ts';
 import { PauseButton, PausedLabel } from '../PauseButton.tsx';
 import { ProgressLine } from '../embeddings/ProgressLine.tsx';
 
@@ -30,14 +32,14 @@ export function InputSelects({ inputs, embeddingId, tokenizerId, onEmbedding, on
           {fitting.length === 0 && <option value="">none for this table — train one in stage 3</option>}
           {fitting.map((t) => (
             <option key={t.id} value={t.id}>
-              {t.name} ({t.numEmbList.join('×')}, collision {(t.collisionRate * 100).toFixed(1)} %){t.embeddingId && t.embeddingId !== emb?.id ? ' — trained on another table' : ''}
+              {t.name} ({t.numEmbList.join('×')}, collision {formatPercent(t.collisionRate)}){t.embeddingId && t.embeddingId !== emb?.id ? ' — trained on another table' : ''}
             </option>
           ))}
         </select>
       </label>
       {tok && tok.collisionRate > HIGH_COLLISION && (
         <p className="small warn" data-testid={`${testIdPrefix}-tokenizer-collision`}>
-          Tokenizer “{tok.name}” gives {(tok.collisionRate * 100).toFixed(1)} % of the items a code another item has: the recommender cannot
+          Tokenizer “{tok.name}” gives {formatPercent(tok.collisionRate)} of the items a code another item has: the recommender cannot
           tell those items apart.{fitting.some((t) => t.collisionRate < tok.collisionRate) ? ' A tokenizer with a lower collision rate is listed.' : ' Train one with larger codebooks or more epochs.'}
         </p>
       )}
@@ -53,12 +55,19 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
   const preset = useJointStore((s) => s.preset);
   const values = useJointStore((s) => s.values);
   const train = useJointStore((s) => s.train);
+  const formOf = useJointStore((s) => s.formOf);
   const { loadPresets, setPreset, setValue, start, cancel, togglePause } = useJointStore.getState();
   const [embeddingId, setEmbeddingId] = useState('');
   const [tokenizerId, setTokenizerId] = useState('');
   const [name, setName] = useState('');
 
   useEffect(() => { void loadPresets(); }, [loadPresets]);
+  // a stored run shown in the form brings its inputs along
+  useEffect(() => {
+    if (!formOf) return;
+    if (formOf.embeddingId) setEmbeddingId(formOf.embeddingId);
+    if (formOf.tokenizerId) setTokenizerId(formOf.tokenizerId);
+  }, [formOf]);
 
   const { emb, tok } = chooseInputs(inputs, embeddingId, tokenizerId);
   const info = presets?.find((p) => p.name === preset);
@@ -89,6 +98,12 @@ export function ConfigPanel({ datasetId, inputs }: { datasetId: string; inputs: 
         </label>
       </div>
       {info && <p className="small muted" data-testid="joint-preset-description">{info.description}</p>}
+      {formOf && (
+        <p className="small" data-testid="joint-form-of">
+          The form shows the configuration of {runStatusLabel(formOf.status)} run <strong>{formOf.name}</strong>
+          {formOf.status === 'paused' ? ': Resume continues it with these values; Start begins a new run from them.' : '; Start begins a new run from it.'}
+        </p>
+      )}
       <StageConfigForm decl={JOINT_STAGE as StageDecl<object>} preset={preset} values={values} onChange={setValue} check={check} testIdPrefix="joint" disabled={train.running} />
       <div className="row tok-controls">
         <button type="button" className="primary" data-testid="joint-start" data-shortcut="start" disabled={blockers.length > 0}

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react';
 import type { JointRunSummary } from '../../../../workers/jointApi.ts';
 import { diagnosticsLine } from '../../diagnostics.ts';
+import { plural } from '../../format.ts';
 import { useJointStore } from '../../stores/joint.ts';
 import { CollapseWarning } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
@@ -17,14 +18,15 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
   const recs = useJointStore((s) => s.recs);
   const show = useJointStore((s) => s.showRecommendations);
   const [split, setSplit] = useState<'valid' | 'test'>('test');
-  const [index, setIndex] = useState('0');
+  // the picker counts from 1, as the sample line below does; the worker's index counts from 0
+  const [index, setIndex] = useState('1');
 
   useEffect(() => { void show(run.id, { split: 'test', sampleIndex: 0 }); }, [run.id, show]);
 
   const d = recs.runId === run.id ? recs.data : null;
   const generatedIds = new Set(d?.generated.map((g) => g.item?.id).filter((x): x is number => x !== undefined));
   const popularShown = d ? d.generated.filter((g) => g.popular).length : 0;
-  const go = (i: number) => { setIndex(String(i)); void show(run.id, { split, sampleIndex: i }); };
+  const go = (i: number) => { setIndex(String(i + 1)); void show(run.id, { split, sampleIndex: i }); };
   return (
     <section className="card" data-testid="joint-recs-view">
       <h3>Recommendations — {run.name}</h3>
@@ -34,10 +36,10 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
             <option value="test">test</option><option value="valid">valid</option>
           </select>
         </label>
-        <label>User (sample #){' '}
-          <input data-testid="joint-rec-index" value={index} size={6} onChange={(e) => setIndex(e.target.value)} />
+        <label>User (sample #{d ? ` of ${d.sampleCount}` : ''}){' '}
+          <input data-testid="joint-rec-index" type="number" min={1} max={d?.sampleCount} value={index} size={6} onChange={(e) => setIndex(e.target.value)} />
         </label>
-        <button type="button" data-testid="joint-rec-show" disabled={recs.loading} onClick={() => go(Number(index))}>Show</button>
+        <button type="button" data-testid="joint-rec-show" disabled={recs.loading} onClick={() => go(Math.max(0, Math.round(Number(index) || 1) - 1))}>Show</button>
         <button type="button" data-testid="joint-rec-next" disabled={recs.loading || !d} onClick={() => go((d?.sampleIndex ?? 0) + 1)}>Next user</button>
         {recs.loading && <span className="muted">generating…</span>}
       </div>
@@ -54,7 +56,7 @@ export function RecommendationsView({ run }: { run: JointRunSummary }) {
           </p>
           <div className="rec-columns">
             <div>
-              <h4>History ({d.history.length} items, oldest first)</h4>
+              <h4>History ({plural(d.history.length, 'item')}, oldest first)</h4>
               <ol className="small" data-testid="joint-rec-history">
                 {d.history.map((h, i) => (
                   <li key={i} data-testid="joint-rec-history-item">#{h.id} {h.title ?? h.asin} <span className="tok-chip">{code(h.codes)}</span></li>

@@ -3,10 +3,11 @@ import { useRef, useState } from 'react';
 import type { JointImportResult, JointRunSummary } from '../../../../workers/jointApi.ts';
 import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { downloadBytes } from '../../download.ts';
-import { formatBytes, formatUtcDateTime } from '../../format.ts';
+import { formatBytes } from '../../format.ts';
+import { LocalTime } from '../LocalTime.tsx';
 import { pct } from '../../diagnostics.ts';
 import { runStatusLabel } from '../../../core/runs/runTable.ts';
-import { useJointStore } from '../../stores/joint.ts';
+import { interruptedRuns, useJointStore } from '../../stores/joint.ts';
 import { CollapseBadge } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 
@@ -21,7 +22,7 @@ function epochsText(r: JointRunSummary): string {
 export function InterruptedRuns({ datasetId, runs }: { datasetId: string; runs: JointRunSummary[] }) {
   const running = useJointStore((s) => s.train.running);
   const resume = useJointStore((s) => s.resume);
-  const stale = runs.filter((r) => r.resumable && (r.status === 'paused' || r.status === 'running'));
+  const stale = interruptedRuns(runs);
   if (!stale.length) return null;
   return (
     <section className="card" data-testid="joint-interrupted">
@@ -98,7 +99,7 @@ export function RunList({ datasetId, runs, loaded, onRecommend, selected, onSele
                 <td data-testid="joint-test-shuffle">{r.test?.diagnostics?.shuffle ? r.test.diagnostics.shuffle.gap.toFixed(4) : '—'}</td>
                 <td>{r.testBeforeFinetune?.metrics['ndcg@10']?.toFixed(4) ?? '—'}</td>
                 <td>{r.backend}</td>
-                <td className="small">{formatUtcDateTime(r.updatedAt)}</td>
+                <td className="small"><LocalTime ms={r.updatedAt} /></td>
                 <td className="small">{r.checkpointBytes ? formatBytes(r.checkpointBytes) : '—'}</td>
                 <td className="row">
                   {r.resumable && <button type="button" data-testid="joint-resume" disabled={running} onClick={() => void resume(datasetId, r)}>Resume</button>}

@@ -1,6 +1,7 @@
 /** Live RQ-VAE curves (the shared Chart): losses, collision rate, Gini per level + mean, codes used / dead, lr. */
 import type { TokPoint } from '../../stores/tokenizer.ts';
 import { Chart } from '../Chart.tsx';
+import { formatPercent } from '../../format.ts';
 
 const X = { key: 'epoch', label: 'epoch' };
 
@@ -28,7 +29,7 @@ export function LiveCharts({ points, levels }: { points: TokPoint[]; levels: num
           <table className="compact">
             <tbody>
               <tr><th>epoch</th><td>{last.epoch}</td></tr>
-              <tr><th>collision rate</th><td data-testid="tok-latest-collision">{(last.collision_rate * 100).toFixed(2)} %</td></tr>
+              <tr><th>collision rate</th><td data-testid="tok-latest-collision">{formatPercent(last.collision_rate, 2)}</td></tr>
               <tr><th>largest collision group</th><td data-testid="tok-latest-largest">{last.largest_collision_group ?? '—'}</td></tr>
               <tr><th>Gini mean</th><td>{last.gini_mean?.toFixed(4) ?? '—'}</td></tr>
               {lv.map((l) => (

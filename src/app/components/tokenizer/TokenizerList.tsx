@@ -4,14 +4,13 @@ import type { EmbeddingSummary } from '../../../../workers/api.ts';
 import type { SnapshotKind, TokenizerImportResult, TokenizerSummary } from '../../../../workers/tokenizerApi.ts';
 import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { downloadBytes } from '../../download.ts';
-import { formatBytes, formatUtcDateTime } from '../../format.ts';
+import { formatBytes, formatPercent } from '../../format.ts';
+import { LocalTime } from '../LocalTime.tsx';
 import { getStudioClient } from '../../workerClient.ts';
 import { useTokenizerStore } from '../../stores/tokenizer.ts';
 import { ErrorBox } from '../ErrorBox.tsx';
 
-function pct(x: number): string {
-  return `${(x * 100).toFixed(2)} %`;
-}
+const pct = (x: number) => formatPercent(x, 2);
 
 export function TokenizerList({ datasetId, tokenizers, loaded }: { datasetId: string; tokenizers: TokenizerSummary[]; loaded: boolean }) {
   const viewId = useTokenizerStore((s) => s.view.id);
@@ -78,7 +77,7 @@ export function TokenizerList({ datasetId, tokenizers, loaded }: { datasetId: st
                 <td>{t.giniMean.toFixed(4)}</td>
                 <td>{t.maxSuffix}</td>
                 <td>{formatBytes(t.sizeBytes)}</td>
-                <td className="small">{formatUtcDateTime(t.createdAt)}</td>
+                <td className="small"><LocalTime ms={t.createdAt} /></td>
                 <td>
                   <div className="row nowrap">
                     <button data-testid="tok-inspect" onClick={() => void openView(t.id)}>Inspect</button>
