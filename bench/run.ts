@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--json] [--stage NAME]… [--backend wasm|cpu|webgpu] [--batch N] [--runs N]
  *                    [--quick] [--save] [--vk-icd swiftshader|PATH] [--stock-matmul]
+ *                    [--items N] [--micro N] [--eval-users N] [--max-history N]
  *
  * Stages: prepare, sasrec_step, rqvae_epoch, joint_tok_step, joint_rec_step, beam_eval (default: all).
  * --json    stdout is exactly the JSON object (no readable summary on stderr).
@@ -14,6 +15,8 @@
  * --vk-icd  webgpu only: sets VK_ICD_FILENAMES for the stage processes (`swiftshader` = Chromium's
  *           SwiftShader ICD, a CPU Vulkan driver for machines without a GPU).
  * --stock-matmul  wasm only: batched matMuls on stock tfjs instead of our SIMD kernel (the "before").
+ * --items, --micro, --eval-users, --max-history  passed to the stages that take them (smaller shapes
+ *           for slow adapters; bench/gpu-check.sh uses them).
  * See bench/README.md.
  */
 import { execSync, spawnSync } from 'node:child_process';
@@ -35,6 +38,10 @@ const { values } = parseArgs({
     save: { type: 'boolean', default: false },
     'vk-icd': { type: 'string' },
     'stock-matmul': { type: 'boolean', default: false },
+    items: { type: 'string' },
+    micro: { type: 'string' },
+    'eval-users': { type: 'string' },
+    'max-history': { type: 'string' },
   },
 });
 
@@ -84,6 +91,10 @@ function argsFor(group: Group): string[] {
     if (group === 'joint' && values.quick) args['--micro'] = String(Math.min(Number(values.batch), 8));
   }
   if (values.runs) args['--runs'] = values.runs;
+  if (values.items && group !== 'prepare') args['--items'] = values.items;
+  if (values.micro && (group === 'joint' || group === 'sasrec')) args['--micro'] = values.micro;
+  if (values['eval-users'] && group === 'joint') args['--eval-users'] = values['eval-users'];
+  if (values['max-history'] && group === 'joint') args['--max-history'] = values['max-history'];
   return Object.entries(args).flat();
 }
 
