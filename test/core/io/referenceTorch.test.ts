@@ -4,7 +4,7 @@
 // from the exported YAML's keys (reference_torch_check.py), and an evaluation in Python on a few
 // test users — the reference's beam search and Recall/NDCG — gives the studio's scores.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,10 @@ import { EtegrecRecommender, SEMANTIC, type RecommenderConfig } from '../../../s
 import { RQVAE_SINGLE, Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
 import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointSamples } from '../../../src/core/train/jointTypes.ts';
+import type { JointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
+import type { NamedArray } from '../../../src/core/nn/params.ts';
+import { readReferenceRun } from '../../../src/core/io/referenceLayout.ts';
+import { readTokenizerFile } from '../../../src/cli/tokenizerFile.ts';
 
 const PYTHON = '/usr/bin/python3';
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, yaml, numpy'], { stdio: 'ignore' }).status === 0;
@@ -60,7 +64,7 @@ interface Checked {
 }
 
 let checked: Checked;
-let studio: { metrics: Record<string, number>; generated: number[][][]; scores: number[][]; logits: Float32Array; zE: Float32Array; hD: Float32Array; rqCodes: number[][]; yamlValues: Record<string, unknown> };
+let studio: { state: Record<string, NamedArray>; tokState: Record<string, NamedArray>; codes: Int32Array; config: JointTrainConfig; metrics: Record<string, number>; generated: number[][][]; scores: number[][]; logits: Float32Array; zE: Float32Array; hD: Float32Array; rqCodes: number[][]; yamlValues: Record<string, unknown> };
 
 function samplesOf(): JointSamples {
   const L = 5;
@@ -146,6 +150,7 @@ beforeAll(async () => {
     emb_map: 'RecBole/dataset/Tiny/Tiny.emb_map.json', npy: 'RecBole/dataset/Tiny/Tiny_emb_10.npy', return_beams: RETURN,
     users: histories.map((h, u) => ({ history: h, target: HIST_ITEMS + 1 + u })),
     teacher: { codes: tcodes, labels },
+    resave: 'myckpt/Tiny/Dec-03-2026_09-00-abcdef',
   };
   writeFileSync(join(work, 'spec.json'), JSON.stringify(spec));
   const r = spawnSync(PYTHON, [SCRIPT, work, join(work, 'spec.json')], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
@@ -154,6 +159,7 @@ beforeAll(async () => {
   studio = {
     metrics: result.metrics as Record<string, number>, generated: final, scores, logits: fwd[0], zE: fwd[1], hD: fwd[2], rqCodes: rq,
     yamlValues: readFlatYaml(new TextDecoder().decode(files.find((f) => f.path === 'config/Tiny.yaml')!.bytes)),
+    state, tokState: input.tokenizer, codes, config: input.config,
   };
   rec.dispose();
   tok.dispose();
@@ -202,5 +208,20 @@ describe.skipIf(!hasTorch)(`reference layout × PyTorch (${hasTorch ? 'python3 h
     // the planted ranks, so the scores are not all zero
     expect(checked.ranks.filter((r) => r !== null).length).toBeGreaterThanOrEqual(5);
     expect(checked.metrics['recall@5']).toBeGreaterThan(0);
+  });
+
+  it('the files the reference itself writes (torch.save, pickle protocol 4 for the RQ-VAE) read back into the studio unchanged', () => {
+    const dir = join(work, 'myckpt/Tiny/Dec-03-2026_09-00-abcdef');
+    const files = Object.fromEntries(readdirSync(dir).map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))]));
+    const r = readReferenceRun(files, { fileName: dir });
+    expect(r.epoch).toBe(9);
+    expect(r.report.message).toMatch(/^(\d+) of \1 recommender tensors matched; (\d+) of \2 tokenizer tensors matched; 16 items$/);
+    expect(r.config).toEqual(studio.config);
+    expect(Array.from(r.codes)).toEqual(Array.from(studio.codes));
+    for (const [k, a] of Object.entries(studio.state)) expect(Array.from(r.recommender[k].data), k).toEqual(Array.from(a.data));
+    for (const [k, a] of Object.entries(studio.tokState)) expect(Array.from(r.tokenizer[k].data), k).toEqual(Array.from(a.data));
+    const best = readTokenizerFile(files['best_collision_0.0100_gini_0.0200.pth'], 'best_collision_0.0100_gini_0.0200.pth');
+    expect(best.config.layers).toEqual(tc.layers);
+    for (const [k, a] of Object.entries(studio.tokState)) expect(Array.from(best.state[k].data), k).toEqual(Array.from(a.data));
   });
 });

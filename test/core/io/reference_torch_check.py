@@ -9,7 +9,10 @@ Usage: python3 reference_torch_check.py <layout root> <spec.json>
   computes it (spec section 5.3) -- and load_state_dict(strict=True) into them;
 * the tokenizer's codes of the semantic table (RQ argmin per level);
 * a teacher-forced forward (logits, z_E, h_D) and the reference's beam search (spec section 5.8)
-  on the spec's users, with Recall/NDCG of their targets under the exported code table.
+  on the spec's users, with Recall/NDCG of their targets under the exported code table;
+* with `resave`, the loaded modules saved back as the reference saves them (torch.save of the
+  state dicts: <epoch>.pt, .pt.rqvae, .code.json, and an RQ-VAE best_collision_*.pth with
+  pickle protocol 4), for the studio to read.
 Prints one JSON object.
 """
 import json
@@ -318,4 +321,17 @@ out['metrics'] = {
     'recall@10': metric(lambda r: 1.0 if r is not None and r <= 10 else 0.0),
     'ndcg@10': metric(lambda r: 1 / math.log2(r + 1) if r is not None and r <= 10 else 0.0),
 }
+
+# -- the reference writes its own files: Trainer.safe_save (accelerator.save = torch.save of the
+#    unwrapped state dicts) and the RQ-VAE trainer (torch.save(state_dict, pickle_protocol=4)) --------
+if spec.get('resave'):
+    import shutil
+    d = f"{root}/{spec['resave']}"
+    import os
+    os.makedirs(d, exist_ok=True)
+    torch.save(rec.state_dict(), f"{d}/9.pt")
+    torch.save(tok.state_dict(), f"{d}/9.pt.rqvae")
+    torch.save(tok.state_dict(), f"{d}/best_collision_0.0100_gini_0.0200.pth", pickle_protocol=4)
+    json.dump(code_table, open(f"{d}/9.code.json", 'w'))
+    shutil.copy(f"{root}/{spec['config']}", f"{d}/config.yaml")
 print(json.dumps(out))
