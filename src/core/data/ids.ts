@@ -120,14 +120,37 @@ export function rawMemberText(line: string, key: string): string | undefined {
 }
 
 /**
- * A JSON number id as text: safe numbers as String(v); integers beyond 2^53 (or beyond the double
- * range) as their exact source digits (Python's json keeps them exact), read back from the line.
- * Null for a non-finite value that is not an integer literal.
+ * The source texts of the top-level elements of a JSON array's text (as rawMemberText returns
+ * it), or undefined when it is not an array. Iterative; assumes the text parsed as JSON.
  */
-export function numberIdText(v: number, line: string, key: string): string | null {
+export function rawArrayItems(text: string): string[] | undefined {
+  let i = skipWs(text, 0);
+  if (text.charCodeAt(i) !== 91) return undefined;
+  const out: string[] = [];
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === 93) return out;
+  for (;;) {
+    const end = endOfValue(text, i);
+    out.push(text.slice(i, end));
+    i = skipWs(text, end);
+    if (text.charCodeAt(i) !== 44) return out;
+    i = skipWs(text, i + 1);
+  }
+}
+
+const INTEGER_LITERAL = /^-?(?:0|[1-9]\d*)$/;
+
+/**
+ * A JSON number id as text: safe numbers as String(v); integers beyond 2^53 (or beyond the double
+ * range) as their exact source digits (Python's json keeps them exact), read back from the line —
+ * member `key`, or element `index` of the array under `key`. Null for a non-finite value that is
+ * not an integer literal.
+ */
+export function numberIdText(v: number, line: string, key: string, index?: number): string | null {
   if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) {
-    const raw = rawMemberText(line, key);
-    if (raw !== undefined && /^-?(?:0|[1-9]\d*)$/.test(raw)) return raw;
+    let raw = rawMemberText(line, key);
+    if (raw !== undefined && index !== undefined) raw = rawArrayItems(raw)?.[index];
+    if (raw !== undefined && INTEGER_LITERAL.test(raw)) return raw;
   }
   return Number.isFinite(v) ? String(v) : null;
 }

@@ -5,6 +5,7 @@
  */
 import { StudioError } from '../errors.ts';
 import { detectMetadataFormat, METADATA_FORMATS_TEXT } from './detect.ts';
+import { numberIdText } from './ids.ts';
 import { type ByteSource } from './lines.ts';
 import { detach, isBlank, openLines, quoteStart, ReportBuilder, withFile, type ParseOptions } from './parse.ts';
 import { parsePythonLiteral } from './pyliteral.ts';
@@ -92,6 +93,7 @@ function makeObjectHandler(
   const keyField = fmt === 'amazon2023-meta' ? 'parent_asin' : 'asin';
   return (line, lineNo) => {
     let obj: unknown;
+    let fromJson = true;
     if (fmt === 'amazon2014-meta') {
       // JSON fast path only where the line could be JSON: a failing JSON.parse is not free.
       let parsed = false;
@@ -99,8 +101,9 @@ function makeObjectHandler(
         try { obj = JSON.parse(line); parsed = true; } catch { /* fall back to the Python literal */ }
       }
       if (!parsed) {
+        fromJson = false;
         try {
-          obj = parsePythonLiteral(line);
+          obj = parsePythonLiteral(line, { unsafeIntegersAsText: true });
         } catch (err) {
           rb.malformed(lineNo, `not a valid Python literal: ${(err as Error).message}`);
           return;
@@ -120,7 +123,8 @@ function makeObjectHandler(
     }
     const o = obj as Record<string, unknown>;
     let key = o[keyField];
-    if (typeof key === 'number' && Number.isFinite(key)) key = String(key);
+    // a numeric id keeps its exact digits beyond 2^53 (JSON: read from the line; Python literals: parsed as text)
+    if (typeof key === 'number') key = fromJson ? numberIdText(key, line, keyField) : Number.isFinite(key) ? String(key) : null;
     if (typeof key !== 'string' || key.length === 0) {
       rb.missing(lineNo, `missing field ${keyField}`);
       return;

@@ -27,8 +27,16 @@ const UNICODE_NAMES: Record<string, string> = {
 const NAME_RE = /[A-Za-z_][A-Za-z0-9_]*/y;
 const NUMBER_RE = /[+-]?[ \t]*(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)/y;
 
-export function parsePythonLiteral(text: string): unknown {
-  const p = new Parser(text);
+export interface PyLiteralOptions {
+  /**
+   * Integer literals beyond ±(2^53 − 1) as their exact decimal digits (a string, as Python's
+   * str(int) writes them) instead of a rounded double: for ids, which must stay exact.
+   */
+  unsafeIntegersAsText?: boolean;
+}
+
+export function parsePythonLiteral(text: string, opts: PyLiteralOptions = {}): unknown {
+  const p = new Parser(text, opts.unsafeIntegersAsText ?? false);
   p.ws();
   const v = p.value();
   p.ws();
@@ -38,7 +46,7 @@ export function parsePythonLiteral(text: string): unknown {
 
 class Parser {
   i = 0;
-  constructor(readonly s: string) {}
+  constructor(readonly s: string, readonly unsafeIntegersAsText = false) {}
 
   fail(msg: string): never {
     throw new PyLiteralError(msg, this.i);
@@ -232,7 +240,7 @@ class Parser {
     return '\\' + e;
   }
 
-  number(): number {
+  number(): number | string {
     const s = this.s;
     NUMBER_RE.lastIndex = this.i;
     const m = NUMBER_RE.exec(s);
@@ -249,6 +257,11 @@ class Parser {
     else if (/^0[bB]/.test(text)) v = parseInt(text.slice(2), 2);
     else v = Number(text);
     if (Number.isNaN(v)) this.fail('bad number');
+    if (this.unsafeIntegersAsText && !Number.isSafeInteger(v) && /^(?:0[xXoObB][0-9a-fA-F]+|\d+)$/.test(text)) {
+      // BigInt reads 0x/0o/0b and decimal alike; Python's str(int) is the decimal digits
+      const big = BigInt(text);
+      if (big !== 0n) return (sign < 0 ? '-' : '') + big.toString();
+    }
     return sign * v;
   }
 }

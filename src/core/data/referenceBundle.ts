@@ -11,7 +11,7 @@
 import { strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
 import { gunzipChecked, inflateBudget, unzipChecked, type InflateBudget } from '../io/zip.ts';
 import { StudioError, throwIfCancelled } from '../errors.ts';
-import { checkDatasetIds } from './ids.ts';
+import { checkDatasetIds, numberIdText } from './ids.ts';
 import type { ProgressSink } from '../events.ts';
 import { npyToFloat32, parseNpy } from '../io/npy.ts';
 import { bytesSource, MAX_LINE_LENGTH } from './lines.ts';
@@ -266,10 +266,11 @@ function parseJsonl(f: BundleFile, signal?: AbortSignal): JsonlSample[] {
       throw bad(f.name, `Not valid JSON: ${(e as Error).message}`, no);
     }
     const rec = o as { user_id?: unknown; target_id?: unknown; inter_history?: unknown };
-    const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
-    const user = str(rec?.user_id);
-    const target = str(rec?.target_id);
-    const hist = Array.isArray(rec?.inter_history) ? rec.inter_history.map(str) : null;
+    // numeric ids keep their exact digits beyond 2^53 (read from the line, not through a double)
+    const str = (v: unknown, key: string, index?: number) => (typeof v === 'string' ? v : typeof v === 'number' ? numberIdText(v, line, key, index) : null);
+    const user = str(rec?.user_id, 'user_id');
+    const target = str(rec?.target_id, 'target_id');
+    const hist = Array.isArray(rec?.inter_history) ? rec.inter_history.map((v: unknown, k: number) => str(v, 'inter_history', k)) : null;
     if (user === null) throw bad(f.name, 'Missing or invalid "user_id"', no);
     if (target === null) throw bad(f.name, 'Missing or invalid "target_id"', no);
     if (hist === null || hist.some((h) => h === null)) throw bad(f.name, '"inter_history" must be a list of item ids', no);

@@ -10,6 +10,7 @@ import { StudioError } from '../../../src/core/errors.ts';
 import { describeReport, importToDataset } from '../../../src/core/data/importer.ts';
 import { bytesSource } from '../../../src/core/data/lines.ts';
 import { parseInteractions } from '../../../src/core/data/parse.ts';
+import { parseMetadata } from '../../../src/core/data/metadata.ts';
 import { prepareDataset } from '../../../src/core/data/prepare.ts';
 import { importReferenceBundle, referenceBundleFiles, type BundleFile } from '../../../src/core/data/referenceBundle.ts';
 import { Rng } from '../../../src/core/rng.ts';
@@ -82,14 +83,45 @@ describe('prepare never writes ids its loader rejects', () => {
     expect(r.userNames).toEqual(['9007199254740993', '9007199254740992', '17']);
     expect(r.itemNames).toEqual(['12345678901234567890123', '12345678901234567890124', huge]);
   });
+
+  it('keeps numeric ids above 2^53 exact in metadata (JSON and Python literals)', async () => {
+    const json = ['{"asin": 9007199254740993, "title": "odd"}', '{"asin": 9007199254740992, "title": "even"}', '{"asin": 17, "title": "small"}'].join('\n');
+    const j = await parseMetadata(bytesSource(enc(json), 5), 'meta.json', 'amazon2018-meta');
+    expect([...j.titles.entries()]).toEqual([['9007199254740993', 'odd'], ['9007199254740992', 'even'], ['17', 'small']]);
+    const py = ["{'asin': 9007199254740993, 'title': 'odd'}", "{'asin': 0x20000000000003, 'title': 'hex'}", "{'asin': -12345678901234567890, 'title': 'neg'}", "{'asin': 17, 'title': 'small'}"].join('\n');
+    const p = await parseMetadata(bytesSource(enc(py), 5), 'meta.json', 'amazon2014-meta');
+    expect([...p.titles.entries()]).toEqual([['9007199254740993', 'odd'], ['9007199254740995', 'hex'], ['-12345678901234567890', 'neg'], ['17', 'small']]);
+  });
+
+  it('keeps numeric ids above 2^53 exact in the reference jsonl (user_id, target_id, inter_history)', async () => {
+    const u = '9007199254740993';
+    const [a, b, c, d] = ['12345678901234567890123', '12345678901234567890125', '7', '9007199254740995'];
+    const sample = (user: string, hist: string[], target: string) => `{"user_id": ${user}, "inter_history": [${hist.join(', ')}], "target_id": ${target}}`;
+    const files: BundleFile[] = [
+      { name: 'R.train.jsonl', bytes: enc(sample(u, [a], b) + '\n') },
+      { name: 'R.valid.jsonl', bytes: enc(sample(u, [a, b], c) + '\n') },
+      { name: 'R.test.jsonl', bytes: enc(sample(u, [a, b, c], d) + '\n') },
+    ];
+    const { dataset } = await importReferenceBundle(files, { config: { kcore: 0, maxLen: 50 } });
+    expect(dataset.userIds).toEqual([u]);
+    expect(dataset.itemIds).toEqual([a, b, c, d]);
+  });
 });
 
 /** Seeded generator of ids, some of them hostile. */
 const SAFE = ['a', 'B', '7', ' ', '"', '\\', 'é', '😀', '\u2028', '_', '__proto__', '{', ',', '[PAD'];
 const HOSTILE = ['\t', '\n', '\r', '\ud800', '\udfff', '\ufffd'];
 
-function genId(rng: Rng, hostileRate: number): string | number {
-  if (rng.next() < 0.1) return rng.next() < 0.5 ? Math.floor(rng.next() * 1e6) : 2 ** 53 + Math.floor(rng.next() * 1e6) * 2; // numeric ids, some beyond 2^53
+/** A numeric id: its exact decimal digits, written into the JSON as a number literal. */
+interface NumId { digits: string }
+
+function genId(rng: Rng, hostileRate: number): string | NumId {
+  if (rng.next() < 0.15) {
+    // numeric ids: small, and beyond 2^53 (odd ones have no double; neighbours differ only past it)
+    const r = rng.next();
+    const big = r < 0.33 ? BigInt(Math.floor(rng.next() * 1e6)) : r < 0.66 ? 2n ** 53n + BigInt(Math.floor(rng.next() * 8)) : 10n ** 25n + BigInt(Math.floor(rng.next() * 1e6));
+    return { digits: big.toString() };
+  }
   let s = '';
   const len = 1 + Math.floor(rng.next() * 6);
   for (let k = 0; k < len; k++) s += SAFE[Math.floor(rng.next() * SAFE.length)];
@@ -100,9 +132,18 @@ function genId(rng: Rng, hostileRate: number): string | number {
   return s;
 }
 
-/** A JSON number id written with its exact digits (BigInt text for those beyond 2^53). */
-const jsonId = (v: string | number) => (typeof v === 'number' ? BigInt(v).toString() : JSON.stringify(v));
-const idText = (v: string | number) => (typeof v === 'number' ? BigInt(v).toString() : v);
+/** A JSON number id written with its exact digits. */
+const jsonId = (v: string | NumId) => (typeof v === 'string' ? JSON.stringify(v) : v.digits);
+const idText = (v: string | NumId) => (typeof v === 'string' ? v : v.digits);
+
+/**
+ * The reference jsonl with every id that is a plain integer written as a JSON number (as other
+ * tools write them) instead of the string our writer uses: the re-import must read it exactly.
+ */
+function numericJsonl(files: BundleFile[]): BundleFile[] {
+  const dec = new TextDecoder();
+  return files.map((f) => (/\.jsonl$/.test(f.name) ? { ...f, bytes: enc(dec.decode(f.bytes).replace(/(?<![\\\w])"(-?(?:0|[1-9]\d*))"(?=\s*[,\]}])/g, '$1')) } : f));
+}
 
 describe('round trip: prepare → write → re-import equals (seeded property test)', () => {
   it('holds for 60 generated datasets; hostile ones are refused with their line', async () => {
@@ -148,6 +189,11 @@ describe('round trip: prepare → write → re-import equals (seeded property te
       expect(Array.from(back.seqOffsets)).toEqual(Array.from(dataset.seqOffsets));
       expect(Array.from(back.seqItems)).toEqual(Array.from(dataset.seqItems));
       expect(Array.from(back.seqTimes)).toEqual(Array.from(dataset.seqTimes));
+      // the samples alone (no .inter) with numeric ids as JSON numbers rebuild the same users and items
+      const samplesOnly = numericJsonl(files.filter((f) => /\.(train|valid|test)\.jsonl$|emb_map\.json$/.test(f.name)));
+      const fromSamples = (await importReferenceBundle(samplesOnly, { config: { kcore: 0, maxLen: 50 } })).dataset;
+      expect(new Set(fromSamples.userIds)).toEqual(new Set(dataset.userIds.filter((_, u) => dataset.seqOffsets[u + 1] - dataset.seqOffsets[u] >= 3)));
+      expect(fromSamples.itemIds).toEqual(dataset.itemIds);
       accepted++;
     }
     expect(accepted).toBeGreaterThan(10);
