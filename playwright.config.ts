@@ -7,6 +7,8 @@ const port = Number(process.env.E2E_PORT ?? 5199);
 
 export default defineConfig({
   testDir: 'e2e',
+  // production-build specs run against `vite preview` (playwright.preview.config.ts)
+  testIgnore: '**/*.preview.spec.ts',
   timeout: 180_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,

@@ -12,7 +12,8 @@ const isolationHeaders = {
 // what Vite's dev mode needs (React Refresh's inline preamble, the HMR websocket).
 const csp = (dev: boolean) => [
   "default-src 'self'",
-  `script-src 'self' 'wasm-unsafe-eval'${dev ? " 'unsafe-inline'" : ''}`,
+  // blob: is tfjs-wasm's threaded factory, which its pthread workers load with importScripts
+  `script-src 'self' blob: 'wasm-unsafe-eval'${dev ? " 'unsafe-inline'" : ''}`,
   "worker-src 'self' blob:",
   `connect-src 'self'${dev ? ' ws: wss:' : ''}`,
   "img-src 'self' data: blob:",
@@ -36,10 +37,26 @@ const cspMeta: Plugin = {
   }],
 };
 
+// tfjs-backend-wasm starts its pthread workers from the threaded factory's source text
+// (`factory.toString()` in a blob). The factory reads `_scriptDir` from its enclosing closure, which
+// a production build renames, so every pthread worker threw "e is not defined" and the threaded
+// backend never started. Declaring the variable inside the factory makes the function self-contained.
+const THREADED_FACTORY = 'tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
+const FACTORY_HEAD = 'return (\nfunction(WasmBackendModuleThreadedSimd) {\n';
+const wasmThreadedFactory: Plugin = {
+  name: 'tfjs-wasm-threaded-factory',
+  transform(code, id) {
+    if (!id.replace(/\\/g, '/').includes(THREADED_FACTORY)) return null;
+    if (!code.includes(FACTORY_HEAD)) this.error(`${THREADED_FACTORY}: unexpected layout (tfjs upgraded?); cannot make the threaded factory self-contained`);
+    return code.replace(FACTORY_HEAD, `${FACTORY_HEAD}var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;\n`);
+  },
+};
+
 export default defineConfig({
   plugins: [react(), cspMeta],
   server: { headers: { ...isolationHeaders, 'Content-Security-Policy': csp(true) } },
   preview: { headers: { ...isolationHeaders, 'Content-Security-Policy': csp(false) } },
-  worker: { format: 'es' },
+  // worker bundles have their own plugin list: tfjs runs in the studio worker
+  worker: { format: 'es', plugins: () => [wasmThreadedFactory] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
 });

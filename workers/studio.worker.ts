@@ -1,6 +1,6 @@
 /**
  * The studio worker: the StudioWorkerApi (workers/studioService.ts) exposed with comlink, plus the
- * browser specifics: tfjs-wasm binaries as Vite asset URLs, no wasm threads in a module worker,
+ * browser specifics: tfjs-wasm binaries as Vite asset URLs, wasm threads where the page is isolated,
  * and the app base URL for the bundled sample.
  */
 import * as Comlink from 'comlink';
@@ -19,8 +19,10 @@ const service = createStudioService({
       'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
       'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
     },
-    // The threaded binary fails inside a production module worker (runtime-notes.md).
-    wasmMultithread: false,
+    // The threaded SIMD binary needs cross-origin isolation (SharedArrayBuffer; the COOP/COEP headers
+    // of vite.config.ts) and the build fix there; tfjs would use half the cores, so ask for all.
+    wasmMultithread: self.crossOriginIsolated,
+    wasmThreads: Math.max(1, navigator.hardwareConcurrency || 1),
   },
 });
 

@@ -35,6 +35,12 @@ export interface BackendReport {
   adapter?: AdapterInfo;
   attempts: BackendAttempt[];
   fallbackReason?: string;
+  /**
+   * wasm only: threads XNNPACK runs on (tfjs getThreadsCount), and whether the threaded SIMD binary
+   * is in use. 1 / false in Node and wherever the page is not cross-origin isolated.
+   */
+  wasmThreads?: number;
+  wasmThreadedBinary?: boolean;
 }
 
 export const DEFAULT_BACKEND_PREFERENCE: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -61,8 +67,13 @@ export interface GpuLike {
 export interface SelectBackendOptions {
   /** Passed to setWasmPaths of tfjs-backend-wasm (browser: Vite `?url` imports). Not needed in Node. */
   wasmPaths?: string | Record<string, string>;
-  /** false sets WASM_HAS_MULTITHREAD_SUPPORT=false (needed in a production module worker). */
+  /** false sets WASM_HAS_MULTITHREAD_SUPPORT=false: the single-threaded SIMD binary even where threads work. */
   wasmMultithread?: boolean;
+  /**
+   * Threads for the threaded wasm binary (tfjs setThreadsCount). tfjs's own default is half of
+   * navigator.hardwareConcurrency — one thread on a 2-core machine — so the browser passes all cores.
+   */
+  wasmThreads?: number;
   /** Overrides globalThis.navigator.gpu (tests); null means "no WebGPU". */
   gpu?: GpuLike | null;
   /** Milliseconds to wait for requestAdapter() (default 60 s; see prepareWebGpu). */
@@ -113,7 +124,13 @@ export async function selectBackend(
         await importBackend(name, opts);
       }
       try {
-        await switchTo(name);
+        if (name === 'wasm' && opts.wasmMultithread !== false && opts.wasmThreads) {
+          // tfjs-backend-wasm caps its pool at navigator.hardwareConcurrency / 2 (read once, when the
+          // module instantiates) whatever setThreadsCount asks: one thread on 2 cores
+          await withReportedCores(2 * Math.floor(opts.wasmThreads), () => switchTo(name));
+        } else {
+          await switchTo(name);
+        }
       } catch (err) {
         if (!adapter) throw err;
         throw new AttemptFailure(`adapter ${adapterLabel(adapter)} found, but ${errorText(err)}`);
@@ -129,6 +146,7 @@ export async function selectBackend(
       attempts.push({ backend: name, ok: true });
       const report: BackendReport = { preference: order, backend: name, attempts };
       if (adapter) report.adapter = adapter;
+      if (name === 'wasm') Object.assign(report, await wasmThreadInfo());
       if (name !== order[0]) report.fallbackReason = summariseFailures(attempts);
       return report;
     } catch (err) {
@@ -257,6 +275,8 @@ async function importBackend(name: BackendName, opts: SelectBackendOptions): Pro
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (opts.wasmMultithread === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      // read when the backend initialises (tf.setBackend), so it must be set before
+      else if (opts.wasmThreads !== undefined && opts.wasmThreads >= 1) wasm.setThreadsCount(Math.floor(opts.wasmThreads));
       if (opts.wasmPaths && !wasmPathsSet) {
         wasm.setWasmPaths(opts.wasmPaths);
         wasmPathsSet = true;
@@ -272,6 +292,36 @@ async function importBackend(name: BackendName, opts: SelectBackendOptions): Pro
         ? 'the webgl backend did not register (no browser/WebGL context here)'
         : `the ${name} backend did not register in this context`,
     );
+  }
+}
+
+/** Runs `start` while navigator.hardwareConcurrency reads `cores`; the real value is back afterwards. */
+async function withReportedCores<T>(cores: number, start: () => Promise<T>): Promise<T> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  let shadowed = false;
+  if (nav && !Object.prototype.hasOwnProperty.call(nav, 'hardwareConcurrency')) {
+    try {
+      Object.defineProperty(nav, 'hardwareConcurrency', { value: cores, configurable: true });
+      shadowed = true;
+    } catch {
+      /* a frozen navigator: tfjs keeps its own cap */
+    }
+  }
+  try {
+    return await start();
+  } finally {
+    if (shadowed) delete nav!.hardwareConcurrency;
+  }
+}
+
+/** Threads and binary of the initialised wasm backend. */
+async function wasmThreadInfo(): Promise<{ wasmThreads?: number; wasmThreadedBinary: boolean }> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const threaded = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  try {
+    return { wasmThreads: wasm.getThreadsCount(), wasmThreadedBinary: threaded };
+  } catch {
+    return { wasmThreadedBinary: threaded };
   }
 }
 

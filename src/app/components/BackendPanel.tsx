@@ -82,6 +82,12 @@ export function BackendPanel() {
       <span className={`badge ${usedFallback && !autoChoice ? 'badge-warn' : 'badge-ok'}`} data-testid="backend-name">
         {report.backend}
       </span>
+      {report.backend === 'wasm' && report.wasmThreads !== undefined && (
+        <span className="badge" data-testid="backend-threads"
+          title={report.wasmThreadedBinary ? 'threaded SIMD wasm binary (cross-origin isolated page)' : 'single-threaded wasm binary'}>
+          {report.wasmThreads} {report.wasmThreads === 1 ? 'thread' : 'threads'}
+        </span>
+      )}
       {adapter ? (
         <span className="backend-adapter" data-testid="adapter-info">
           {[adapter.vendor, adapter.architecture].filter(Boolean).join(' / ') || 'unknown adapter'}
@@ -113,6 +119,14 @@ export function BackendPanel() {
             <dd data-testid="backend-source">{SOURCE_TEXT[source]}</dd>
             <dt>Preference</dt>
             <dd>{report.preference.join(' → ')}</dd>
+            {report.backend === 'wasm' && (
+              <>
+                <dt>wasm threads</dt>
+                <dd data-testid="backend-wasm-binary">
+                  {report.wasmThreads ?? '?'} ({report.wasmThreadedBinary ? 'threaded SIMD binary' : 'single-threaded binary: threads need a cross-origin isolated page'})
+                </dd>
+              </>
+            )}
             {fallbackReason && (
               <>
                 <dt>Fallback reason</dt>
