@@ -15,6 +15,7 @@ import { npyToFloat32, npyToInt32, parseNpy, writeNpy } from '../src/core/io/npy
 import { pthStateDict, readPth } from '../src/core/io/pth.ts';
 import { f32Tensor, i32Tensor, readSafetensors, toFloat32, writeSafetensors } from '../src/core/io/safetensors.ts';
 import { gunzipChecked, unzipChecked } from '../src/core/io/zip.ts';
+import { readReferenceConfigYaml, readReferenceRun, referenceLayoutFiles } from '../src/core/io/referenceLayout.ts';
 import { tinyCheckpoint } from '../test/core/io/checkpointFixture.ts';
 
 export interface FuzzTarget {
@@ -135,4 +136,38 @@ export const TARGETS: FuzzTarget[] = [
     },
     run: (b) => readJointConfigYaml(new TextDecoder().decode(b), 'fuzz.yaml'),
   },
+  {
+    name: 'reference-config',
+    seeds: async () => [referenceLayoutFileOf(await referenceLayout(), 'config/')],
+    run: (b) => readReferenceConfigYaml(new TextDecoder().decode(b), 'fuzz.yaml'),
+  },
+  {
+    // the reference's run folder (<epoch>.pt, .pt.rqvae, .code.json and its YAML), zipped
+    name: 'reference-run',
+    seeds: async () => {
+      const files = await referenceLayout();
+      const run: Record<string, Uint8Array> = {};
+      for (const f of files) if (f.path.startsWith('myckpt/')) run[f.path.split('/').pop()!] = f.bytes;
+      run['config.yaml'] = referenceLayoutFileOf(files, 'config/');
+      return [zipSync(run, { level: 1 })];
+    },
+    run: (b) => readReferenceRun(unzipChecked(b, { fileName: 'fuzz.zip' }), { fileName: 'fuzz.zip' }),
+  },
 ];
+
+/** The tiny checkpoint laid out for the reference trainer, on a dataset of its item count. */
+async function referenceLayout() {
+  const input = bundleInput();
+  const n = input.recommenderConfig.n_items_plus_pad - 1;
+  const map: Record<string, number> = { '[PAD]': 0 };
+  for (let i = 1; i <= n; i++) map[`I${i}`] = i;
+  const line = strToU8(JSON.stringify({ user_id: 'u', target_id: 'I2', inter_history: ['I1'] }) + '\n');
+  return referenceLayoutFiles({
+    ...input, name: 'Fuzz', run: 'run', epoch: 1, gpus: 2,
+    datasetFiles: [{ name: 'f.train.jsonl', bytes: line }, { name: 'f.valid.jsonl', bytes: line }, { name: 'f.test.jsonl', bytes: line }, { name: 'f.emb_map.json', bytes: strToU8(JSON.stringify(map)) }],
+  });
+}
+
+function referenceLayoutFileOf(files: { path: string; bytes: Uint8Array }[], prefix: string): Uint8Array {
+  return files.find((f) => f.path.startsWith(prefix))!.bytes;
+}

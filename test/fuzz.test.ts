@@ -15,7 +15,7 @@ describe('importer fuzzing (short form)', () => {
     const r = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), ['fuzz/run.ts', '--count', String(COUNT), '--seed', '7', '--quiet'], { cwd: ROOT, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
     const report = JSON.parse(r.stdout) as { targets: Record<string, { inputs: number; read: number; refused: number; findings: unknown[] }> };
     const names = Object.keys(report.targets);
-    expect(names).toEqual(expect.arrayContaining(['npy', 'safetensors', 'pth', 'zip', 'gzip', 'reviews', 'reference-bundle', 'joint-bundle', 'joint-checkpoint', 'config-yaml', 'sequences', 'metadata']));
+    expect(names).toEqual(expect.arrayContaining(['npy', 'safetensors', 'pth', 'zip', 'gzip', 'reviews', 'reference-bundle', 'joint-bundle', 'joint-checkpoint', 'config-yaml', 'sequences', 'metadata', 'reference-config', 'reference-run']));
     for (const [name, t] of Object.entries(report.targets)) {
       expect(t.findings, name).toEqual([]);
       expect(t.inputs, name).toBe(COUNT);

@@ -555,7 +555,9 @@ export function referenceLayoutFiles(input: ReferenceLayoutInput): LayoutFile[] 
   files.push({ path: p.codes, bytes: strToU8(writeCodeJson(input.codes)) });
 
   const paths: ReferencePaths = { dataset: input.name, data_path: './RecBole/dataset', semantic_emb_path: p.semantic.split('/').pop()!, rqvae_path: `./${p.rqvae}` };
-  const yaml = writeReferenceConfigYaml({ config: input.config, recommender: rc, tokenizer: input.tokenizerConfig, paths, source: input.source });
+  // the model keys describe the exported tensors: the T5 they were built with, whatever the config says
+  const config: JointTrainConfig = { ...input.config, t5: { ...rc.t5 } };
+  const yaml = writeReferenceConfigYaml({ config, recommender: rc, tokenizer: input.tokenizerConfig, paths, source: input.source });
   files.push({ path: p.config, bytes: strToU8(yaml) });
   files.push({ path: p.accelerate, bytes: strToU8(accelerateConfigYaml(input.gpus)) });
   files.push({ path: p.runScript, bytes: strToU8(referenceRunScript(p)), mode: 0o755 });

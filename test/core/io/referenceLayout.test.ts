@@ -143,6 +143,9 @@ describe('reference layout export', () => {
     expect(text).toMatch(/^#@studio forge: true$/m);
     expect(text).toMatch(/^#@studio ablation: no_psa$/m);
     expect(text).not.toMatch(/^t5\./m);
+    // the model keys follow the tensors, even where a config's t5 block says otherwise
+    const other = referenceLayoutFiles({ ...input, config: { ...input.config, t5: { ...input.config.t5, num_layers: 6, d_model: 128 } } });
+    expect(readFlatYaml(strFromU8(other.find((f) => f.path === 'config/Toy2014.yaml')!.bytes))).toMatchObject({ encoder_layers: 2, d_model: 16 });
   });
 
   it('the reference keys map back onto the same studio config (the table inverted), extras included', () => {
