@@ -95,7 +95,7 @@ test('joint training: live charts, reload mid-run and resume, recommendations, b
   const interrupted = page.getByTestId('joint-interrupted-row');
   await expect(interrupted).toHaveCount(1);
   await expect(interrupted).toContainText('e2e-run');
-  await expect(interrupted).toContainText('1 epoch(s) stored');
+  await expect(interrupted).toContainText('1 epoch stored');
   await expect(row.getByTestId('joint-status')).toHaveText('interrupted');
   await page.getByTestId('joint-resume-interrupted').click();
   // The stored epoch's curves are back at once.

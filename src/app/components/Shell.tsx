@@ -85,7 +85,7 @@ export function WorkerRestartBanner() {
   const [dismissed, setDismissed] = useState(0);
   if (!restart || restart.count === dismissed) return null;
   return (
-    <div className="hidden-banner" role="alert" data-testid="worker-restart-banner">
+    <div className="hidden-banner worker-banner" role="alert" data-testid="worker-restart-banner">
       <span title={`What failed: ${restart.reason}`}>
         {RESTART_NOTE} (<LocalTime ms={restart.at} />{restart.count > 1 ? `, restart ${restart.count}` : ''}). Epochs stored before it are
         kept; a smaller batch, micro-batch or model needs less memory.

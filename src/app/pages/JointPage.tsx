@@ -12,7 +12,7 @@ import { ImportBundlePanel, InterruptedRuns, RunList } from '../components/joint
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { interruptedRuns, pointsFromHistory, useJointStore, withStoredPoints } from '../stores/joint.ts';
 import { datasetHref, jointHref, navigate } from '../route.ts';
-import { formatInt } from '../format.ts';
+import { formatInt, plural } from '../format.ts';
 import '../tokenizer.css';
 
 export function JointPage({ datasetId }: { datasetId: string | null }) {
@@ -91,8 +91,8 @@ export function JointPage({ datasetId }: { datasetId: string | null }) {
         <>
           <p className="small muted">
             <a href={datasetHref(dataset.id)}>{dataset.name}</a>: {formatInt(dataset.stats.num_items)} items ·{' '}
-            {inputs === undefined ? '…' : `${inputs.embeddings.length} embedding table(s), ${inputs.tokenizers.length} tokenizer(s)`} ·{' '}
-            {runs === undefined ? '…' : `${runs.length} run(s)`}
+            {inputs === undefined ? '…' : `${plural(inputs.embeddings.length, 'embedding table')}, ${plural(inputs.tokenizers.length, 'tokenizer')}`} ·{' '}
+            {runs === undefined ? '…' : plural(runs.length, 'run')}
           </p>
           {listError && <p className="error-text small">{listError.message}</p>}
           {runs && <InterruptedRuns datasetId={dataset.id} runs={runs} />}

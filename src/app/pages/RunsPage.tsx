@@ -15,7 +15,7 @@ import { ErrorBox } from '../components/ErrorBox.tsx';
 import '../diagnostics.css';
 import '../runs.css';
 import { downloadBytes } from '../download.ts';
-import { formatPercent } from '../format.ts';
+import { formatPercent, plural } from '../format.ts';
 import { LocalTime } from '../components/LocalTime.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { getStudioClient } from '../workerClient.ts';
@@ -158,7 +158,7 @@ export function RunsPage() {
         <label>Search{' '}
           <input data-testid="runs-filter-text" value={text} placeholder="name, status, backend…" onChange={(e) => setText(e.target.value)} />
         </label>
-        <span className="small muted" data-testid="runs-count">{rows === null ? 'Loading…' : `${shown.length} of ${rows.length} run(s)`}</span>
+        <span className="small muted" data-testid="runs-count">{rows === null ? 'Loading…' : `${shown.length} of ${plural(rows.length, 'run')}`}</span>
       </div>
       <div className="runs-table-wrap" data-testid="runs-table-wrap">
         <table className="runs-table runs-list" data-testid="runs-table">

@@ -9,7 +9,7 @@ import { TrainPanel } from '../components/tokenizer/TrainPanel.tsx';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { useTokenizerStore } from '../stores/tokenizer.ts';
 import { datasetHref, navigate, tokenizerHref } from '../route.ts';
-import { formatInt } from '../format.ts';
+import { formatInt, plural } from '../format.ts';
 import '../tokenizer.css';
 
 export function TokenizerPage({ datasetId }: { datasetId: string | null }) {
@@ -62,8 +62,8 @@ export function TokenizerPage({ datasetId }: { datasetId: string | null }) {
         <>
           <p className="small muted">
             <a href={datasetHref(dataset.id)}>{dataset.name}</a>: {formatInt(dataset.stats.num_items)} items ·{' '}
-            {embeddings === undefined ? '…' : `${embeddings.length} embedding table(s)`} ·{' '}
-            {tokenizers === undefined ? '…' : `${tokenizers.length} tokenizer(s)`}
+            {embeddings === undefined ? '…' : plural(embeddings.length, 'embedding table')} ·{' '}
+            {tokenizers === undefined ? '…' : plural(tokenizers.length, 'tokenizer')}
           </p>
           {listError && <p className="error-text small">{listError.message}</p>}
           {embeddings !== undefined && (

@@ -3,7 +3,7 @@ import { useRef, useState } from 'react';
 import type { JointImportResult, JointRunSummary } from '../../../../workers/jointApi.ts';
 import type { StudioErrorInfo } from '../../../core/errors.ts';
 import { downloadBytes } from '../../download.ts';
-import { formatBytes } from '../../format.ts';
+import { formatBytes, plural } from '../../format.ts';
 import { LocalTime } from '../LocalTime.tsx';
 import { pct } from '../../diagnostics.ts';
 import { runStatusLabel } from '../../../core/runs/runTable.ts';
@@ -31,7 +31,7 @@ export function InterruptedRuns({ datasetId, runs }: { datasetId: string; runs: 
       <ul>
         {stale.map((r) => (
           <li key={r.id} data-testid="joint-interrupted-row">
-            <strong>{r.name}</strong> — {r.progress ? `${r.progress.stage} stage, next epoch ${r.progress.nextEpoch + 1}` : 'before the first epoch'} · {r.history.length} epoch(s) stored{' '}
+            <strong>{r.name}</strong> — {r.progress ? `${r.progress.stage} stage, next epoch ${r.progress.nextEpoch + 1}` : 'before the first epoch'} · {plural(r.history.length, 'epoch')} stored{' '}
             <button type="button" data-testid="joint-resume-interrupted" disabled={running} onClick={() => void resume(datasetId, r)}>Resume</button>
           </li>
         ))}
