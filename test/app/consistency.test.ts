@@ -10,6 +10,7 @@ import { progressFrom } from '../../src/app/stores/jobEvents.ts';
 import { interruptedRuns, jointFormValues, useJointStore } from '../../src/app/stores/joint.ts';
 import { jointTrainConfig } from '../../src/core/train/jointSchedule.ts';
 import type { JointRunSummary } from '../../workers/jointApi.ts';
+import { runStatusLabel } from '../../src/core/runs/runTable.ts';
 
 const TZ = process.env.TZ;
 beforeAll(() => { process.env.TZ = 'Asia/Kolkata'; }); // UTC+05:30, no daylight saving
@@ -62,6 +63,16 @@ function run(over: Partial<JointRunSummary>): JointRunSummary {
     ...over,
   };
 }
+
+describe('status labels', () => {
+  it('interrupted, NaN loss and out of memory read as such; a live job as training', () => {
+    expect(runStatusLabel('paused')).toBe('interrupted');
+    expect(runStatusLabel('paused', { active: true })).toBe('training');
+    expect(runStatusLabel('failed', { errorCode: 'diverged' })).toBe('failed (NaN loss)');
+    expect(runStatusLabel('failed', { errorCode: 'worker_memory' })).toBe('failed (out of memory)');
+    expect(runStatusLabel('failed', { errorCode: 'internal' })).toBe('failed');
+  });
+});
 
 describe('an interrupted joint run in the form', () => {
   it('interrupted = resumable and stopped while training, newest first', () => {

@@ -247,11 +247,12 @@ export function curveMetrics(rows: RunRow[]): string[] {
  * How a run's state reads everywhere it is shown (the stage's run list, the Runs table and its
  * CSV): a run training now is 'training'; a stored 'paused' run (it was training when its worker
  * died: a reload or a closed tab) is 'interrupted'; a run stopped by a NaN/Inf loss is
- * 'failed (NaN loss)'.
+ * 'failed (NaN loss)'; one stopped by a WebAssembly heap fault is 'failed (out of memory)'.
  */
 export function runStatusLabel(status: string, o: { active?: boolean; errorCode?: string | null } = {}): string {
   if (o.active) return 'training';
   if (status === 'paused') return 'interrupted';
   if (status === 'failed' && o.errorCode === 'diverged') return 'failed (NaN loss)';
+  if (status === 'failed' && o.errorCode === 'worker_memory') return 'failed (out of memory)';
   return status;
 }
