@@ -100,6 +100,23 @@ describe('etegrec export-reference', () => {
     expect(strip(b.stdout)).toEqual(strip(a.stdout));
   }, 90_000);
 
+  it('grpo --checkpoint <reference run folder> reports the matched tensors and its YAML, and refuses a YAML of other weights', () => {
+    const runDir = join(work, 'ref', 'myckpt/Toy/studio-bundle');
+    const flags = ['--epochs', '1', '--train_limit', '8', '--batch_size', '4', '--group_size', '2', '--num_beams', '4', '--return_beams', '4', '--valid_limit', '4', '--test_limit', '4', '--backend', 'cpu'];
+    const g = cli('grpo', '--data', data, '--checkpoint', runDir, '--out', join(work, 'grpo'), ...flags);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stderr).toMatch(/(\d+) of \1 recommender tensors matched; (\d+) of \2 tokenizer tensors matched; \d+ items \(5\.pt \+ Toy\.yaml\)/);
+    expect(existsSync(join(work, 'grpo', 'recommender.safetensors'))).toBe(true);
+    const bad = join(work, 'badrun');
+    mkdirSync(bad);
+    for (const n of ['5.pt', '5.pt.rqvae', '5.code.json']) copyFileSync(join(runDir, n), join(bad, n));
+    writeFileSync(join(bad, 'Toy.yaml'), readFileSync(join(runDir, 'Toy.yaml'), 'utf8').replace(/^d_model: 8$/m, 'd_model: 128'));
+    const r = cli('grpo', '--data', data, '--checkpoint', bad, '--out', join(work, 'grpo2'), ...flags);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/d_model is 128 in Toy.yaml, but 5.pt has 8: the config does not belong to these weights/);
+    expect(existsSync(join(work, 'grpo2'))).toBe(false);
+  }, 120_000);
+
   it('refuses a missing prepared dataset and a dataset of another size, writing nothing', () => {
     const r = cli('export-reference', '--run', bundle, '--out', join(work, 'x'));
     expect(r.code).toBe(1);
