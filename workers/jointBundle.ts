@@ -59,7 +59,7 @@ export function createJointBundleMethods(
         ]);
         const c = unpackJointCheckpoint(bytes, `${record.name}.checkpoint`);
         const w = finalWeights(c);
-        const segment = (x: string, fallback: string) => x.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '') || fallback;
+        const segment = (x: string, fallback: string) => x.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '') || fallback;
         const name = segment(ds.name, 'dataset');
         const test = flatMetrics(c.test ?? (record.test as GenerativeResult | null));
         const files = referenceLayoutFiles({

@@ -75,7 +75,7 @@ function testMetrics(metricsJson: Uint8Array | undefined): Record<string, number
   }
 }
 
-const segment = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'run';
+const segment = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'run';
 
 async function runExportReference(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const v = args.values;
@@ -102,7 +102,7 @@ async function runExportReference(args: ParsedArgs, ctx: CommandContext): Promis
   }
   const train = datasetFiles.find((f) => f.name.endsWith('.train.jsonl'));
   if (!train) throw new StudioError({ code: 'not_found', file: data, message: 'No <name>.train.jsonl: not a prepared dataset directory' });
-  const name = (v.name as string | undefined) ?? train.name.slice(0, -'.train.jsonl'.length);
+  const name = (v.name as string | undefined) ?? segment(train.name.slice(0, -'.train.jsonl'.length));
   const runName = (v['run-name'] as string | undefined) ?? `studio-${segment(basename(resolve(run)))}`;
   const epoch = v.epoch !== undefined ? intOption(v.epoch, 'epoch', 0, 0) : bestEpoch(files['metrics.json']) ?? 0;
 

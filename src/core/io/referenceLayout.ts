@@ -405,7 +405,7 @@ export function referenceRunScript(p: ReferenceLayoutPaths): string {
 #   ./run.sh        joint training, finetune and test with main.py, the tokenizer initialised from
 #                   the studio's (rqvae_path in ${p.config})
 #   ./run.sh grpo   GRPO fine-tuning of the studio's recommender (${p.recommender}) with train_grpo.py
-#   ./run.sh test   nothing to launch: main.py has no test-only mode; see ${p.readme}
+# What is and is not carried over: ${p.readme}
 set -euo pipefail
 cd "$(dirname "$0")"
 case "\${1:-train}" in
@@ -499,6 +499,8 @@ export function writeRecommenderPt(state: Record<string, NamedArray>, rc: Recomm
 
 function checkSegment(v: string, what: string): void {
   if (!SAFE_SEGMENT.test(v)) throw bad(what, `${what} "${v}" must be letters, digits, '_', '.' or '-' (it becomes a folder name and part of a shell command)`, { expected: SAFE_SEGMENT.source, found: v });
+  // train_grpo.py finds the code table as sft_ckpt.replace('.pt', '.code.json'): every '.pt' of the path
+  if (v.includes('.pt')) throw bad(what, `${what} "${v}" must not contain ".pt" (train_grpo.py derives the .code.json path by replacing every ".pt" in the checkpoint path)`, { found: v });
 }
 
 /** The layout as a list of files (see the module comment); throws before producing anything on bad input. */

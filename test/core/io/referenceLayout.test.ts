@@ -206,6 +206,7 @@ describe('reference layout export', () => {
     expect(() => referenceLayoutFiles({ ...input, name: 'a b' })).toThrow(/name "a b" must be letters/);
     expect(() => referenceLayoutFiles({ ...input, run: '../x' })).toThrow(/run "..\/x"/);
     expect(() => referenceLayoutFiles({ ...input, gpus: 0 })).toThrow(/gpus must be an integer/);
+    expect(() => referenceLayoutFiles({ ...input, run: 'best.pth' })).toThrow(/must not contain ".pt"/);
     expect(() => referenceLayoutFiles({ ...input, datasetFiles: datasetFiles(N + 1) })).toThrow(/id map has 8 entries, the run's semantic table 7 rows/);
     expect(() => referenceLayoutFiles({ ...input, datasetFiles: datasetFiles().filter((f) => !f.name.endsWith('.test.jsonl')) })).toThrow(/lacks its .test.jsonl/);
   });
