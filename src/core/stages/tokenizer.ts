@@ -60,7 +60,7 @@ export const RQVAE_PRESETS: Record<RqvaePresetName, RqvaePreset> = {
     },
   },
   quick: {
-    description: 'Short run for the 900-item sample: 30–34 s measured in Node/wasm on a quiet 2-core machine, about 3 min with both cores busy (changed by us)',
+    description: 'Short run for the 900-item sample: 30–34 s measured in Node/wasm on a quiet 2-core machine, about 3 min on a heavily loaded one (changed by us)',
     values: { epochs: 200, lr: 1e-3, weight_decay: 1e-4, warmup_epochs: 5, eval_step: 10, patience: 10, kmeans_init: true, clip_norm: 1, seed: 2024 },
     provenance: {
       ...COMMON_PROVENANCE,
