@@ -31,8 +31,11 @@ test('experiments: a 2 × 2 ablation sweep survives a reload, fills its table an
   for (const v of ['no_psa', 'no_both', 'no_alternation', 'no_end_to_end']) await page.getByTestId(`exp-variant-${v}`).uncheck();
   await expect(page.getByTestId('exp-variant-full')).toBeChecked();
   await expect(page.getByTestId('exp-variant-no_sia')).toBeChecked();
-  await page.getByTestId('exp-seeds').fill('2');
-  await expect(page.getByTestId('exp-plan')).toHaveText(/^2 variant\(s\) × 2 seed\(s\) = 4 joint run\(s\)\./);
+  await page.getByTestId('exp-sweep-field-seeds').fill('0');
+  await expect(page.getByTestId('exp-sweep-error-seeds')).toContainText('seeds must be an integer ≥ 1 and ≤ 50');
+  await expect(page.getByTestId('exp-start')).toBeDisabled();
+  await page.getByTestId('exp-sweep-field-seeds').fill('2');
+  await expect(page.getByTestId('exp-plan')).toHaveText(/^2 variant\(s\) × 2 seed\(s\) \(2020–2021\) = 4 joint run\(s\)\./);
   await page.getByTestId('exp-fields-details').locator(':scope > summary').click();
   await expect(page.getByTestId('exp-field-ablation')).toHaveCount(0);
   await expect(page.getByTestId('exp-field-seed')).toHaveCount(0);

@@ -7,7 +7,8 @@
  * interrupted run from its checkpoint and then the remaining ones.
  */
 import { StudioError } from '../src/core/errors.ts';
-import { ABLATION_VARIANTS, ablationPlan } from '../src/core/experiments/ablation.ts';
+import { ablationPlan } from '../src/core/experiments/ablation.ts';
+import { resolveSweep, sweepSeeds } from '../src/core/stages/experiments.ts';
 import { uniqueName } from '../src/core/names.ts';
 import type { AblationName, JointPresetName } from '../src/core/train/jointSchedule.ts';
 import {
@@ -144,17 +145,13 @@ export function createExperimentMethods(ctx: ExperimentsContext): ExperimentsWor
   return {
     async startExperiment(request: ExperimentStartRequest, jobId, onEvent) {
       const created = await asResult(async () => {
-        const variants = request.variants ?? [];
-        const seeds = request.seeds ?? [];
-        if (!variants.length) throw new StudioError({ code: 'bad_option', field: 'variants', message: 'Pick at least one ablation variant', expected: ABLATION_VARIANTS.join(' | ') });
-        if (!seeds.length || !seeds.every((s) => Number.isInteger(s) && s >= 0)) {
-          throw new StudioError({ code: 'bad_option', field: 'seeds', message: 'The seeds must be one or more non-negative integers', found: JSON.stringify(seeds) });
+        const sweep = resolveSweep(request.preset, request.sweep ?? {});
+        if (!sweep.ok) {
+          const e = sweep.errors[0];
+          throw new StudioError({ code: 'bad_option', field: e.field, message: sweep.errors.map((x) => x.message).join('; ') });
         }
-        try {
-          ablationPlan(variants, seeds);
-        } catch (err) {
-          throw new StudioError({ code: 'bad_option', field: 'variants', message: (err as Error).message });
-        }
+        const variants = sweep.config.variants;
+        const seeds = sweepSeeds(sweep.config);
         const overrides: JointOverrides = { ...(request.overrides ?? {}) };
         delete overrides.ablation;
         delete overrides.seed;

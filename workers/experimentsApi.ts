@@ -4,6 +4,7 @@
  * Every run of a sweep is an ordinary stored joint run; the sweep record keeps the plan and which
  * joint run trains which entry.
  */
+import type { SweepConfig } from '../src/core/stages/experiments.ts';
 import type { ProgressCallback, Result } from './contract.ts';
 import type { AblationName, GenerativeResult, JointOverrides, JointRunStatus } from './jointApi.ts';
 
@@ -18,8 +19,8 @@ export interface ExperimentStartRequest {
   preset: string;
   /** Every run gets these; `ablation` and `seed` are set per run by the sweep. */
   overrides?: JointOverrides;
-  variants: AblationName[];
-  seeds: number[];
+  /** The sweep's own values (variants, seeds, first_seed; SWEEP_DECL), the preset's where absent. */
+  sweep?: Partial<Record<keyof SweepConfig, unknown>>;
   /** Sweep name (made unique per dataset); defaults to "<dataset>_ablate_<preset>". */
   name?: string;
 }

@@ -4,11 +4,8 @@
  * its cells read.
  */
 import type { ExperimentSummary } from '../../workers/experimentsApi.ts';
-import type { AblationName } from '../../workers/jointApi.ts';
 import {
-  ABLATION_LABELS,
   ABLATION_VARIANTS,
-  seedList,
   summarizeAblation,
   type AblationRunResult,
   type AblationSummary,
@@ -58,26 +55,4 @@ export function pairedParts(p: PairedComparison | undefined, digits = 4): [strin
 export function fmtPaired(p: PairedComparison | undefined, digits = 4): string {
   const parts = pairedParts(p, digits);
   return parts ? `${parts[0]} (${parts[1]})` : '—';
-}
-
-/**
- * The variants by mean test N@10, best first, with "=" between equal means (to the shown
- * precision), and whether the paper's ordering holds strictly: full ahead of every other variant,
- * w/o AT behind every other (null when a variant is missing or only one is there).
- */
-export function orderingOf(s: AblationSummary, digits = 4): { text: string; fullBest: boolean | null; noAlternationWorst: boolean | null } {
-  const mean = (v: AblationName) => Number((s.variants.find((x) => x.variant === v)?.metrics['ndcg@10'].mean ?? NaN).toFixed(digits));
-  const r = s.ranking;
-  const text = r.map((v, i) => (i === 0 ? '' : mean(r[i - 1]) === mean(v) ? ' = ' : ' > ') + ABLATION_LABELS[v]).join('');
-  const others = (v: AblationName) => r.filter((x) => x !== v);
-  const fullBest = r.length > 1 && r.includes('full') ? others('full').every((v) => mean('full') > mean(v)) : null;
-  const noAlternationWorst = r.length > 1 && r.includes('no_alternation') ? others('no_alternation').every((v) => mean('no_alternation') < mean(v)) : null;
-  return { text, fullBest, noAlternationWorst };
-}
-
-/** Seeds 2020, 2021, … as the CLI's --seeds N, from the form's count (null when it is no count). */
-export function seedsFromCount(raw: string): number[] | null {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 50) return null;
-  return seedList(n);
 }

@@ -11,7 +11,7 @@
  * Pure: encode, decode with validation (a corrupted link gives a clear message and is ignored), the
  * check against a page's declaration, and the hash's query part.
  */
-import { fieldValue, findField, formatFieldValue, parseFieldValue, type FieldDecl, type FieldError, type StageDecl, type StageName } from '../core/stages/fields.ts';
+import { fieldValue, findField, formatFieldValue, parseFieldValue, type FieldDecl, type FieldError, type StageDecl, type DeclName, type StageName } from '../core/stages/fields.ts';
 import { JOINT_STAGE } from '../core/stages/joint.ts';
 
 /** A v1 link: the preset, the form's full text map, the joint page's inputs. */
@@ -31,7 +31,7 @@ export type SharedJointConfig = SharedConfigV1;
 /** A v2 link: the stage, its preset and only the fields that differ from it. */
 export interface SharedConfigV2 {
   v: 2;
-  stage: StageName;
+  stage: DeclName;
   preset: string;
   /** Field key → text (formatFieldValue), only where it differs from the preset's. */
   overrides: Record<string, string>;
@@ -46,7 +46,7 @@ export type DecodedLink = { ok: true; value: SharedConfig } | { ok: false; messa
 /** A link as the v1 shape (decodeShareConfig / sharedConfigOf). */
 export type Decoded = { ok: true; value: SharedConfigV1 } | { ok: false; message: string };
 
-const STAGES: readonly StageName[] = ['embeddings', 'tokenizer', 'joint', 'grpo'];
+const STAGES: readonly DeclName[] = ['embeddings', 'tokenizer', 'joint', 'grpo'];
 
 function toBase64Url(bytes: Uint8Array): string {
   let bin = '';
@@ -109,7 +109,7 @@ export function decodeShareLink(text: string): DecodedLink {
       },
     };
   }
-  if (typeof o.stage !== 'string' || !STAGES.includes(o.stage as StageName)) return bad(`unknown stage ${JSON.stringify(o.stage)}`);
+  if (typeof o.stage !== 'string' || !STAGES.includes(o.stage as DeclName)) return bad(`unknown stage ${JSON.stringify(o.stage)}`);
   const overrides = textMap(o.overrides, 'overrides');
   if (typeof overrides === 'string') return bad(overrides);
   let inputs: Record<string, string> | undefined;
@@ -118,7 +118,7 @@ export function decodeShareLink(text: string): DecodedLink {
     if (typeof m === 'string') return bad(m === 'no inputs' ? 'inputs is not an object' : `inputs: ${m}`);
     inputs = m;
   }
-  return { ok: true, value: { v: 2, stage: o.stage as StageName, preset: o.preset, overrides, ...(inputs ? { inputs } : {}), ...name } };
+  return { ok: true, value: { v: 2, stage: o.stage as DeclName, preset: o.preset, overrides, ...(inputs ? { inputs } : {}), ...name } };
 }
 
 /** A v2 link in the v1 shape (values = the overrides; embeddingId / tokenizerId from the inputs). */
@@ -170,12 +170,12 @@ export function jointShareHash(datasetId: string, c: SharedConfig): string {
 }
 
 /** The stage of a hash route (`#/joint/…` → joint), null for other pages. */
-function stageOfHash(hash: string): StageName | null {
+function stageOfHash(hash: string): DeclName | null {
   const m = /^#\/([a-z]+)/.exec(hash);
-  return m && STAGES.includes(m[1] as StageName) ? (m[1] as StageName) : null;
+  return m && STAGES.includes(m[1] as DeclName) ? (m[1] as DeclName) : null;
 }
 
-function wrongStage(link: StageName, page: StageName): string {
+function wrongStage(link: DeclName, page: DeclName): string {
   return `The shared configuration is for the ${link} stage, not this page's (${page}); it was ignored.`;
 }
 
@@ -265,7 +265,7 @@ function parseV1(f: FieldDecl, text: string): ReturnType<typeof parseFieldValue>
  * and the link's other values still apply). The values come back as formatFieldValue writes them: a
  * v2 link's overrides, a v1 link's values where they differ from the preset.
  */
-export function resolveShareLink(c: SharedConfig, page: { stage: StageName; decl: StageDecl<object>; presets: readonly string[]; fields: readonly string[] }): ResolvedLink {
+export function resolveShareLink(c: SharedConfig, page: { stage: DeclName; decl: StageDecl<object>; presets: readonly string[]; fields: readonly string[] }): ResolvedLink {
   const { decl } = page;
   if (c.v === 2 && c.stage !== page.stage) return { ok: false, message: wrongStage(c.stage, page.stage) };
   if (!page.presets.includes(c.preset) || !Object.prototype.hasOwnProperty.call(decl.presets, c.preset)) {
@@ -297,7 +297,7 @@ export interface Restored {
 }
 
 /** The share link of a page's hash, checked against the page (ShareLink restores with this). */
-export function restoreFromHash(hash: string, page: { stage: StageName; decl: StageDecl<object>; presets: readonly string[]; fields: readonly string[] }): Restored {
+export function restoreFromHash(hash: string, page: { stage: DeclName; decl: StageDecl<object>; presets: readonly string[]; fields: readonly string[] }): Restored {
   const d = sharedLinkOf(hash);
   if (!d) return {};
   if (!d.ok) return { note: { ok: false, text: d.message } };

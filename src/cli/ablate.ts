@@ -4,26 +4,25 @@
  * and pretrained tokenizer; writes ablation.json / ablation.csv after every run (mean ± sd per
  * variant, paired comparison with full) and resumes an interrupted sweep where it stopped.
  */
-import type { StageDecl } from '../core/stages/fields.ts';
+import { fieldsHelp, type StageDecl } from '../core/stages/fields.ts';
 import { JOINT_STAGE } from '../core/stages/joint.ts';
-import { stageFlagsHelp, stageOptions } from './stageFlags.ts';
+import { SWEEP_DECL, sweepSeeds } from '../core/stages/experiments.ts';
+import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../core/backend.ts';
 import {
   ABLATION_METRICS,
-  ABLATION_VARIANTS,
   ablationCsv,
   ablationPlan,
-  paperOrdering,
-  seedList,
+  ablationOrdering,
   summarizeAblation,
   type AblationRunResult,
   type AblationSummary,
 } from '../core/experiments/ablation.ts';
 import type { Diagnostics } from '../core/eval/diagnostics.ts';
-import { ABLATIONS, type AblationName } from '../core/train/jointSchedule.ts';
-import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import { ABLATIONS } from '../core/train/jointSchedule.ts';
+import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { runJointTraining, trainConfigFromArgs } from './train.ts';
 import { checkOutputDir } from './io.ts';
 
@@ -43,15 +42,18 @@ runs and resumes an interrupted one from its checkpoint.
 
 Options:
   --data, --emb, --text-emb, --tokenizer, --out   as for etegrec train
-  --preset <p>           quick|converge|paper (default converge)
-  --seeds <n>            seeds per variant: 2020, 2021, … (default 3)
-  --variants <list>      comma-separated subset of the variants (default all six)
+  --preset <p>           the joint preset of every run: quick|converge|paper (default converge)
+  --variants, --seeds, --first_seed   the sweep (below; default all six variants × 3 seeds
+                         from 2020)
   --<field> <value>      any joint config field flag of etegrec train (--lr_rec, --epochs,
                          --t5.dropout_rate, …; see etegrec train --help), applied to every run
   --set <key=value>      the same fields as key=value, repeatable
   --backend <b>          wasm|cpu (default wasm)
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
+
+Sweep fields (every value shown with the converge preset's):
+${fieldsHelp(SWEEP_DECL as StageDecl<object>, 'converge')}
 
 ${stageFlagsHelp(JOINT_STAGE as StageDecl<object>, 'converge')}
 `;
@@ -63,13 +65,12 @@ const OWN_OPTIONS = {
   tokenizer: { type: 'string' },
   out: { type: 'string' },
   preset: { type: 'string' },
-  seeds: { type: 'string' },
-  variants: { type: 'string' },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 // every joint config field has its flag, as for etegrec train
-const OPTIONS = { ...stageOptions(JOINT_STAGE as StageDecl<object>, Object.keys(OWN_OPTIONS)), ...OWN_OPTIONS };
+const { set: _set, ...SWEEP_OPTIONS } = stageOptions(SWEEP_DECL as StageDecl<object>, Object.keys(OWN_OPTIONS));
+const OPTIONS = { ...stageOptions(JOINT_STAGE as StageDecl<object>, Object.keys(OWN_OPTIONS)), ...SWEEP_OPTIONS, ...OWN_OPTIONS };
 
 async function exists(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null)) !== null;
@@ -100,17 +101,17 @@ async function runAblate(args: ParsedArgs, ctx: CommandContext): Promise<number>
   const out = await checkOutputDir(need('out', '<dir>'));
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
-  const variants = (typeof v.variants === 'string' ? v.variants.split(',').map((x) => x.trim()).filter(Boolean) : ABLATION_VARIANTS) as AblationName[];
-  const unknown = variants.filter((x) => !(x in ABLATIONS));
-  if (unknown.length) throw new UsageError(`--variants: unknown ${unknown.join(', ')}; known: ${ABLATION_VARIANTS.join(', ')}`);
-  const seeds = seedList(intOption(v.seeds, 'seeds', 3, 1));
-  const plan = ablationPlan(variants, seeds);
   // one config per run: the preset and options, then the variant's switches and the seed
-  const base = trainConfigFromArgs({ ...v, preset: v.preset ?? 'converge' });
+  const base = trainConfigFromArgs({ ...v, preset: v.preset ?? SWEEP_DECL.defaultPreset });
+  // --set is for the joint fields; the sweep's own are flags only
+  const sweep = stageConfigFromArgs(SWEEP_DECL, base.preset, { ...v, set: undefined });
+  const variants = sweep.variants;
+  const seeds = sweepSeeds(sweep);
+  const plan = ablationPlan(variants, seeds);
   const results: AblationRunResult[] = [];
   const write = async () => {
     const summary = summarizeAblation(results, variants);
-    const json = { preset: base.preset, variants, seeds, runs: results, summary, paper_ordering: paperOrdering(summary), config: base.config };
+    const json = { preset: base.preset, variants, seeds, runs: results, summary, paper_ordering: ablationOrdering(summary), config: base.config };
     await writeFile(join(out, 'ablation.json'), JSON.stringify(json, null, 2) + '\n');
     await writeFile(join(out, 'ablation.csv'), ablationCsv(summary));
     return summary;
@@ -138,8 +139,9 @@ async function runAblate(args: ParsedArgs, ctx: CommandContext): Promise<number>
   }
   const summary = await write();
   ctx.stderr(ablationTable(summary));
-  const order = paperOrdering(summary);
-  ctx.stderr(`ranking by ndcg@10: ${summary.ranking.join(' > ')}; full ahead of every ablation: ${order.fullBest ? 'yes' : 'no'}; w/o AT worst: ${order.noAlternationWorst === null ? 'n/a' : order.noAlternationWorst ? 'yes' : 'no'}`);
+  const order = ablationOrdering(summary);
+  const yesNo = (b: boolean | null) => (b === null ? 'n/a' : b ? 'yes' : 'no');
+  ctx.stderr(`ranking by ndcg@10: ${order.text}; full ahead of every ablation: ${yesNo(order.fullBest)}; w/o AT worst: ${yesNo(order.noAlternationWorst)}`);
   ctx.stderr(`wrote ablation.json, ablation.csv and runs/ to ${out}`);
   return 0;
 }

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { collapseOf, DIAGNOSTIC_COLUMNS, diagnosticsLine, pct, shuffleDetail } from '../../src/app/diagnostics.ts';
-import { experimentOverrides, experimentResults, experimentSummary, fmtMeanSd, fmtPaired, orderingOf, seedsFromCount } from '../../src/app/experiments.ts';
+import { experimentOverrides, experimentResults, experimentSummary, fmtMeanSd, fmtPaired } from '../../src/app/experiments.ts';
+import { ablationOrdering as orderingOf } from '../../src/core/experiments/ablation.ts';
 import { useExperimentsStore } from '../../src/app/stores/experiments.ts';
 import { chooseInputs, pointsFromHistory, withMetricEvents, withStoredPoints, type JointPoint } from '../../src/app/stores/joint.ts';
 import type { Diagnostics } from '../../src/core/eval/diagnostics.ts';
@@ -155,21 +156,15 @@ describe('experiments view', () => {
     expect(orderingOf(experimentSummary({ variants: ['full'], runs: [run('full', 1, 0.05)] }))).toMatchObject({ fullBest: null, noAlternationWorst: null });
   });
 
-  it('seeds from the form count like the CLI (2020, 2021, …), refusing what is no count', () => {
-    expect(seedsFromCount('3')).toEqual([2020, 2021, 2022]);
-    expect(seedsFromCount('0')).toBeNull();
-    expect(seedsFromCount('2.5')).toBeNull();
-    expect(seedsFromCount('x')).toBeNull();
-    expect(seedsFromCount('51')).toBeNull();
-  });
-
-  it('store: fills the form from a preset without ablation/seed, keeps variants in the paper order, and refuses a bad seed count before any call', async () => {
-    const presets: JointPresetInfo[] = (['quick', 'paper'] as const).map((name) => ({
+  it('store: fills the form from a preset without ablation/seed, keeps variants in the paper order, and refuses a bad seed count (the sweep declaration) before any call', async () => {
+    const presets: JointPresetInfo[] = (['quick', 'converge', 'paper'] as const).map((name) => ({
       name, description: name, config: jointTrainConfig(name), provenance: JOINT_PRESETS[name].provenance, ablations: ABLATIONS,
     }));
     const st = useExperimentsStore.getState();
     st.initForm(presets);
-    expect(useExperimentsStore.getState().preset).toBe('quick');
+    // the sweep declaration's default preset (the Table 4 in the docs)
+    expect(useExperimentsStore.getState().preset).toBe('converge');
+    st.setPreset('quick', presets);
     expect(useExperimentsStore.getState().values.epochs).toBe(String(JOINT_PRESETS.quick.values.epochs));
     st.setValue('epochs', '1');
     st.initForm(presets);
@@ -178,10 +173,10 @@ describe('experiments view', () => {
     expect(useExperimentsStore.getState().values.lr_rec).toBe(String(JOINT_PRESETS.paper.values.lr_rec));
     st.toggleVariant('full');
     st.toggleVariant('no_psa');
-    expect(useExperimentsStore.getState().variants).toEqual(['no_sia', 'no_both', 'no_alternation', 'no_end_to_end']);
+    expect(useExperimentsStore.getState().sweep.variants).toBe('no_sia,no_both,no_alternation,no_end_to_end');
     st.toggleVariant('full');
-    expect(useExperimentsStore.getState().variants[0]).toBe('full');
-    st.setSeedCount('many');
+    expect(useExperimentsStore.getState().sweep.variants.split(',')[0]).toBe('full');
+    st.setSweepValue('seeds', 'many');
     await st.start('ds', 'e', 't', '');
     expect(useExperimentsStore.getState().job.error?.field).toBe('seeds');
     expect(useExperimentsStore.getState().job.running).toBe(false);

@@ -8,10 +8,11 @@ import { checkForm, editedValues, formContext, presetFormValues, startBlockers }
 import { EMBEDDINGS_STAGE } from '../../src/core/stages/embeddings.ts';
 import { resolveStage, type FieldDecl, type StageDecl } from '../../src/core/stages/fields.ts';
 import { GRPO_STAGE } from '../../src/core/stages/grpo.ts';
+import { SWEEP_DECL } from '../../src/core/stages/experiments.ts';
 import { JOINT_STAGE } from '../../src/core/stages/joint.ts';
 import { tokenizerStage } from '../../src/core/stages/tokenizer.ts';
 
-const STAGES: StageDecl<object>[] = [EMBEDDINGS_STAGE, tokenizerStage(64), JOINT_STAGE, GRPO_STAGE] as StageDecl<object>[];
+const STAGES: StageDecl<object>[] = [EMBEDDINGS_STAGE, tokenizerStage(64), JOINT_STAGE, GRPO_STAGE, SWEEP_DECL] as StageDecl<object>[];
 
 /** Text a user could type that the field must refuse. */
 function badTexts(f: FieldDecl): string[] {
@@ -31,6 +32,8 @@ function badTexts(f: FieldDecl): string[] {
       return ['yes'];
     case 'enum':
       return ['no-such-option'];
+    case 'enums':
+      return ['', 'no-such-option', `${f.options?.[0]},${f.options?.[0]}`];
   }
 }
 

@@ -70,13 +70,17 @@ describe('experiment sweeps (worker API in Node)', () => {
     const svc = service(dbName);
     const { ds, embId, tokId } = await setup(svc);
     const base = { datasetId: ds.id, embeddingId: embId, tokenizerId: tokId, preset: 'quick', overrides: TINY };
-    const none = await svc.startExperiment({ ...base, variants: [], seeds: [1] }, 'x0', () => undefined);
+    const none = await svc.startExperiment({ ...base, sweep: { variants: [], seeds: 1 } }, 'x0', () => undefined);
     expect(none.ok ? '' : none.error.field).toBe('variants');
-    const rep = await svc.startExperiment({ ...base, variants: ['full'], seeds: [1, 1] }, 'x1', () => undefined);
-    expect(rep.ok ? '' : rep.error.message).toMatch(/seeds repeat/);
-    const badField = await svc.startExperiment({ ...base, overrides: { ...TINY, return_beams: 30 }, variants: ['full'], seeds: [1] }, 'x2', () => undefined);
+    const rep = await svc.startExperiment({ ...base, sweep: { variants: ['full', 'full'], seeds: 1 } }, 'x1', () => undefined);
+    expect(rep.ok ? '' : rep.error.message).toMatch(/variants must be one or more of .* each once/);
+    const noSeeds = await svc.startExperiment({ ...base, sweep: { variants: ['full'], seeds: 0 } }, 'x1b', () => undefined);
+    expect(noSeeds.ok ? '' : noSeeds.error.field).toBe('seeds');
+    const textSeeds = await svc.startExperiment({ ...base, sweep: { variants: 'full', seeds: 'many' } }, 'x1c', () => undefined);
+    expect(textSeeds.ok ? '' : textSeeds.error.message).toMatch(/seeds must be an integer ≥ 1 and ≤ 50, got "many"/);
+    const badField = await svc.startExperiment({ ...base, overrides: { ...TINY, return_beams: 30 }, sweep: { variants: ['full'], seeds: 1 } }, 'x2', () => undefined);
     expect(badField.ok ? '' : badField.error.message).toMatch(/return_beams/);
-    const badTok = await svc.startExperiment({ ...base, tokenizerId: 'nope', variants: ['full'], seeds: [1] }, 'x3', () => undefined);
+    const badTok = await svc.startExperiment({ ...base, tokenizerId: 'nope', sweep: { variants: ['full'], seeds: 1 } }, 'x3', () => undefined);
     expect(badTok.ok ? '' : badTok.error.field).toBe('tokenizerId');
     const list = await svc.listExperiments(ds.id);
     expect(list.ok && list.value).toEqual([]);
@@ -88,7 +92,7 @@ describe('experiment sweeps (worker API in Node)', () => {
     const dbName = `exp-main-${++n}`;
     const svc = service(dbName);
     const { ds, embId, tokId } = await setup(svc);
-    const request = { datasetId: ds.id, embeddingId: embId, tokenizerId: tokId, preset: 'quick', overrides: { ...TINY, seed: 99, ablation: 'no_psa' as const }, variants: ['full', 'no_sia'] as ('full' | 'no_sia')[], seeds: [7, 8] };
+    const request = { datasetId: ds.id, embeddingId: embId, tokenizerId: tokId, preset: 'quick', overrides: { ...TINY, seed: 99, ablation: 'no_psa' as const }, sweep: { variants: ['full', 'no_sia'], seeds: 2, first_seed: 7 } };
 
     // Cancel once the second run has started: the first stays finished.
     const logs: string[] = [];

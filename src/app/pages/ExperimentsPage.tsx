@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { ExperimentSummary } from '../../../workers/experimentsApi.ts';
 import type { AblationName } from '../../../workers/jointApi.ts';
-import { ABLATION_DIAGNOSTICS, ABLATION_LABELS, ABLATION_VARIANTS, ablationCsv, type AblationVariantSummary, type PairedComparison } from '../../core/experiments/ablation.ts';
+import { ABLATION_DIAGNOSTICS, ABLATION_LABELS, ABLATION_VARIANTS, ablationCsv, ablationOrdering, type AblationVariantSummary, type PairedComparison } from '../../core/experiments/ablation.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
 import { safeName } from '../../core/names.ts';
 import { CollapseBadge } from '../components/Diagnostics.tsx';
@@ -23,13 +23,15 @@ import { checkForm, formContext, startBlockers } from '../stageForm.ts';
 import { useBackendStore } from '../stores/backend.ts';
 import { pct } from '../diagnostics.ts';
 import { downloadBytes } from '../download.ts';
-import { EXPERIMENT_HIDDEN, experimentSummary, fmtMeanSd, orderingOf, pairedParts, seedsFromCount } from '../experiments.ts';
+import { EXPERIMENT_HIDDEN, experimentSummary, fmtMeanSd, pairedParts } from '../experiments.ts';
+import { SWEEP_DECL, sweepSeeds } from '../../core/stages/experiments.ts';
 import { formatDuration, formatInt } from '../format.ts';
 import { LocalTime } from '../components/LocalTime.tsx';
 import { datasetHref, experimentsHref, jointHref, navigate } from '../route.ts';
 import { useDatasetsStore } from '../stores/datasets.ts';
 import { useExperimentsStore } from '../stores/experiments.ts';
 import { chooseInputs, useJointStore } from '../stores/joint.ts';
+import { checkedVariants } from '../stores/experiments.ts';
 import '../diagnostics.css';
 import '../tokenizer.css';
 
@@ -41,10 +43,9 @@ function SweepForm({ datasetId }: { datasetId: string }) {
   const presetsError = useJointStore((s) => s.presetsError);
   const preset = useExperimentsStore((s) => s.preset);
   const values = useExperimentsStore((s) => s.values);
-  const variants = useExperimentsStore((s) => s.variants);
-  const seedCount = useExperimentsStore((s) => s.seedCount);
+  const sweepValues = useExperimentsStore((s) => s.sweep);
   const job = useExperimentsStore((s) => s.job);
-  const { initForm, setPreset, setValue, toggleVariant, setSeedCount, start, cancel, togglePause } = useExperimentsStore.getState();
+  const { initForm, setPreset, setValue, toggleVariant, setSweepValue, start, cancel, togglePause } = useExperimentsStore.getState();
   const [embeddingId, setEmbeddingId] = useState('');
   const [tokenizerId, setTokenizerId] = useState('');
   const [name, setName] = useState('');
@@ -54,17 +55,17 @@ function SweepForm({ datasetId }: { datasetId: string }) {
 
   const info = presets?.find((p) => p.name === preset);
   const { emb, tok } = inputs ? chooseInputs(inputs, embeddingId, tokenizerId) : { emb: undefined, tok: undefined };
-  const seeds = seedsFromCount(seedCount);
+  const sweepCheck = checkForm(SWEEP_DECL, preset, sweepValues);
+  const variants = checkedVariants(sweepValues.variants ?? '');
+  const seeds = sweepCheck.config ? sweepSeeds(sweepCheck.config) : null;
   const mine = job.datasetId === datasetId;
   const backend = useBackendStore((s) => s.report?.backend);
   const check = checkForm(JOINT_STAGE, preset, values, formContext(emb?.rows, backend));
-  const blockers = startBlockers(check, [
+  const blockers = startBlockers({ errors: [...sweepCheck.errors, ...check.errors] }, [
     job.running && 'a sweep is running',
     !emb && 'choose a semantic table',
     !tok && 'choose a tokenizer for this table',
     !presets && 'the presets are loading',
-    variants.length === 0 && 'choose at least one variant',
-    !seeds && 'seeds must be a whole number from 1 to 50',
   ]);
   const canStart = blockers.length === 0;
 
@@ -83,9 +84,6 @@ function SweepForm({ datasetId }: { datasetId: string }) {
             {(presets ?? []).map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
           </select>
         </label>
-        <label>Seeds{' '}
-          <input data-testid="exp-seeds" value={seedCount} size={4} onChange={(e) => setSeedCount(e.target.value)} aria-invalid={!seeds} />
-        </label>
         <label>Sweep name{' '}
           <input data-testid="exp-name" value={name} placeholder="auto" onChange={(e) => setName(e.target.value)} />
         </label>
@@ -100,8 +98,10 @@ function SweepForm({ datasetId }: { datasetId: string }) {
           </label>
         ))}
       </fieldset>
+      {sweepCheck.byField.variants && <p className="small error" data-testid="exp-sweep-error-variants">{sweepCheck.byField.variants.join('; ')}</p>}
+      <StageConfigForm decl={SWEEP_DECL as StageDecl<object>} preset={preset} values={sweepValues} onChange={setSweepValue} check={sweepCheck} testIdPrefix="exp-sweep" hidden={['variants']} disabled={job.running} />
       <p className="small" data-testid="exp-plan">
-        {seeds ? `${variants.length} variant(s) × ${seeds.length} seed(s) = ${variants.length * seeds.length} joint run(s).` : 'Seeds must be a whole number from 1 to 50.'}
+        {seeds ? `${variants.length} variant(s) × ${seeds.length} seed(s) (${seeds.length > 1 ? `${seeds[0]}–${seeds[seeds.length - 1]}` : seeds[0]}) = ${variants.length * seeds.length} joint run(s).` : 'Fix the sweep values above.'}
         {variants.length > 0 && !variants.includes('full') && ' Without "full" the table has no paired comparison.'}
       </p>
       <details className="exp-fields" data-testid="exp-fields-details">
@@ -154,7 +154,7 @@ function PairedCell({ p, testId }: { p: PairedComparison | undefined; testId?: s
 
 function SweepTable({ exp }: { exp: ExperimentSummary }) {
   const summary = useMemo(() => experimentSummary(exp), [exp]);
-  const order = orderingOf(summary);
+  const order = ablationOrdering(summary);
   if (!summary.variants.length) return <p className="muted small" data-testid="exp-table-empty">No run has finished yet; the table fills in as runs finish.</p>;
   return (
     <>

@@ -8,10 +8,11 @@ import { create } from 'zustand';
 import type { Result } from '../../../workers/api.ts';
 import type { ExperimentResult, ExperimentSummary } from '../../../workers/experimentsApi.ts';
 import type { AblationName, JointPresetInfo } from '../../../workers/jointApi.ts';
-import { ABLATION_VARIANTS } from '../../core/experiments/ablation.ts';
 import type { StudioErrorInfo } from '../../core/errors.ts';
-import { experimentOverrides, seedsFromCount } from '../experiments.ts';
-import { editedValues } from '../stageForm.ts';
+import { ABLATION_VARIANT_NAMES, SWEEP_DECL } from '../../core/stages/experiments.ts';
+import { parseFieldValue } from '../../core/stages/fields.ts';
+import { experimentOverrides } from '../experiments.ts';
+import { checkForm, editedValues, presetFormValues } from '../stageForm.ts';
 import { JOINT_STAGE } from '../../core/stages/joint.ts';
 import type { StageDecl } from '../../core/stages/fields.ts';
 import { getStudioClient } from '../workerClient.ts';
@@ -39,11 +40,19 @@ function formValues(info: JointPresetInfo): Record<string, string> {
   return jointFormValues(info.name);
 }
 
+/** The variants a form text names (the checkboxes' state; unknown names are not checked). */
+export function checkedVariants(text: string): AblationName[] {
+  const r = parseFieldValue(SWEEP_DECL.fields[0], text);
+  if (r.ok) return r.value as AblationName[];
+  const named = text.split(',').map((x) => x.trim());
+  return ABLATION_VARIANT_NAMES.filter((v) => named.includes(v));
+}
+
 interface ExperimentsState {
   preset: string;
   values: Record<string, string>;
-  variants: AblationName[];
-  seedCount: string;
+  /** The sweep's own fields as text (variants, seeds, first_seed; SWEEP_DECL). */
+  sweep: Record<string, string>;
   job: ExperimentJobView;
   experiments: Record<string, ExperimentSummary[] | undefined>;
   listError: StudioErrorInfo | null;
@@ -52,7 +61,7 @@ interface ExperimentsState {
   setPreset(name: string, presets: JointPresetInfo[]): void;
   setValue(key: string, value: string): void;
   toggleVariant(v: AblationName): void;
-  setSeedCount(raw: string): void;
+  setSweepValue(key: string, text: string): void;
   refresh(datasetId: string): Promise<void>;
   start(datasetId: string, embeddingId: string, tokenizerId: string, name: string): Promise<void>;
   resume(datasetId: string, id: string): Promise<void>;
@@ -71,10 +80,9 @@ export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
   });
 
   return {
-    preset: 'quick',
+    preset: SWEEP_DECL.defaultPreset,
     values: {},
-    variants: [...ABLATION_VARIANTS],
-    seedCount: '3',
+    sweep: presetFormValues(SWEEP_DECL as StageDecl<object>, SWEEP_DECL.defaultPreset),
     job: IDLE,
     experiments: {},
     listError: null,
@@ -96,14 +104,15 @@ export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
 
     toggleVariant(v) {
       set((s) => {
-        const on = s.variants.includes(v);
+        const now = checkedVariants(s.sweep.variants ?? '');
+        const on = now.includes(v);
         // Kept in the paper's order, whatever the clicking order.
-        return { variants: ABLATION_VARIANTS.filter((x) => (x === v ? !on : s.variants.includes(x))) };
+        return { sweep: { ...s.sweep, variants: ABLATION_VARIANT_NAMES.filter((x) => (x === v ? !on : now.includes(x))).join(',') } };
       });
     },
 
-    setSeedCount(raw) {
-      set({ seedCount: raw });
+    setSweepValue(key, text) {
+      set((s) => ({ sweep: { ...s.sweep, [key]: text } }));
     },
 
     async refresh(datasetId) {
@@ -116,14 +125,16 @@ export const useExperimentsStore = create<ExperimentsState>()((set, get) => {
     },
 
     start(datasetId, embeddingId, tokenizerId, name) {
-      const { preset, values, variants, seedCount } = get();
-      const seeds = seedsFromCount(seedCount);
-      if (!seeds) {
-        set({ job: { ...IDLE, datasetId, error: { code: 'bad_option', field: 'seeds', message: `Seeds must be a whole number from 1 to 50 (found "${seedCount}")` } } });
+      const { preset, values, sweep } = get();
+      const refused = checkForm(SWEEP_DECL, preset, sweep).errors[0];
+      if (refused) {
+        set({ job: { ...IDLE, datasetId, error: { code: 'bad_option', field: refused.field, message: refused.message } } });
         return Promise.resolve();
       }
+      // the worker resolves the sweep against the same declaration and names a refused field
       return job.run(datasetId, {}, (cb) => getStudioClient().startExperiment({
-        datasetId, embeddingId, tokenizerId, preset, overrides: experimentOverrides(editedValues(JOINT_STAGE as StageDecl<object>, preset, values)), variants, seeds, ...(name ? { name } : {}),
+        datasetId, embeddingId, tokenizerId, preset, overrides: experimentOverrides(editedValues(JOINT_STAGE as StageDecl<object>, preset, values)),
+        sweep: { ...sweep }, ...(name ? { name } : {}),
       }, cb));
     },
 

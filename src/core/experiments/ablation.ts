@@ -8,7 +8,9 @@ import type { Diagnostics } from '../eval/diagnostics.ts';
 import { writeCsv } from '../io/csv.ts';
 import { ABLATIONS, type AblationName } from '../train/jointSchedule.ts';
 
-export const ABLATION_VARIANTS = Object.keys(ABLATIONS) as AblationName[];
+import { ABLATION_VARIANT_NAMES } from '../stages/experiments.ts';
+
+export const ABLATION_VARIANTS = ABLATION_VARIANT_NAMES;
 
 /** Paper Table 4 row labels. */
 export const ABLATION_LABELS: Record<AblationName, string> = {
@@ -46,17 +48,12 @@ export interface AblationRunResult {
 /** Runs of the sweep in order: every variant for the first seed, then the next seed (a partial sweep still compares variants). */
 export function ablationPlan(variants: readonly AblationName[], seeds: readonly number[]): AblationRunSpec[] {
   const bad = variants.filter((v) => !(v in ABLATIONS));
-  if (bad.length) throw new Error(`unknown ablation variant(s) ${bad.join(', ')}; known: ${ABLATION_VARIANTS.join(', ')}`);
+  if (bad.length) throw new Error(`unknown ablation variant(s) ${bad.join(', ')}; known: ${Object.keys(ABLATIONS).join(', ')}`);
   if (new Set(variants).size !== variants.length) throw new Error('variants repeat');
   if (new Set(seeds).size !== seeds.length) throw new Error('seeds repeat');
   const out: AblationRunSpec[] = [];
   for (const seed of seeds) for (const variant of variants) out.push({ variant, seed, key: `${variant}-seed${seed}` });
   return out;
-}
-
-/** `count` seeds starting at `first` (2020, 2021, …). */
-export function seedList(count: number, first = 2020): number[] {
-  return Array.from({ length: count }, (_, i) => first + i);
 }
 
 export interface MeanSd {
@@ -147,13 +144,19 @@ export function summarizeAblation(results: readonly AblationRunResult[], variant
   return { variants: out, ranking };
 }
 
-/** Whether the paper's ordering holds: full ahead of every ablation on mean ndcg@10, and w/o AT the worst. */
-export function paperOrdering(s: AblationSummary): { fullBest: boolean; noAlternationWorst: boolean | null } {
-  // strict: a tie with an ablation is not "full ahead"
-  const mean = (v: AblationName) => s.variants.find((x) => x.variant === v)?.metrics['ndcg@10'].mean ?? NaN;
-  const fullBest = s.variants.some((v) => v.variant === 'full') && s.variants.every((v) => v.variant === 'full' || mean(v.variant) < mean('full'));
-  const noAlternationWorst = s.ranking.includes('no_alternation') ? s.ranking[s.ranking.length - 1] === 'no_alternation' : null;
-  return { fullBest, noAlternationWorst };
+/**
+ * The variants by mean test N@10, best first, with "=" between means equal to `digits` decimals,
+ * and whether the paper's ordering holds strictly at that precision: full ahead of every other
+ * variant, w/o AT behind every other (null when the variant is missing or alone).
+ */
+export function ablationOrdering(s: AblationSummary, digits = 4): { text: string; fullBest: boolean | null; noAlternationWorst: boolean | null } {
+  const mean = (v: AblationName) => Number((s.variants.find((x) => x.variant === v)?.metrics['ndcg@10'].mean ?? NaN).toFixed(digits));
+  const r = s.ranking;
+  const text = r.map((v, i) => (i === 0 ? '' : mean(r[i - 1]) === mean(v) ? ' = ' : ' > ') + ABLATION_LABELS[v]).join('');
+  const others = (v: AblationName) => r.filter((x) => x !== v);
+  const fullBest = r.length > 1 && r.includes('full') ? others('full').every((v) => mean('full') > mean(v)) : null;
+  const noAlternationWorst = r.length > 1 && r.includes('no_alternation') ? others('no_alternation').every((v) => mean('no_alternation') < mean(v)) : null;
+  return { text, fullBest, noAlternationWorst };
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(6) : '');

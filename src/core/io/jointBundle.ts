@@ -320,7 +320,8 @@ function yamlTyped(f: FieldDecl, v: YamlValue): boolean {
     case 'bool': return typeof v === 'boolean';
     case 'enum': return typeof v === 'string';
     case 'ints':
-    case 'floats': return Array.isArray(v);
+    case 'floats':
+    case 'enums': return Array.isArray(v);
   }
 }
 

@@ -35,13 +35,17 @@ export function noteFromText(text: string): ProvenanceNote {
 /** The four stages of the pipeline, named the same everywhere. */
 export type StageName = 'embeddings' | 'tokenizer' | 'joint' | 'grpo';
 
+/** What a declaration configures: a pipeline stage, or an experiment sweep over joint runs. */
+export type DeclName = StageName | 'experiments';
+
 /**
  * int / float: a finite number (integers for int); ints / floats: a comma-separated list of them;
- * bool: true or false; enum: one of `options`.
+ * bool: true or false; enum: one of `options`; enums: a non-empty set of `options`, comma-separated,
+ * kept in the declaration's order.
  */
-export type FieldKind = 'int' | 'float' | 'bool' | 'enum' | 'ints' | 'floats';
+export type FieldKind = 'int' | 'float' | 'bool' | 'enum' | 'ints' | 'floats' | 'enums';
 
-export type FieldValue = number | boolean | string | number[] | null;
+export type FieldValue = number | boolean | string | number[] | string[] | null;
 
 export interface FieldDecl {
   /** The config path, nested names dotted ('lr_rec', 't5.d_model', 'finetune.epochs'). */
@@ -96,7 +100,7 @@ export interface ConfigContext {
 }
 
 export interface StageDecl<C extends object> {
-  stage: StageName;
+  stage: DeclName;
   title: string;
   fields: readonly FieldDecl[];
   presets: Readonly<Record<string, PresetDecl<C>>>;
@@ -172,6 +176,7 @@ export function expectedText(f: FieldDecl): string {
     case 'float': return `a finite number${r}${nul}`;
     case 'bool': return 'true or false';
     case 'enum': return `one of ${(f.options ?? []).join(', ')}`;
+    case 'enums': return `one or more of ${(f.options ?? []).join(', ')}, comma-separated, each once`;
     case 'ints': return `${f.length ? `${f.length} ` : 'a list of '}comma-separated integers${r ? ` (each${r})` : ''}`;
     case 'floats': return `${f.length ? `${f.length} ` : 'a list of '}comma-separated finite numbers${r ? ` (each${r})` : ''}`;
   }
@@ -221,6 +226,12 @@ export function parseFieldValue(f: FieldDecl, raw: unknown): { ok: true; value: 
       return fail();
     case 'enum':
       return typeof raw === 'string' && (f.options ?? []).includes(raw) ? { ok: true, value: raw } : fail();
+    case 'enums': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.replace(/^\[|\]$/g, '').split(',').map((x) => x.trim()).filter(Boolean) : [];
+      const options = f.options ?? [];
+      if (!items.length || !items.every((x) => typeof x === 'string' && options.includes(x)) || new Set(items).size !== items.length) return fail();
+      return { ok: true, value: options.filter((o) => items.includes(o)) };
+    }
     case 'ints':
     case 'floats': {
       const items: unknown[] = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.replace(/^\[|\]$/g, '').split(',') : [];
@@ -383,7 +394,7 @@ export function fieldsHelp(decl: StageDecl<object>, preset = decl.defaultPreset)
   const values = decl.presets[preset]?.values ?? {};
   const lines: string[] = [];
   for (const f of decl.fields) {
-    const arg = f.kind === 'enum' ? ` <${(f.options ?? []).join('|')}>` : f.kind === 'ints' || f.kind === 'floats' ? ' <a,b,…>' : f.kind === 'bool' ? '' : ' <n>';
+    const arg = f.kind === 'enum' ? ` <${(f.options ?? []).join('|')}>` : f.kind === 'enums' ? ' <a,b,…>' : f.kind === 'ints' || f.kind === 'floats' ? ' <a,b,…>' : f.kind === 'bool' ? '' : ' <n>';
     // a bool is a switch: --forge turns it on, --no-forge off
     const head = f.kind === 'bool' ? `  ${flagOf(f)} | --no-${f.key}` : `  ${flagOf(f)}${arg}`;
     const alias = f.aliases?.length ? ` (also --${f.aliases.join(', --')})` : '';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ablationCsv, ablationPlan, meanSd, paperOrdering, seedList, summarizeAblation, type AblationRunResult } from '../../../src/core/experiments/ablation.ts';
+import { ablationCsv, ablationPlan, meanSd, ablationOrdering, summarizeAblation, type AblationRunResult } from '../../../src/core/experiments/ablation.ts';
 import { readCsv } from '../../../src/core/io/csv.ts';
+import { resolveSweep, sweepSeeds } from '../../../src/core/stages/experiments.ts';
 import { JOINT_PRESETS, applyJointSettings, jointTrainConfig, validateJointConfig } from '../../../src/core/train/jointSchedule.ts';
 
 const run = (variant: AblationRunResult['variant'], seed: number, ndcg10: number, gap?: number): AblationRunResult => ({
@@ -12,7 +13,7 @@ const run = (variant: AblationRunResult['variant'], seed: number, ndcg10: number
 
 describe('ablation sweep', () => {
   it('plans variants × seeds, seed by seed', () => {
-    expect(ablationPlan(['full', 'no_sia'], seedList(2)).map((r) => r.key)).toEqual(['full-seed2020', 'no_sia-seed2020', 'full-seed2021', 'no_sia-seed2021']);
+    expect(ablationPlan(['full', 'no_sia'], sweepSeeds({ variants: ['full'], seeds: 2, first_seed: 2020 })).map((r) => r.key)).toEqual(['full-seed2020', 'no_sia-seed2020', 'full-seed2021', 'no_sia-seed2021']);
     expect(() => ablationPlan(['full', 'nope' as 'full'], [1])).toThrow(/unknown ablation variant/);
     expect(() => ablationPlan(['full'], [1, 1])).toThrow(/seeds repeat/);
   });
@@ -43,13 +44,39 @@ describe('ablation sweep', () => {
     expect(noAt.vsFull?.['ndcg@10']).toMatchObject({ n: 1, fullAhead: 1 });
     expect(noAt.vsFull?.['ndcg@10'].mean).toBeCloseTo(-0.04, 12);
     expect(s.ranking).toEqual(['no_sia', 'full', 'no_alternation']);
-    expect(paperOrdering(s)).toEqual({ fullBest: false, noAlternationWorst: true });
+    // full and w/o SIA tie at 4 decimals (0.0550): full is not ahead
+    expect(ablationOrdering(s)).toEqual({ text: 'w/o L_SIA = ETEGRec (full) > w/o AT', fullBest: false, noAlternationWorst: true });
     const rows = readCsv(ablationCsv(s)).filter((r) => r.length > 1);
     expect(rows[0].slice(0, 5)).toEqual(['variant', 'label', 'seeds', 'recall@5_mean', 'recall@5_sd']);
     const col = (name: string) => rows[0].indexOf(name);
     expect(rows[1][0]).toBe('full');
     expect(Number(rows[1][col('ndcg@10_mean')])).toBeCloseTo(0.055, 6);
     expect(rows[3][col('ndcg@10_full_ahead')]).toBe('1/1');
+  });
+});
+
+describe('sweep declaration', () => {
+  it('every joint preset is a sweep preset: Table 4 rows × 3 seeds from 2020', () => {
+    for (const p of ['quick', 'converge', 'paper']) {
+      const r = resolveSweep(p);
+      expect(r.ok && r.config).toEqual({ variants: ['full', 'no_sia', 'no_psa', 'no_both', 'no_alternation', 'no_end_to_end'], seeds: 3, first_seed: 2020 });
+    }
+    expect(resolveSweep('nope')).toMatchObject({ ok: false, errors: [{ field: 'preset' }] });
+  });
+
+  it('takes text or typed values, keeps the paper order, and names the refused field', () => {
+    const r = resolveSweep('quick', { variants: 'no_alternation, full', seeds: '2', first_seed: 7 });
+    expect(r.ok && r.config).toEqual({ variants: ['full', 'no_alternation'], seeds: 2, first_seed: 7 });
+    expect(r.ok && sweepSeeds(r.config)).toEqual([7, 8]);
+    const bad = (o: Record<string, unknown>) => { const x = resolveSweep('quick', o); return x.ok ? [] : x.errors.map((e) => e.field); };
+    expect(bad({ variants: '' })).toEqual(['variants']);
+    expect(bad({ variants: 'full,full' })).toEqual(['variants']);
+    expect(bad({ variants: ['full', 'tiger'] })).toEqual(['variants']);
+    for (const seeds of ['0', '51', '2.5', 'NaN', 'Infinity', 'abc']) expect(bad({ seeds })).toEqual(['seeds']);
+    for (const first_seed of ['-1', '1e99', 'x']) expect(bad({ first_seed })).toEqual(['first_seed']);
+    // the last seed must still be a joint seed
+    expect(bad({ first_seed: 4294967295, seeds: 2 })).toEqual(['first_seed']);
+    expect(bad({ seed: 3 })).toEqual(['seed']);
   });
 });
 
