@@ -179,7 +179,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
             active.delete(rec.id);
             const before = (res.validBefore.metrics['ndcg@10'] ?? 0).toFixed(4);
             const after = (res.validAfter.metrics['ndcg@10'] ?? 0).toFixed(4);
-            const kept = res.bestEpoch < 0 ? 'the SFT state (no epoch improved on it)' : `the state of epoch ${res.bestEpoch + 1}`;
+            const kept = res.bestEpoch < 0 ? 'the SFT state, as no epoch improved on it' : `the state of epoch ${res.bestEpoch + 1}`;
             if (res.cancelled || !res.test) {
               return {
                 run: toSummary(rec), cancelled: true, seconds: (Date.now() - t0) / 1000,
