@@ -74,7 +74,7 @@ function SweepForm({ datasetId }: { datasetId: string }) {
       <h3>New ablation sweep (Table 4)</h3>
       <p className="small muted">
         Each variant × seed is one joint run of the chosen preset (named &lt;dataset&gt;_ablate_&lt;variant&gt;_seed&lt;seed&gt;), trained one after the
-        other in the worker; every run is stored after each epoch and resumable, and appears on the Runs page. Seeds are 2020, 2021, …
+        other in the worker; every run is stored after each epoch and resumable, and appears on the Runs page. The seeds run up from first_seed (2020, 2021, … by default).
       </p>
       {presetsError && <ErrorBox error={presetsError} title="Could not read the presets" />}
       <div className="row tok-controls">
