@@ -161,4 +161,20 @@ test('cancelling a tokenizer run after an evaluation keeps the best snapshot so 
   const row = page.getByTestId('tok-list').getByTestId('tok-row');
   await expect(row).toHaveCount(1);
   await expect(row.getByTestId('tok-collision')).toHaveText(/%$/);
+
+  // A second, independently trained tokenizer (another seed): compared by its groupings, not its ids.
+  await tinyConfig(page, 5);
+  await page.getByTestId('tok-field-seed').fill('7');
+  await page.getByTestId('tok-train').click();
+  await expect(page.getByTestId('tok-note')).toContainText('Stored', { timeout: 180_000 });
+  await expect(row).toHaveCount(2);
+  await row.first().getByTestId('tok-inspect').click();
+  const inspector = page.getByTestId('tok-inspector');
+  await inspector.getByTestId('tok-compare').click();
+  const result = inspector.getByTestId('tok-compare-result');
+  await expect(result).toHaveAttribute('data-ids-line-up', 'false');
+  await expect(inspector.getByTestId('tok-compare-kind')).toContainText('Independently trained');
+  for (const l of [1, 2, 3]) await expect(inspector.getByTestId(`tok-agreement-l${l}`).getByTestId('tok-agreement-ari')).toHaveText(/^-?\d\.\d{3}$/);
+  await inspector.getByTestId('tok-compare-panel').scrollIntoViewIfNeeded();
+  await screenshotThemes(page, 'tokenizer-compare-runs');
 });

@@ -556,6 +556,10 @@ function Compare({ v, others }: { v: TokenizerView; others: TokenizerSummary[] }
                 ))}
               </tbody>
             </table>
+            <p className="small muted">
+              ARI: 1 = the same groups, ≈ 0 = no more alike than chance, below 0 = less. NMI: 1 = the same groups, 0 = independent; it
+              reads higher than ARI when the groups are many and small.
+            </p>
             {d.idsLineUp ? changedLine : (
               <details className="small">
                 <summary>Raw id changes (not comparable across runs)</summary>
