@@ -6,10 +6,10 @@
  */
 import { StudioError } from '../src/core/errors.ts';
 import { fuzzInput } from './mutate.ts';
-import { TARGETS } from './targets.ts';
+import { ALL_TARGETS } from './targets.ts';
 
 const [name, seedText, fromText, toText, rssText] = process.argv.slice(2);
-const target = TARGETS.find((t) => t.name === name);
+const target = ALL_TARGETS.find((t) => t.name === name);
 if (!target) throw new Error(`unknown target ${name}`);
 const seed = Number(seedText);
 const maxRss = Number(rssText) * 2 ** 20;

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { TARGETS } from './targets.ts';
+import { ALL_TARGETS, TARGETS } from './targets.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const from = Number(values.from);
 const timeoutMs = Number(values['timeout-ms']);
 const maxRssMb = Number(values['max-rss-mb']);
 const names = values.target ? values.target.split(',') : TARGETS.map((t) => t.name);
-for (const n of names) if (!TARGETS.some((t) => t.name === n)) throw new Error(`unknown target ${n}; known: ${TARGETS.map((t) => t.name).join(', ')}`);
+for (const n of names) if (!ALL_TARGETS.some((t) => t.name === n)) throw new Error(`unknown target ${n}; known: ${ALL_TARGETS.map((t) => t.name).join(', ')}`);
 
 interface Finding { input: number; kind: 'crash' | 'hang' | 'memory' | 'exit'; message: string; reproduce: string }
 interface TargetResult { inputs: number; read: number; refused: number; findings: Finding[]; seconds: number }
@@ -50,18 +50,21 @@ function runChild(name: string, start: number, end: number, res: TargetResult): 
     let done = start;
     let stderr = '';
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // once killed for a hang, what the child still prints about that input is not counted again
+    let killed = false;
     const reproduce = (i: number) => `npm run fuzz -- --target ${name} --seed ${seed} --from ${i} --count ${i + 1}`;
     const finish = (next: number) => { clearTimeout(timer); resolve(next); };
     child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
     createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^([SR]) (\d+)(?: (\w+) (.*))?$/.exec(line);
-      if (!m) return;
+      if (!m || killed) return;
       const i = Number(m[2]);
       clearTimeout(timer);
       if (m[1] === 'S') {
         current = i;
         timer = setTimeout(() => {
           res.findings.push({ input: i, kind: 'hang', message: `no answer within ${timeoutMs} ms`, reproduce: reproduce(i) });
+          killed = true;
           child.kill('SIGKILL');
         }, timeoutMs);
         return;

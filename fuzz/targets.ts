@@ -10,12 +10,14 @@ import { importToDataset } from '../src/core/data/importer.ts';
 import type { ImportSourceFile } from '../src/core/data/importer.ts';
 import { importReferenceBundle, referenceBundleFiles, type BundleFile } from '../src/core/data/referenceBundle.ts';
 import { DEFAULT_PREPARE_CONFIG } from '../src/core/data/types.ts';
-import { packJointCheckpoint, readJointBundle, readJointConfigYaml, unpackJointCheckpoint, writeJointBundle, writeJointConfigYaml } from '../src/core/io/jointBundle.ts';
+import { packJointCheckpoint, readJointBundle, readJointConfigYaml, unpackJointCheckpoint, writeBundleFiles, writeJointBundle, writeJointConfigYaml } from '../src/core/io/jointBundle.ts';
 import { npyToFloat32, npyToInt32, parseNpy, writeNpy } from '../src/core/io/npy.ts';
 import { pthStateDict, readPth } from '../src/core/io/pth.ts';
 import { f32Tensor, i32Tensor, readSafetensors, toFloat32, writeSafetensors } from '../src/core/io/safetensors.ts';
 import { gunzipChecked, unzipChecked } from '../src/core/io/zip.ts';
 import { readReferenceConfigYaml, readReferenceRun, referenceLayoutFiles } from '../src/core/io/referenceLayout.ts';
+import { readTokenizerFile } from '../src/cli/tokenizerFile.ts';
+import { exportRqvaeSafetensors } from '../src/core/tokenizer/stateDict.ts';
 import { tinyCheckpoint } from '../test/core/io/checkpointFixture.ts';
 
 export interface FuzzTarget {
@@ -57,6 +59,13 @@ async function preparedBundle(): Promise<BundleFile[]> {
 function bundleInput() {
   const c = tinyCheckpoint();
   return { recommender: c.current.recommender, recommenderConfig: c.recommenderConfig, tokenizer: c.current.tokenizer, tokenizerConfig: c.tokenizerConfig, codes: c.current.codes, config: c.config, history: [], metrics: { etegrec: {} } };
+}
+
+/** A GRPO bundle as `etegrec grpo` writes it and the studio stores it: no metrics.csv, GRPO metrics.json. */
+function grpoBundleFiles(): Record<string, Uint8Array> {
+  const files = writeBundleFiles({ ...bundleInput(), metrics: { valid_before: { 'ndcg@10': 0.01 }, valid_after: { 'ndcg@10': 0.02 }, test: { 'ndcg@10': 0.02 }, best_epoch: 0, history: [] } });
+  delete files['metrics.csv'];
+  return files;
 }
 
 export const TARGETS: FuzzTarget[] = [
@@ -124,6 +133,24 @@ export const TARGETS: FuzzTarget[] = [
     run: (b) => readJointBundle(b, { fileName: 'fuzz.zip' }),
   },
   {
+    // the zip the studio exports, then read as the CLI reads an output folder (no zip CRC guarding the files)
+    name: 'grpo-bundle',
+    seeds: () => [zipSync(grpoBundleFiles())],
+    run: (b) => readJointBundle(unzipChecked(b, { fileName: 'fuzz.grpo.zip' }), { fileName: 'fuzz-grpo-dir' }),
+  },
+  {
+    name: 'tokenizer',
+    seeds: () => {
+      const c = tinyCheckpoint();
+      const file = exportRqvaeSafetensors(c.current.tokenizer, c.tokenizerConfig, { epoch: '3' });
+      // and one written before checksums existed, so mutated tensor bytes reach the rest of the reader
+      const f = readSafetensors(file);
+      const { checksums: _none, ...old } = f.metadata;
+      return [file, writeSafetensors(f.tensors, old)];
+    },
+    run: (b) => readTokenizerFile(b, 'fuzz.tokenizer.safetensors'),
+  },
+  {
     name: 'joint-checkpoint',
     seeds: () => [packJointCheckpoint(tinyCheckpoint())],
     run: (b) => unpackJointCheckpoint(b, 'fuzz.checkpoint.safetensors'),
@@ -171,3 +198,40 @@ async function referenceLayout() {
 function referenceLayoutFileOf(files: { path: string; bytes: Uint8Array }[], prefix: string): Uint8Array {
   return files.find((f) => f.path.startsWith(prefix))!.bytes;
 }
+
+/**
+ * Targets that misbehave on purpose (not run by default): they check that the harness itself turns
+ * a hang, a memory blow-up and a non-StudioError into findings. Each accepts its seed.
+ */
+const isSeed = (b: Uint8Array) => b.length === 1 && b[0] === 1;
+export const SELFTEST_TARGETS: FuzzTarget[] = [
+  {
+    name: 'selftest-hang',
+    seeds: () => [Uint8Array.of(1)],
+    run: (b) => {
+      if (isSeed(b)) return;
+      for (;;) { /* never answers */ }
+    },
+  },
+  {
+    name: 'selftest-memory',
+    seeds: () => [Uint8Array.of(1)],
+    run: (b) => {
+      if (isSeed(b)) return;
+      // off the V8 heap, every page touched: the resident set grows past any limit the test sets
+      keep.push(new Uint8Array(320 << 20).fill(1));
+    },
+  },
+  {
+    name: 'selftest-crash',
+    seeds: () => [Uint8Array.of(1)],
+    run: (b) => {
+      if (isSeed(b)) return;
+      throw new TypeError('not a StudioError');
+    },
+  },
+];
+const keep: Uint8Array[] = [];
+
+/** Every target by name, the self-tests included. */
+export const ALL_TARGETS: FuzzTarget[] = [...TARGETS, ...SELFTEST_TARGETS];
