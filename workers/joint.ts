@@ -236,7 +236,10 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
         });
       }
       const { readRqvaeSafetensors } = await import('../src/core/tokenizer/stateDict.ts');
-      const { state } = readRqvaeSafetensors(tok.weights, `${tok.summary.name}.safetensors`);
+      // a tokenizer stored before checksums existed is used, and the log says it is unverified
+      const { state } = readRqvaeSafetensors(tok.weights, `${tok.summary.name}.safetensors`, {
+        onWarning: (message) => sink({ type: 'log', stage: 'joint', level: 'warn', message }),
+      });
       throwIfCancelled(signal);
       const now = Date.now();
       const name = await runName(db, request.datasetId, request.name?.trim() || `${ds.name}_joint_${request.preset}`);
