@@ -34,7 +34,7 @@ function readJson(name: string): Json | undefined {
 }
 const readText = (name: string): string | undefined => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8').trim() : undefined);
 
-const KEEP = ['samples_per_s', 'users_per_s', 'seconds_per_1000_users', 'median_step_ms', 'first_step_ms', 'gflops', 'gflop_per_step', 'batch', 'micro_batch', 'tensors_flat', 'peak_rss_mb', 'error', 'hint', '_wall_seconds'];
+const KEEP = ['samples_per_s', 'samples_per_cpu_s', 'median_step_cpu_ms', 'users_per_s', 'seconds_per_1000_users', 'median_step_ms', 'first_step_ms', 'gflops', 'gflop_per_step', 'batch', 'micro_batch', 'tensors_flat', 'peak_rss_mb', 'error', 'hint', '_wall_seconds'];
 function compact(stage: Json): Json {
   const out: Json = {};
   for (const k of KEEP) if (stage[k] !== undefined) out[k] = stage[k];

@@ -19,7 +19,7 @@ import { Rng } from '../src/core/rng.ts';
 import { jointRecommenderConfig, trainJoint } from '../src/core/train/joint.ts';
 import { jointTrainConfig } from '../src/core/train/jointSchedule.ts';
 import type { JointData } from '../src/core/train/jointTypes.ts';
-import { INSTRUMENT, MemoryPeak, emit, log, round, startBackend, stepSummary, syntheticSamples } from './common.ts';
+import { INSTRUMENT, MemoryPeak, emit, log, median, round, startBackend, stepSummary, syntheticSamples } from './common.ts';
 import { t5TrainStepFlops } from './flops.ts';
 
 const { values } = parseArgs({
@@ -71,9 +71,15 @@ const rec = jointRecommenderConfig(config, N, SEM, RQVAE_SINGLE);
 interface Phase {
   start: number;
   stamps: number[];
+  /** process CPU seconds (user + system, all threads) at each stamp: steps compare on a loaded machine */
+  cpu: number[];
   tensors: number[];
 }
 const phases = new Map<string, Phase>();
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const mem = new MemoryPeak();
 let evalStart = 0;
 let evalEnd = 0;
@@ -85,13 +91,14 @@ await trainJoint(data, config, {
   onEvent: (e) => {
     const key = 'phase' in e && e.phase.includes('(tokenizer)') ? 'tokenizer' : 'recommender';
     if (e.type === 'phase' && /epoch/.test(e.phase) && !/beam/.test(e.phase)) {
-      phases.set(key, { start: performance.now(), stamps: [], tensors: [] });
+      phases.set(key, { start: performance.now(), stamps: [], cpu: [], tensors: [] });
       log(e.phase);
     }
     if (e.type === 'progress' && e.unit === 'batches') {
       const p = phases.get(key);
       if (p) {
         p.stamps.push(performance.now());
+        p.cpu.push(cpuSeconds());
         p.tensors.push(tf.memory().numTensors);
       }
       mem.sample();
@@ -132,8 +139,12 @@ const meanLen = train.lens.reduce((a, b) => a + b, 0) / train.count;
 function summary(p: Phase | undefined, flops?: number) {
   if (!p || p.stamps.length < 2) return { error: 'phase did not run' };
   const steps = p.stamps.slice(1).map((t, i) => t - p.stamps[i]);
+  const cpuMs = p.cpu.slice(1).map((c, i) => (c - p.cpu[i]) * 1000);
+  const medCpu = median(cpuMs);
   return {
     ...stepSummary(p.stamps[0] - p.start, steps, batch, flops),
+    median_step_cpu_ms: round(medCpu, 1),
+    samples_per_cpu_s: round((batch * 1000) / medCpu),
     tensors_per_step: p.tensors,
     tensors_flat: p.tensors.slice(1).every((n) => n === p.tensors[1]),
   };

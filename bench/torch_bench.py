@@ -318,21 +318,32 @@ def sync(dev):
         torch.cuda.synchronize()
 
 
-def timed_steps(step, runs, dev):
-    times = []
+CPU_MS = {}
+
+
+def timed_steps(step, runs, dev, name=None):
+    """Wall ms of the first step and of the rest; process CPU ms (all threads) per step go to CPU_MS[name]."""
+    times, cpu = [], []
     for _ in range(runs + 1):
         sync(dev)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
         sync(dev)
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    if name:
+        CPU_MS[name] = cpu[1:]
     return times[0], times[1:]
 
 
-def summary(first, steps, samples, flops=None):
+def summary(first, steps, samples, flops=None, name=None):
     med = median(steps)
     out = dict(samples_per_s=round(samples * 1000 / med, 2), median_step_ms=round(med, 1), first_step_ms=round(first, 1),
                step_ms=[round(s, 1) for s in steps], steps_timed=len(steps))
+    if name in CPU_MS:
+        mc = median(CPU_MS[name])
+        out['median_step_cpu_ms'] = round(mc, 1)
+        out['samples_per_cpu_s'] = round(samples * 1000 / mc, 2)
     if flops is not None:
         out['gflop_per_step'] = round(flops / 1e9, 3)
         out['gflops'] = round(flops / 1e9 / (med / 1000), 3)
@@ -394,9 +405,9 @@ def run_joint(a, dev, want):
             torch.nn.utils.clip_grad_norm_(s.rec.parameters(), 1.0)
             opt.step()
 
-        first, steps = timed_steps(rec_step, runs, dev)
+        first, steps = timed_steps(rec_step, runs, dev, 'joint_rec_step')
         flops = t5_train_flops(lens) / (runs + 1)
-        out['joint_rec_step'] = dict(summary(first, steps, B, flops), **common)
+        out['joint_rec_step'] = dict(summary(first, steps, B, flops, 'joint_rec_step'), **common)
         log('joint_rec_step %.1f samples/s' % out['joint_rec_step']['samples_per_s'])
         for p in s.tok.parameters():
             p.requires_grad_(True)
@@ -422,8 +433,8 @@ def run_joint(a, dev, want):
             torch.nn.utils.clip_grad_norm_(s.tok.parameters(), 1.0)
             opt.step()
 
-        first, steps = timed_steps(tok_step, runs, dev)
-        out['joint_tok_step'] = dict(summary(first, steps, B), flops_note='tokenizer step FLOPs not counted',
+        first, steps = timed_steps(tok_step, runs, dev, 'joint_tok_step')
+        out['joint_tok_step'] = dict(summary(first, steps, B, name='joint_tok_step'), flops_note='tokenizer step FLOPs not counted',
                                      note='excludes the code-table rebuild (the studio times it inside its first batch only)', **common)
         log('joint_tok_step %.1f samples/s' % out['joint_tok_step']['samples_per_s'])
 
@@ -501,8 +512,8 @@ def run_sasrec(a, dev):
         loss.backward()
         opt.step()
 
-    first, steps = timed_steps(step, a.runs, dev)
-    return dict(summary(first, steps, B, sasrec_train_flops(B, L, 256, 256, 4, N)), batch=B, device=str(dev),
+    first, steps = timed_steps(step, a.runs, dev, 'sasrec_step')
+    return dict(summary(first, steps, B, sasrec_train_flops(B, L, 256, 256, 4, N), 'sasrec_step'), batch=B, device=str(dev),
                 note='one pass over the batch (no micro-batches); full-length L = 50 like the studio\'s paper preset')
 
 
