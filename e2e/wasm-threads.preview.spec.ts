@@ -8,7 +8,7 @@
 import { expect, test } from '@playwright/test';
 import { loadSample, openStudio } from './helpers.ts';
 
-test('the production build trains SASRec on the threaded wasm binary with all cores', async ({ page }) => {
+test('the production build trains SASRec on the threaded wasm binary with every core when asked (?threads=N)', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -17,6 +17,8 @@ test('the production build trains SASRec on the threaded wasm binary with all co
   expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   test.skip(cores < 2, `one core (hardwareConcurrency ${cores}): nothing to run in parallel`);
+  // one thread unless asked: ?threads=N
+  await page.goto(`/?backend=wasm&threads=${cores}#/data`);
 
   const panel = page.getByTestId('backend-panel');
   await expect(panel.getByTestId('backend-name')).toHaveText('wasm', { timeout: 120_000 });

@@ -149,7 +149,8 @@ export interface TextEmbeddingOptions {
 
 export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, JointWorkerApi, GrpoWorkerApi, ExperimentsWorkerApi {
   /** Picks the backend (webgpu → webgl → wasm → cpu unless a preference is given) and reports why. */
-  initBackend(preference?: BackendName[]): Promise<BackendReport>;
+  /** `wasmThreads`: XNNPACK threads of the threaded wasm binary (where the page is isolated); default 1. */
+  initBackend(preference?: BackendName[], wasmThreads?: number): Promise<BackendReport>;
   importDataset(request: ImportRequest, jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;
   /** Imports the bundled sample (fetched from the app's public folder). */
   loadSample(jobId: string, onEvent: ProgressCallback): Promise<Result<ImportResult>>;

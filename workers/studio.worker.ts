@@ -20,24 +20,26 @@ const service = createStudioService({
       'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
     },
     // The threaded SIMD binary needs cross-origin isolation (SharedArrayBuffer; the COOP/COEP headers
-    // of vite.config.ts) and the build fix there; tfjs would use half the cores, so ask for all.
+    // of vite.config.ts) and the build fix there. One thread unless the page asks (?threads=N): on
+    // 2 cores, 2 threads cost 2.5x the CPU and ran 2-3x slower (docs/measurements.md), since only
+    // XNNPACK's matMuls run in parallel.
     wasmMultithread: self.crossOriginIsolated,
-    wasmThreads: Math.max(1, navigator.hardwareConcurrency || 1),
+    wasmThreads: 1,
   },
 });
 
 const api: StudioWorkerApi = {
-  initBackend: (p) => service.initBackend(p),
+  initBackend: (p, t) => service.initBackend(p, t),
   importDataset: (r, id, cb) => service.importDataset(r, id, cb),
   loadSample: (id, cb) => service.loadSample(id, cb),
   cancel: (id) => service.cancel(id),
   pauseJob: (id) => service.pauseJob(id),
   resumeJob: (id) => service.resumeJob(id),
   jobStatus: (id) => service.jobStatus(id),
-  listDatasets: () => service.listDatasets(),
-  deleteDataset: (id) => service.deleteDataset(id),
   // the e2e specs' fault injection; absent from production builds
   ...(import.meta.env.DEV ? { injectFault: (k: 'wasm_memory') => service.injectFault(k) } : {}),
+  listDatasets: () => service.listDatasets(),
+  deleteDataset: (id) => service.deleteDataset(id),
   getItems: (id, q) => service.getItems(id, q),
   getUsers: (id, q) => service.getUsers(id, q),
   getUserSequence: (id, u) => service.getUserSequence(id, u),

@@ -187,10 +187,11 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
     ...grpo,
     ...experiments,
 
-    async initBackend(preference?: BackendName[]): Promise<BackendReport> {
+    async initBackend(preference?: BackendName[], wasmThreads?: number): Promise<BackendReport> {
       try {
+        const threads = wasmThreads !== undefined && Number.isInteger(wasmThreads) && wasmThreads >= 1 ? { wasmThreads } : {};
         // auto (no preference) passes over a software WebGPU adapter; an explicit choice is kept
-        const p = selectBackend(preference, { ...opts.backend, skipSoftwareAdapter: !preference?.length });
+        const p = selectBackend(preference, { ...opts.backend, ...threads, skipSoftwareAdapter: !preference?.length });
         // at once, so a job that arrives while this selection runs waits for it instead of starting its own
         backend = p;
         p.catch(() => { if (backend === p) backend = null; });

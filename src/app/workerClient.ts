@@ -45,7 +45,7 @@ export interface Job<T> {
 }
 
 export interface StudioClient {
-  initBackend(preference?: BackendName[]): Promise<BackendReport>;
+  initBackend(preference?: BackendName[], wasmThreads?: number): Promise<BackendReport>;
   importDataset(request: ImportRequest, onEvent: (e: ProgressEvent) => void): Job<ImportResult>;
   loadSample(onEvent: (e: ProgressEvent) => void): Job<ImportResult>;
   listDatasets(): Promise<Result<DatasetSummary[]>>;
@@ -110,6 +110,7 @@ let client: StudioClient | null = null;
 let jobCounter = 0;
 /** The backend order the page asked for, so a restarted worker starts on the same one. */
 let lastPreference: BackendName[] | undefined;
+let lastThreads: number | undefined;
 
 /** A replaced worker: when, why, and the backend report of its successor. */
 export interface WorkerRestart {
@@ -137,7 +138,7 @@ function restartWorker(failed: Worker, reason: string): void {
   worker = null;
   remote = null;
   client = null;
-  const backend = getStudioClient().initBackend(lastPreference);
+  const backend = getStudioClient().initBackend(lastPreference, lastThreads);
   backend.catch(() => undefined);
   for (const fn of restartListeners) fn({ at: Date.now(), reason, backend });
 }
@@ -191,9 +192,10 @@ export function getStudioClient(): StudioClient {
   remote = Comlink.wrap<StudioWorkerApi>(w);
   const api = watched(remote, w);
   client = {
-    initBackend: (preference) => {
+    initBackend: (preference, wasmThreads) => {
       lastPreference = preference;
-      return api.initBackend(preference);
+      lastThreads = wasmThreads;
+      return api.initBackend(preference, wasmThreads);
     },
     importDataset: (request, onEvent) => startJob(api, onEvent, (id, cb) => api.importDataset(request, id, cb)),
     loadSample: (onEvent) => startJob(api, onEvent, (id, cb) => api.loadSample(id, cb)),

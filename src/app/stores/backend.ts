@@ -55,6 +55,13 @@ export function backendPreference(search = typeof location === 'undefined' ? '' 
   return list.length ? list : undefined;
 }
 
+/** `?threads=N` in the page URL: wasm threads to ask for (the threaded binary, where the page is isolated). */
+export function threadsParam(search = typeof location === 'undefined' ? '' : location.search): number | undefined {
+  const raw = new URLSearchParams(search).get('threads');
+  const n = raw === null ? NaN : Number(raw);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
+
 export const useBackendStore = create<BackendState>()((set, get) => ({
   status: 'idle',
   report: null,
@@ -89,7 +96,7 @@ export const useBackendStore = create<BackendState>()((set, get) => ({
           INIT_TIMEOUT_MS,
         );
       });
-      const report = await Promise.race([getStudioClient().initBackend(preference), timeout]);
+      const report = await Promise.race([getStudioClient().initBackend(preference, threadsParam()), timeout]);
       set({ status: 'ready', report, error: null });
     } catch (err) {
       set({ status: 'failed', error: err instanceof Error ? err.message : String(err) });
