@@ -56,7 +56,7 @@ export function createGrpoMethods(ctx: StageContext): GrpoWorkerApi {
     const isActive = active.has(r.id);
     return {
       id: r.id, name: r.name, datasetId: r.datasetId, jointRunId: r.jointRunId, jointRunName: String(r.meta?.jointRunName ?? ''),
-      status: r.status === 'running' && !isActive ? 'failed' : r.status, active: isActive,
+      status: r.status === 'running' && !isActive ? 'interrupted' : r.status, active: isActive,
       createdAt: r.createdAt, updatedAt: r.updatedAt, backend: r.backend, adapter: r.adapter ?? null, preset: r.preset, config: r.config as GrpoConfig, seed: r.seed,
       history: r.history as GrpoEpochRecord[],
       validBefore: (r.validBefore as GenerativeResult | null) ?? null,

@@ -10,7 +10,8 @@ import type { GenerativeResult } from '../src/core/eval/generative.ts';
 // Core types the UI needs (type-only: nothing of tfjs reaches the UI).
 export type { GrpoConfig, GrpoEpochRecord, GrpoPresetName } from '../src/core/train/grpo.ts';
 
-export type GrpoRunStatus = 'running' | 'cancelled' | 'failed' | 'finished';
+/** As stored, plus 'interrupted': stored as running while no job of this worker trains it (GRPO does not resume). */
+export type GrpoRunStatus = 'running' | 'cancelled' | 'failed' | 'finished' | 'interrupted';
 
 /** A preset with where each value comes from (fork / official / ours). */
 export interface GrpoPresetInfo {

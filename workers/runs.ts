@@ -15,12 +15,15 @@ import { chunkRange, listDatasets, toStorageError, type StoredArtifact, type Sto
 import type { DatasetSummary, Result } from './api.ts';
 import { asResult } from './jobs.ts';
 import type { JointRunSummary } from './jointApi.ts';
+import type { GrpoRunSummary } from './grpoApi.ts';
 import type { RunsWorkerApi } from './runsApi.ts';
 
 export interface RunsContext {
   db: () => Promise<StudioDb>;
   /** The stages' own methods (they know which runs are live and what to delete). */
   listJointRuns: () => Promise<Result<JointRunSummary[]>>;
+  /** GRPO runs with their live status (a stored 'running' with no job is interrupted). */
+  listGrpoRuns?: () => Promise<Result<GrpoRunSummary[]>>;
   deleteJointRun: (id: string) => Promise<Result<void>>;
   deleteTokenizer: (id: string) => Promise<Result<void>>;
   deleteEmbedding: (id: string) => Promise<Result<void>>;
@@ -203,7 +206,7 @@ function textRow(a: StoredArtifact, names: Map<string, string>): RunRow {
 }
 
 /** A GRPO run record (issue 7's shape is not fixed here: read what is there, tolerate the rest). */
-function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
+function grpoRow(r: StoredRun, names: Map<string, string>, live?: GrpoRunSummary): RunRow {
   const rec = r as Rec;
   const datasetId = str(rec.datasetId);
   const metrics: Record<string, number> = {};
@@ -237,7 +240,7 @@ function grpoRow(r: StoredRun, names: Map<string, string>): RunRow {
   const seconds = history.reduce((s, h) => s + (num(h.seconds) ?? 0), 0);
   return {
     stage: 'grpo', id: r.id, name: str(rec.name, r.id), datasetId, datasetName: names.get(datasetId) ?? datasetId,
-    createdAt: r.createdAt, status: str(rec.status, 'unknown'), backend: str(rec.backend, '—'), adapter: str(rec.adapter) || null, seed: num(rec.seed) ?? num(obj(rec.config).seed),
+    createdAt: r.createdAt, status: runStatusLabel(live?.status ?? str(rec.status, 'unknown'), { active: live?.active }), backend: str(rec.backend, '—'), adapter: str(rec.adapter) || null, seed: num(rec.seed) ?? num(obj(rec.config).seed),
     durationSeconds: history.length ? seconds : Object.values(obj(rec.timings)).reduce<number | null>((s, v) => (num(v) !== null ? (s ?? 0) + (v as number) : s), null),
     headline: t !== null ? { name: 'test ndcg@10', value: t } : null,
     preset: presetName || null, presetInferred: false, config: obj(rec.config),
@@ -269,7 +272,9 @@ export function createRunsMethods(ctx: RunsContext): RunsWorkerApi {
           else if (a.type === 'embedding' && a.kind === 'text') rows.push(textRow(a, names));
           else if (a.type === 'embedding' && a.source === 'sasrec') rows.push(sasrecRow(a, names));
         }
-        for (const r of runs) if (r.type === 'grpo' || r.stage === 'grpo') rows.push(grpoRow(r, names));
+        const grpo = ctx.listGrpoRuns ? await ctx.listGrpoRuns() : null;
+        const grpoLive = new Map(grpo?.ok ? grpo.value.map((g) => [g.id, g]) : []);
+        for (const r of runs) if (r.type === 'grpo' || r.stage === 'grpo') rows.push(grpoRow(r, names, grpoLive.get(r.id)));
         return rows.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
       }),
 

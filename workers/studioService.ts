@@ -158,7 +158,7 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
   const joint = jointService.methods;
   const experiments = createExperimentMethods({ ...stageDeps, trainer: jointService.trainer, joint });
   const runs = createRunsMethods({
-    db, listJointRuns: () => joint.listJointRuns(), deleteJointRun: joint.deleteJointRun,
+    db, listJointRuns: () => joint.listJointRuns(), listGrpoRuns: () => grpo.listGrpoRuns(), deleteJointRun: joint.deleteJointRun,
     deleteTokenizer: tokenizers.deleteTokenizer, deleteEmbedding: embeddings.deleteEmbedding,
     deleteDataset: (id) => deleteDatasetAndRuns(id),
   });

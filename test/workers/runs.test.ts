@@ -172,4 +172,25 @@ describe('runs (worker API in Node)', () => {
     expect(bad.ok).toBe(false);
     db.close();
   }, 120_000);
+
+  it('a GRPO run stored as running with no job of the worker reads interrupted in its list and the Runs table', async () => {
+    const dbName = 'runs-grpo-interrupted';
+    const svc = createStudioService({ dbName, chunkBytes: 4096, progressIntervalMs: 0 });
+    services.push(svc);
+    await svc.initBackend(['cpu']);
+    const db = await openStudioDb(dbName);
+    // what a tab closed during GRPO training leaves behind
+    await db.put('runs', {
+      id: 'grpo-dead', createdAt: 1000, updatedAt: 1000, type: 'grpo', stage: 'grpo', recordVersion: 1, name: 'toy_grpo_dead', datasetId: 'ds-x', jointRunId: 'j',
+      status: 'running', backend: 'cpu', preset: 'quick', seed: 1, config: { ...GRPO_PRESETS.quick.values }, history: [], validBefore: null, validAfter: null, test: null,
+      bestEpoch: null, timings: {}, error: null, meta: {}, bundle: null,
+    });
+    db.close();
+    const grpo = await svc.listGrpoRuns('ds-x');
+    if (!grpo.ok) throw new Error(grpo.error.message);
+    expect(grpo.value.map((r) => [r.status, r.active])).toEqual([['interrupted', false]]);
+    const list = await svc.listAllRuns();
+    if (!list.ok) throw new Error(list.error.message);
+    expect(list.value.find((r) => r.id === 'grpo-dead')?.status).toBe('interrupted');
+  });
 });

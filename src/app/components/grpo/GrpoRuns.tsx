@@ -10,7 +10,7 @@ import { useGrpoStore } from '../../stores/grpo.ts';
 import { CollapseBadge, CollapseWarning, ResultsTable, type ResultRow } from '../Diagnostics.tsx';
 import { ErrorBox } from '../ErrorBox.tsx';
 
-const STATUS_CLASS: Record<string, string> = { finished: 'badge-ok', cancelled: 'badge-warn', failed: 'badge-bad', running: '' };
+const STATUS_CLASS: Record<string, string> = { finished: 'badge-ok', cancelled: 'badge-warn', interrupted: 'badge-warn', failed: 'badge-bad', running: '' };
 
 export function GrpoResultsTable({ run }: { run: GrpoRunSummary }) {
   const rows: ResultRow[] = [
