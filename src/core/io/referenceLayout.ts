@@ -26,7 +26,7 @@ import { JOINT_STAGE } from '../stages/joint.ts';
 import { exportRqvaePth } from '../tokenizer/stateDict.ts';
 import { writeCodeJson } from '../tokenizer/codes.ts';
 import type { JointTrainConfig } from '../train/jointSchedule.ts';
-import { readJointBundle, type JointBundle } from './jointBundle.ts';
+import { readJointBundle, type JointBundle, type JointBundleInput } from './jointBundle.ts';
 import { writeNpy } from './npy.ts';
 import { writePthStateDict, type PthTensorInput } from './pthWrite.ts';
 import { readFlatYaml, yamlScalar, type YamlValue } from './yaml.ts';
@@ -305,7 +305,8 @@ export interface LayoutFile {
   mode?: number;
 }
 
-export interface ReferenceLayoutInput {
+/** The weights, codes and config of the run (as a joint bundle holds them), and where they go. */
+export interface ReferenceLayoutInput extends Pick<JointBundleInput, 'recommender' | 'recommenderConfig' | 'tokenizer' | 'tokenizerConfig' | 'codes' | 'config'> {
   /** The dataset name: config/<name>.yaml, RecBole/dataset/<name>/<name>.*, myckpt/<name>/. */
   name: string;
   /** The run folder under myckpt/<name>/ and RQVAE/rqvae_ckpt/<name>/. */
@@ -314,13 +315,6 @@ export interface ReferenceLayoutInput {
   epoch: number;
   /** The prepared dataset's reference files (`<any>.train.jsonl`, …, `<any>.emb_map.json`, `.inter`). */
   datasetFiles: readonly { name: string; bytes: Uint8Array }[];
-  recommender: Record<string, NamedArray>;
-  recommenderConfig: RecommenderConfig;
-  tokenizer: Record<string, NamedArray>;
-  tokenizerConfig: RqvaeConfig;
-  /** (N+1) × 4, row 0 = −1s. */
-  codes: Int32Array;
-  config: JointTrainConfig;
   /** Processes (GPUs) of accelerate's DDP. */
   gpus: number;
   /** The studio's test metrics of these weights (for the README). */
