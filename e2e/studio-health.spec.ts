@@ -8,6 +8,7 @@
  *   panel and the Runs table; the form shows that run's configuration and the charts its curves
  *   without picking it;
  * - the Runs table fits 1280 px (no horizontal overflow of the page or of the table's box);
+ * - a joint run whose loss becomes NaN (a NaN weight, by the test hook) reads failed (NaN loss);
  * - light and dark screenshots of the pages touched.
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -40,7 +41,7 @@ async function noHorizontalOverflow(page: Page, testId: string): Promise<void> {
   expect(sizes.box[0], `${testId} scrollWidth ${sizes.box[0]} > clientWidth ${sizes.box[1]}`).toBeLessThanOrEqual(sizes.box[1]);
 }
 
-test('wasm memory fault restarts the worker; an interrupted run reads interrupted everywhere; the Runs table fits 1280 px', async ({ page }) => {
+test('wasm memory fault restarts the worker; an interrupted run reads interrupted everywhere; the Runs table fits 1280 px; a NaN run reads failed (NaN loss)', async ({ page }) => {
   test.setTimeout(480_000);
   await page.setViewportSize({ width: 1280, height: 900 });
   await prepareTable(page, 'wasm');
@@ -116,4 +117,17 @@ test('wasm memory fault restarts the worker; an interrupted run reads interrupte
   await runsRow.getByTestId('runs-diff').click();
   await expect(page.getByTestId('runs-diff-panel')).toContainText('health-run');
   await noHorizontalOverflow(page, 'runs-table-wrap');
+
+  // A run whose loss becomes NaN (the test hook puts one NaN in its tokenizer's weights) stops with
+  // the place it happened and reads "failed (NaN loss)" in its list and the Runs table.
+  await page.getByTestId('stage-joint').click();
+  await expect(page.getByTestId('joint-start')).toBeEnabled();
+  await page.evaluate(() => (window as unknown as { __etegrecTest: { injectWorkerFault(k: string): Promise<void> } }).__etegrecTest.injectWorkerFault('nan_weights'));
+  await page.getByTestId('joint-name').fill('nan-run');
+  await page.getByTestId('joint-start').click();
+  const nanRow = page.getByTestId('joint-row').filter({ hasText: 'nan-run' });
+  await expect(nanRow.getByTestId('joint-status')).toHaveText('failed (NaN loss)', { timeout: 180_000 });
+  await expect(page.getByTestId('error-box').filter({ hasText: 'diverged' }).first()).toContainText(/loss became NaN at alternating epoch 1, batch 1/);
+  await page.getByTestId('stage-runs').click();
+  await expect(page.getByTestId('runs-row').filter({ hasText: 'nan-run' }).getByTestId('runs-status')).toHaveText('failed (NaN loss)');
 });

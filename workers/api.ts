@@ -10,7 +10,7 @@ import type { EmbeddingSummary } from '../src/storage/artifacts.ts';
 
 // The shared pieces (Result, ImportFile, ExportedFile, ProgressCallback) live in contract.ts.
 export type * from './contract.ts';
-import type { ExportedFile, ImportFile, ProgressCallback, Result } from './contract.ts';
+import type { ExportedFile, ImportFile, ProgressCallback, Result, TestFault } from './contract.ts';
 import type { InteractionFormat, MetadataFormat, PrepareConfig } from '../src/core/data/types.ts';
 
 // Backend types live with the selection code in core (type-only import: nothing of tfjs reaches the UI).
@@ -169,7 +169,7 @@ export interface StudioWorkerApi extends RunsWorkerApi, TokenizerWorkerApi, Join
    * Test hook (development builds only): from now on every training in this worker fails at its
    * first step with "memory access out of bounds", as one with an overrun wasm heap does.
    */
-  injectFault?(kind: 'wasm_memory'): Promise<void>;
+  injectFault?(kind: TestFault): Promise<void>;
   listDatasets(): Promise<Result<DatasetSummary[]>>;
   deleteDataset(id: string): Promise<Result<void>>;
   getItems(datasetId: string, query: PageQuery): Promise<Result<Page<ItemRow>>>;

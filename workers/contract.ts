@@ -20,3 +20,6 @@ export interface ExportedFile {
 }
 
 export type ProgressCallback = (event: ProgressEvent) => void;
+
+/** The development build's fault injections (e2e): a wasm heap overrun, or NaN weights in the next joint run. */
+export type TestFault = 'wasm_memory' | 'nan_weights';

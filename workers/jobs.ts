@@ -60,6 +60,21 @@ export class JobRegistry {
     this.faulty = true;
   }
 
+  /** Set by the test hook: the next fresh joint run starts from a tokenizer with one NaN weight. */
+  private nanWeights = false;
+
+  /** Test hook: the next fresh joint run's tokenizer gets a NaN weight, so its loss really becomes NaN. */
+  injectNanWeights(): void {
+    this.nanWeights = true;
+  }
+
+  /** Whether to poison this run's weights (once). */
+  takeNanWeights(): boolean {
+    const on = this.nanWeights;
+    this.nanWeights = false;
+    return on;
+  }
+
   get size(): number {
     return this.running.size;
   }

@@ -39,6 +39,8 @@ import {
   type StudioDb,
 } from '../src/storage/index.ts';
 import type { PauseGate } from '../src/core/pause.ts';
+import type { NamedArray } from '../src/core/nn/params.ts';
+import type { RqvaeConfig } from '../src/core/models/rqvae.ts';
 import type { ProgressCallback, Result } from './contract.ts';
 import { adapterShort, asResult, forwardProgress, runInScope, type StageContext } from './jobs.ts';
 import type {
@@ -81,6 +83,15 @@ export interface JointTrainer {
   resume(runId: string, onEvent: ProgressCallback, scope: JointJobScope): Promise<Result<JointTrainResult>>;
   /** A joint training is running in this worker. */
   busy(): boolean;
+}
+
+/** The test hook's poisoned tokenizer: a copy whose first weight holds one NaN (the losses then really become NaN). */
+function withNanWeight(t: { state: Record<string, NamedArray>; config: RqvaeConfig }): { state: Record<string, NamedArray>; config: RqvaeConfig } {
+  const [key] = Object.keys(t.state);
+  const first = t.state[key];
+  const data = Float32Array.from(first.data);
+  data[0] = Number.NaN;
+  return { ...t, state: { ...t.state, [key]: { ...first, data } } };
 }
 
 export function createJointMethods(ctx: StageContext): JointWorkerApi {
@@ -149,7 +160,7 @@ export function createJointService(ctx: StageContext): { methods: JointWorkerApi
             pause,
             onEvent: sink,
             ...(p.resume ? { resume: p.resume } : {}),
-            ...(p.tokenizer ? { tokenizer: p.tokenizer } : {}),
+            ...(p.tokenizer ? { tokenizer: !p.resume && ctx.jobs.takeNanWeights() ? withNanWeight(p.tokenizer) : p.tokenizer } : {}),
             onCheckpoint: async (c) => {
               const bytes = bundle.packJointCheckpoint(c);
               rec = await saveJointRun(db, {

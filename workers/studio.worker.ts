@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { StudioWorkerApi } from './api.ts';
+import type { StudioWorkerApi, TestFault } from './api.ts';
 import { appBaseUrl } from './sample.ts';
 import { createStudioService } from './studioService.ts';
 
@@ -37,7 +37,7 @@ const api: StudioWorkerApi = {
   resumeJob: (id) => service.resumeJob(id),
   jobStatus: (id) => service.jobStatus(id),
   // the e2e specs' fault injection; absent from production builds
-  ...(import.meta.env.DEV ? { injectFault: (k: 'wasm_memory') => service.injectFault(k) } : {}),
+  ...(import.meta.env.DEV ? { injectFault: (k: TestFault) => service.injectFault(k) } : {}),
   listDatasets: () => service.listDatasets(),
   deleteDataset: (id) => service.deleteDataset(id),
   getItems: (id, q) => service.getItems(id, q),

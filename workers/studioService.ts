@@ -2,6 +2,7 @@
  * The StudioWorkerApi implementation, independent of the Worker global so Node tests can drive it
  * (with fake-indexeddb). studio.worker.ts only adds the browser specifics and Comlink.expose.
  */
+import type { TestFault } from './contract.ts';
 import * as Comlink from 'comlink';
 import { selectBackend, type SelectBackendOptions } from '../src/core/backend.ts';
 import { exportReferenceZip } from '../src/core/data/referenceBundle.ts';
@@ -67,7 +68,7 @@ type ImportSourceFormat = Parameters<typeof importToDataset>[0]['format'];
 export interface StudioService extends StudioWorkerApi {
   /** Closes the database connection (tests). */
   close(): void;
-  injectFault(kind: 'wasm_memory'): Promise<void>;
+  injectFault(kind: TestFault): Promise<void>;
 }
 
 export function createStudioService(opts: StudioServiceOptions = {}): StudioService {
@@ -239,8 +240,9 @@ export function createStudioService(opts: StudioServiceOptions = {}): StudioServ
       return jobs.status(jobId);
     },
 
-    async injectFault(kind: 'wasm_memory') {
+    async injectFault(kind: TestFault) {
       if (kind === 'wasm_memory') jobs.injectMemoryFault();
+      if (kind === 'nan_weights') jobs.injectNanWeights();
     },
 
     listDatasets: () => asResult(async () => listDatasets(await db())),

@@ -32,6 +32,7 @@ import type {
 import type { TokenizerConfig, TokenizerTrainResult, TokenizerWorkerApi } from '../../workers/tokenizerApi.ts';
 import type { JointStartRequest, JointTrainResult, JointWorkerApi } from '../../workers/jointApi.ts';
 import type { RunsWorkerApi } from '../../workers/runsApi.ts';
+import type { TestFault } from '../../workers/contract.ts';
 import type { GrpoStartRequest, GrpoTrainResult, GrpoWorkerApi } from '../../workers/grpoApi.ts';
 import type { ExperimentResult, ExperimentStartRequest, ExperimentsWorkerApi } from '../../workers/experimentsApi.ts';
 
@@ -254,9 +255,9 @@ export function getStudioClient(): StudioClient {
 // trainings as one with an overrun wasm heap does.
 if (import.meta.env.DEV && typeof window !== 'undefined') {
   (window as unknown as { __etegrecTest?: unknown }).__etegrecTest = {
-    injectWorkerFault: async () => {
+    injectWorkerFault: async (kind: TestFault = 'wasm_memory') => {
       getStudioClient();
-      await (remote as unknown as { injectFault(kind: 'wasm_memory'): Promise<void> }).injectFault('wasm_memory');
+      await (remote as unknown as { injectFault(kind: TestFault): Promise<void> }).injectFault(kind);
     },
   };
 }
