@@ -98,7 +98,7 @@ describe('stage declarations', () => {
     });
   }
 
-  it('presets resolve to the same configs as before the declarations (converge: only its new values)', () => {
+  it('presets resolve to the same configs as before the declarations (converge, GRPO: only their new values)', () => {
     for (const name of ['paper', 'quick']) {
       const r = resolveStage(JOINT_STAGE, name, {});
       expect(r.ok && r.config, `joint ${name}`).toEqual(before.joint[name]);
@@ -109,8 +109,12 @@ describe('stage declarations', () => {
     for (const name of ['paper', 'quick']) {
       const e = resolveStage(EMBEDDINGS_STAGE, name, {});
       expect(e.ok && e.config, `embeddings ${name}`).toEqual(before.embeddings[name]);
+      // GRPO's fields added since (the training subset, constrained sampling): the rest as before
       const g = resolveStage(GRPO_STAGE, name, {});
-      expect(g.ok && g.config, `grpo ${name}`).toEqual(before.grpo[name]);
+      if (!g.ok) throw new Error(`grpo ${name}: ${g.errors[0].message}`);
+      const { train_limit, constrained_sampling, ...rest } = g.config;
+      expect(rest, `grpo ${name}`).toEqual(before.grpo[name]);
+      expect([train_limit, constrained_sampling], `grpo ${name} new fields`).toEqual(name === 'quick' ? [384, false] : [null, false]);
       for (const dim of [64, 256, 1024]) {
         const t = resolveStage(tokenizerStage(dim), name, {});
         expect(t.ok && t.config, `tokenizer ${name}@${dim}`).toEqual(before.tokenizer[`${name}@${dim}`]);
