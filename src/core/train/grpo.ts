@@ -48,25 +48,8 @@ import { groupAdvantages, groupRewards } from './grpoRewards.ts';
 import { grpoLoss, sampleGroup, sequenceLogProb } from './grpoPolicy.ts';
 import { divergedError } from './divergence.ts';
 
-/** One update's numbers (means over its B·G sampled rows). */
-export interface GrpoStepRecord {
-  /** 1-based update count over the whole run (the charts' x). */
-  step: number;
-  rewardMean: number;
-  hitRate: number;
-  invalidRate: number;
-  kl: number;
-  policyLoss: number;
-  loss: number;
-  /** Pre-clip global gradient norm. */
-  gradNorm: number;
-  /** lr this update used. */
-  lr: number;
-}
-
-export interface GrpoEpochRecord {
-  epoch: number;
-  /** Means over the epoch's batches. */
+/** What an update measures: per update the means over its B·G sampled rows, per epoch the means over its updates. */
+export interface GrpoUpdateMeans {
   rewardMean: number;
   /** Share of sampled codes equal to the target's code. */
   hitRate: number;
@@ -75,8 +58,20 @@ export interface GrpoEpochRecord {
   kl: number;
   policyLoss: number;
   loss: number;
-  /** Pre-clip global gradient norm, mean over batches. */
+  /** Pre-clip global gradient norm. */
   gradNorm: number;
+}
+
+/** One update's numbers. */
+export interface GrpoStepRecord extends GrpoUpdateMeans {
+  /** 1-based update count over the whole run (the charts' x). */
+  step: number;
+  /** lr this update used. */
+  lr: number;
+}
+
+export interface GrpoEpochRecord extends GrpoUpdateMeans {
+  epoch: number;
   /** lr of the next update (after the scheduler step). */
   lr: number;
   valid?: GenerativeResult;
