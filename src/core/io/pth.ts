@@ -42,7 +42,8 @@ export const PTH_LIMITS = {
   viewAllowance: 1 << 16,
 };
 
-const STORAGES: Record<string, { dtype: PthDtype; size: number }> = {
+/** torch storage classes (the pickle's GLOBAL torch.<name>) and the dtype and bytes per element of each. */
+export const PTH_STORAGES: Record<string, { dtype: PthDtype; size: number }> = {
   FloatStorage: { dtype: 'float32', size: 4 },
   DoubleStorage: { dtype: 'float64', size: 8 },
   HalfStorage: { dtype: 'float16', size: 2 },
@@ -148,7 +149,7 @@ export function readPth(bytes: Uint8Array, fileName?: string, opts: PthReadOptio
   /** The storage's bytes, checked to hold its declared element count. */
   const storageRaw = (ref: StorageRef, field: string) => {
     const raw = Object.prototype.hasOwnProperty.call(files, `${prefix}data/${ref.key}`) ? files[`${prefix}data/${ref.key}`] : undefined;
-    const st = STORAGES[ref.type];
+    const st = PTH_STORAGES[ref.type];
     if (!raw) throw fail(fileName, `tensor ${field}: storage data/${ref.key} is missing from the archive`, { field });
     const n = ref.numel;
     if (raw.length < n * st.size) {
@@ -162,7 +163,7 @@ export function readPth(bytes: Uint8Array, fileName?: string, opts: PthReadOptio
     let d = decoded.get(ref.key);
     if (d) return d;
     const raw = storageRaw(ref, field);
-    const st = STORAGES[ref.type];
+    const st = PTH_STORAGES[ref.type];
     const n = ref.numel;
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     switch (st.dtype) {
@@ -239,7 +240,7 @@ export function readPth(bytes: Uint8Array, fileName?: string, opts: PthReadOptio
         }
       }
     }
-    return { dtype: STORAGES[storage.type].dtype, shape: shape.slice(), data: out };
+    return { dtype: PTH_STORAGES[storage.type].dtype, shape: shape.slice(), data: out };
   };
 
   const root = unpickle(files[pkl], fileName);
@@ -353,7 +354,7 @@ function unpickle(buf: Uint8Array, fileName: string | undefined): unknown {
     memo.set(k, top());
   };
   const makeGlobal = (module: string, name: string) => {
-    if (module === 'torch' && Object.prototype.hasOwnProperty.call(STORAGES, name)) return new StorageType(name);
+    if (module === 'torch' && Object.prototype.hasOwnProperty.call(PTH_STORAGES, name)) return new StorageType(name);
     const allowed = ['torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter', 'collections.OrderedDict'];
     if (!allowed.includes(`${module}.${name}`)) {
       throw fail(fileName, `pickle global ${quote(module)}.${quote(name)} is not allowed (this reader only rebuilds tensors and dicts)`);

@@ -24,7 +24,7 @@
  */
 import { StudioError } from '../errors.ts';
 import { crc32 } from './zip.ts';
-import type { PthDtype } from './pth.ts';
+import { PTH_STORAGES, type PthDtype } from './pth.ts';
 
 /** The dtypes the writer encodes (float16/bfloat16 are refused rather than rounded). */
 export type PthWriteDtype = Exclude<PthDtype, 'float16' | 'bfloat16'>;
@@ -74,16 +74,10 @@ export interface PthWriteOptions {
   archiveName?: string;
 }
 
-const STORAGE_OF: Record<PthWriteDtype, { name: string; size: number }> = {
-  float32: { name: 'FloatStorage', size: 4 },
-  float64: { name: 'DoubleStorage', size: 8 },
-  int64: { name: 'LongStorage', size: 8 },
-  int32: { name: 'IntStorage', size: 4 },
-  int16: { name: 'ShortStorage', size: 2 },
-  int8: { name: 'CharStorage', size: 1 },
-  uint8: { name: 'ByteStorage', size: 1 },
-  bool: { name: 'BoolStorage', size: 1 },
-};
+/** The reader's storage table turned round: each dtype we write, its torch storage class and width. */
+const STORAGE_OF = Object.fromEntries(
+  Object.entries(PTH_STORAGES).filter(([, v]) => v.dtype !== 'float16' && v.dtype !== 'bfloat16').map(([name, v]) => [v.dtype, { name, size: v.size }]),
+) as Record<PthWriteDtype, { name: string; size: number }>;
 
 const INT_RANGE: Partial<Record<PthWriteDtype, [number, number]>> = {
   int32: [-0x80000000, 0x7fffffff],
