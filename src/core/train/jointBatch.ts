@@ -16,11 +16,18 @@
  * * joint epoch ("w/o AT") — both modules on one tape; with micro-batches the alignment terms and
  *   vq use each micro-batch's own unique targets (documented approximation; exact when
  *   micro_batch_size ≥ batch_size).
+ *
+ * A micro-batch (one gradient tape, at most micro_batch_size rows) runs its encoder in length
+ * groups: runs of rows (in history-length order) whose histories pad to the same bucketed length,
+ * each at its own width, their outputs concatenated. So padding is bounded by the bucket, not by
+ * the micro-batch's longest history, and a small micro-batch is not needed to keep padding low —
+ * with one micro-batch per batch the cached-InfoNCE first pass is not needed at all.
  */
 import * as tf from '@tensorflow/tfjs';
 import { psaInfoNceLoss, selectRows, siaKlLoss, uniqueFirstIndex } from '../losses/alignment.ts';
 import type { EtegrecRecommender } from '../models/recommender.ts';
 import type { Rqvae } from '../models/rqvae.ts';
+import { bucketLength } from '../eval/evaluateGenerative.ts';
 import type { Rng } from '../rng.ts';
 import type { DeviceBatches } from './deviceBatches.ts';
 import { LOSS_KEYS } from './jointMetrics.ts';
@@ -50,14 +57,33 @@ export interface BatchResult {
 
 type Norms = Omit<BatchResult, 'terms'>;
 
+/** One micro-batch: rows [from, to) of the sorted batch, run as the length groups `groups`. */
+interface Part {
+  from: number;
+  to: number;
+  groups: [number, number][];
+}
+
+/** The recommender outputs a batch step uses, for the rows of one micro-batch. */
+interface PartOutput {
+  logits: tf.Tensor3D;
+  seqProject: tf.Tensor2D;
+  decLatent: tf.Tensor2D;
+  /** The target codes of the rows. */
+  Y: tf.Tensor2D;
+}
+
 /** A batch sorted for micro-batching, with its unique-target rows and the loss accumulators. */
 interface Batch {
   B: number;
   U: Int32Array;
   targetIds: Int32Array;
   w: EpochPlan['weights'];
-  parts: [number, number][];
-  slice: (from: number, to: number) => { X: tf.Tensor2D; Y: tf.Tensor2D };
+  parts: Part[];
+  /** The recommender forward over one micro-batch (inside the caller's tidy / tape). */
+  forward: (part: Part, o: { training: boolean; rng?: Rng }) => PartOutput;
+  /** Releases the batch's device inputs. */
+  dispose: () => void;
   zt: tf.Tensor2D;
   terms: Record<keyof LossTerms, tf.Scalar>;
   addTerm: (k: keyof LossTerms, v: tf.Tensor, f?: number) => void;
@@ -86,9 +112,12 @@ function addGrads(acc: tf.NamedTensorMap | null, g: tf.NamedTensorMap): tf.Named
 /** One batch of §5.5 under `plan`; returns device scalars of the loss terms and the grad norms. */
 export function trainBatch(m: BatchModels, plan: EpochPlan, rows: number[]): BatchResult {
   const b = prepareBatch(m, plan, rows);
-  const norms = plan.phase === 'recommender' ? recommenderBatch(m, plan, b) : plan.phase === 'tokenizer' ? tokenizerBatch(m, b) : jointBatch(m, b);
-  b.zt.dispose();
-  return { terms: b.terms, ...norms };
+  try {
+    const norms = plan.phase === 'recommender' ? recommenderBatch(m, plan, b) : plan.phase === 'tokenizer' ? tokenizerBatch(m, b) : jointBatch(m, b);
+    return { terms: b.terms, ...norms };
+  } finally {
+    b.dispose();
+  }
 }
 
 function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
@@ -107,12 +136,27 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
   const targetIds = Int32Array.from(sorted, (r) => train.targets[r]);
   const w = plan.weights;
   const micro = Math.max(1, Math.min(cfg.micro_batch_size, B));
-  const parts: [number, number][] = [];
-  for (let a = 0; a < B; a += micro) parts.push([a, Math.min(B, a + micro)]);
-  // encoder inputs and labels gathered on the device from the row ids (DeviceBatches)
-  const slice = (from: number, to: number) => {
-    const part = sorted.slice(from, to);
-    return { X: m.batches.historyCodes(part), Y: m.batches.targetCodes(part) };
+  const parts = microBatches(Int32Array.from(sorted, (r) => bucketLength(train.lens[r], cfg.length_bucket, train.L)), micro);
+  // encoder inputs and labels of each length group, gathered on the device from the row ids
+  // (DeviceBatches) once per batch: the cached-InfoNCE passes both read them
+  const inputs = new Map<number, { X: tf.Tensor2D; Y: tf.Tensor2D }>();
+  const groupInput = (from: number, to: number) => {
+    let t = inputs.get(from);
+    if (!t) {
+      const rowsOf = sorted.slice(from, to);
+      t = { X: tf.keep(m.batches.historyCodes(rowsOf)), Y: tf.keep(m.batches.targetCodes(rowsOf)) };
+      inputs.set(from, t);
+    }
+    return t;
+  };
+  const forward = (part: Part, o: { training: boolean; rng?: Rng }): PartOutput => {
+    const outs = part.groups.map(([a, b]) => {
+      const { X, Y } = groupInput(a, b);
+      return { ...m.rec.forward(X, Y, o), Y };
+    });
+    if (outs.length === 1) return outs[0];
+    const cat = <T extends tf.Tensor>(f: (x: (typeof outs)[number]) => T) => tf.concat(outs.map(f), 0) as T;
+    return { logits: cat((x) => x.logits), seqProject: cat((x) => x.seqProject), decLatent: cat((x) => x.decLatent), Y: cat((x) => x.Y) };
   };
   const zt = tf.tidy(() => tf.gather(m.semanticVar, tf.tensor1d(targetIds, 'int32')) as tf.Tensor2D);
   const terms = Object.fromEntries(LOSS_KEYS.map((k) => [k, tf.scalar(0)])) as Record<keyof LossTerms, tf.Scalar>;
@@ -124,11 +168,36 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
   const sign = cfg.sia_sign;
   const recVars = [...m.rec.trainableVariables().values()];
   const tokVars = [...m.tok.params.trainable().values()];
-  return { B, U, targetIds, w, parts, slice, zt, terms, addTerm, sign, recVars, tokVars };
+  const dispose = () => {
+    for (const t of inputs.values()) tf.dispose([t.X, t.Y]);
+    zt.dispose();
+  };
+  return { B, U, targetIds, w, parts, forward, dispose, zt, terms, addTerm, sign, recVars, tokVars };
+}
+
+/**
+ * Splits rows sorted by history length (`widths`: each row's bucketed length, non-decreasing) into
+ * micro-batches of at most `micro` rows, each a list of length groups (runs of equal width).
+ * Consecutive groups share a micro-batch while it has room, so a micro-batch is cut only at `micro`.
+ */
+export function microBatches(widths: ArrayLike<number>, micro: number): Part[] {
+  const parts: Part[] = [];
+  let cur: Part | null = null;
+  for (let i = 0; i < widths.length; i++) {
+    if (!cur || i - cur.from >= micro) {
+      cur = { from: i, to: i, groups: [] };
+      parts.push(cur);
+    }
+    const last = cur.groups[cur.groups.length - 1];
+    if (last && widths[last[0]] === widths[i]) last[1] = i + 1;
+    else cur.groups.push([i, i + 1]);
+    cur.to = i + 1;
+  }
+  return parts;
 }
 
 /** Recommender epoch: T frozen (its outputs on the targets are constants). */
-function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, slice, zt, addTerm, sign, recVars }: Batch): Norms {
+function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, forward, zt, addTerm, sign, recVars }: Batch): Norms {
   let recNorm: tf.Scalar | undefined;
   const { dT, zr } = tf.tidy(() => {
     const f = m.tok.forward(zt);
@@ -140,14 +209,7 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, sli
   if (useCache) {
     // pass 1: h_D of the whole batch (same dropout masks as pass 2), InfoNCE and ∂/∂h_D
     const hs: tf.Tensor[] = [];
-    for (const [a, b] of parts) {
-      hs.push(
-        tf.tidy(() => {
-          const { X, Y } = slice(a, b);
-          return m.rec.forward(X, Y, { training: plan.recommenderMode === 'train', rng: m.dropoutRng }).decLatent;
-        }),
-      );
-    }
+    for (const part of parts) hs.push(tf.tidy(() => forward(part, { training: plan.recommenderMode === 'train', rng: m.dropoutRng }).decLatent));
     const hD = tf.concat(hs, 0) as tf.Tensor2D;
     tf.dispose(hs);
     const { value, grad: g } = tf.tidy(() => {
@@ -166,16 +228,16 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, sli
   // weight 0 over several micro-batches: the logged InfoNCE is still the full batch's (negatives
   // from all of U), from the h_D kept off the gradient
   const logLatents: tf.Tensor[] = [];
-  for (const [a, b] of parts) {
+  for (const part of parts) {
+    const { from: a, to: b } = part;
     const n = b - a;
     const Um = parts.length > 1 ? localRows(U, a, b) : Array.from(U);
     const { value, grads } = tf.tidy(() => {
-      const { X, Y } = slice(a, b);
       const dTm = parts.length > 1 ? tf.slice(dT, [a, 0, 0], [n, -1, -1]) : dT;
       const zrm = parts.length > 1 ? tf.slice(zr, [a, 0], [n, -1]) : zr;
       return tf.variableGrads(() => {
-        const out = m.rec.forward(X, Y, { training: plan.recommenderMode === 'train', rng: m.dropoutRng });
-        const code = m.rec.codeLoss(out.logits, Y);
+        const out = forward(part, { training: plan.recommenderMode === 'train', rng: m.dropoutRng });
+        const code = m.rec.codeLoss(out.logits, out.Y);
         const dS = m.tok.quantize(out.seqProject).distances;
         const kl = Um.length ? siaKlLoss(dS, dTm, { sign, rows: Um }) : tf.scalar(0);
         const klW = parts.length > 1 ? Um.length / U.length : 1;
@@ -215,15 +277,14 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, sli
 }
 
 /** Tokenizer epoch: R frozen and in eval mode (z_E, h_D are constants). */
-function tokenizerBatch(m: BatchModels, { B, U, w, parts, slice, zt, terms, addTerm, sign, tokVars }: Batch): Norms {
+function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, addTerm, sign, tokVars }: Batch): Norms {
   const cfg = m.cfg;
   const zs: tf.Tensor[] = [];
   const hs: tf.Tensor[] = [];
-  for (const [a, b] of parts) {
+  for (const part of parts) {
     const r = tf.tidy(() => {
-      const { X, Y } = slice(a, b);
-      const out = m.rec.forward(X, Y, { training: false });
-      addTerm('code', m.rec.codeLoss(out.logits, Y), (b - a) / B);
+      const out = forward(part, { training: false });
+      addTerm('code', m.rec.codeLoss(out.logits, out.Y), (part.to - part.from) / B);
       return [out.seqProject, out.decLatent];
     });
     zs.push(r[0]);
@@ -256,23 +317,23 @@ function tokenizerBatch(m: BatchModels, { B, U, w, parts, slice, zt, terms, addT
 }
 
 /** Joint epoch ("w/o AT"): both modules on one tape, alignment per micro-batch. */
-function jointBatch(m: BatchModels, { B, U, targetIds, w, parts, slice, zt, addTerm, sign, recVars, tokVars }: Batch): Norms {
+function jointBatch(m: BatchModels, { B, U, targetIds, w, parts, forward, zt, addTerm, sign, recVars, tokVars }: Batch): Norms {
   const cfg = m.cfg;
   let recNorm: tf.Scalar | undefined;
   let tokNorm: tf.Scalar | undefined;
   let accR: tf.NamedTensorMap | null = null;
   let accT: tf.NamedTensorMap | null = null;
   const recNames = new Set(recVars.map((v) => v.name));
-  for (const [a, b] of parts) {
+  for (const part of parts) {
+    const { from: a, to: b } = part;
     const n = b - a;
     const Um = parts.length > 1 ? uniqueFirstIndex(targetIds.subarray(a, b)).index : U;
     const f = n / B;
     const { value, grads } = tf.tidy(() => {
-      const { X, Y } = slice(a, b);
       const ztm = parts.length > 1 ? (tf.slice(zt, [a, 0], [n, -1]) as tf.Tensor2D) : zt;
       return tf.variableGrads(() => {
-        const out = m.rec.forward(X, Y, { training: true, rng: m.dropoutRng });
-        const code = m.rec.codeLoss(out.logits, Y);
+        const out = forward(part, { training: true, rng: m.dropoutRng });
+        const code = m.rec.codeLoss(out.logits, out.Y);
         const ft = m.tok.forward(ztm);
         const dS = m.tok.quantize(out.seqProject).distances;
         const kl = siaKlLoss(dS, ft.distances, { sign, rows: Um });

@@ -99,13 +99,14 @@ describe('stage declarations', () => {
   }
 
   it('presets resolve to the same configs as before the declarations (converge, GRPO: only their new values)', () => {
-    for (const name of ['paper', 'quick']) {
-      const r = resolveStage(JOINT_STAGE, name, {});
-      expect(r.ok && r.config, `joint ${name}`).toEqual(before.joint[name]);
-    }
+    const paper = resolveStage(JOINT_STAGE, 'paper', {});
+    expect(paper.ok && paper.config, 'joint paper').toEqual(before.joint.paper);
+    // quick (and converge, which shares its values) since: one micro-batch per batch of 64
+    const quick = resolveStage(JOINT_STAGE, 'quick', {});
+    expect(quick.ok && quick.config, 'joint quick').toEqual({ ...(before.joint.quick as object), micro_batch_size: 64 });
     const conv = resolveStage(JOINT_STAGE, 'converge', {});
     expect(conv.ok).toBe(true);
-    if (conv.ok) expect(diffStageConfigs(JOINT_STAGE as StageDecl<object>, before.joint.converge as object, conv.config).map((c) => c.key).sort()).toEqual(['finetune.epochs', 't5.dropout_rate']);
+    if (conv.ok) expect(diffStageConfigs(JOINT_STAGE as StageDecl<object>, before.joint.converge as object, conv.config).map((c) => c.key).sort()).toEqual(['finetune.epochs', 'micro_batch_size', 't5.dropout_rate']);
     for (const name of ['paper', 'quick']) {
       const e = resolveStage(EMBEDDINGS_STAGE, name, {});
       expect(e.ok && e.config, `embeddings ${name}`).toEqual(before.embeddings[name]);

@@ -4,6 +4,7 @@ import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { trainJoint, codeTableStats } from '../../../src/core/train/joint.ts';
 import { epochPlan, jointTrainConfig, validateJointConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointCheckpoint } from '../../../src/core/train/jointTypes.ts';
+import { microBatches } from '../../../src/core/train/jointBatch.ts';
 import { TINY_ITEMS, TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState } from './tinyJoint.ts';
 
 const TOK = TINY_TOK;
@@ -109,6 +110,35 @@ describe('joint training (§5.5–§5.11)', () => {
     const w = warm.checkpoint.history[0];
     expect(w.weights.decCl).toBeGreaterThan(0);
     expect(w.loss.total).toBeCloseTo(w.weights.code * w.loss.code + w.weights.kl * w.loss.kl + w.weights.decCl * w.loss.decCl, 5);
+  }, 120_000);
+
+  it('splits length-sorted rows into micro-batches of length groups, cut only at the micro-batch size', () => {
+    // bucketed widths of 7 sorted rows; micro 4: the first micro-batch holds the groups 1,1 | 2,2,
+    // the second 2 | 3,3 (a group cut by the micro-batch boundary continues in the next one)
+    expect(microBatches([1, 1, 2, 2, 2, 3, 3], 4)).toEqual([
+      { from: 0, to: 4, groups: [[0, 2], [2, 4]] },
+      { from: 4, to: 7, groups: [[4, 5], [5, 7]] },
+    ]);
+    expect(microBatches([5, 5, 5], 8)).toEqual([{ from: 0, to: 3, groups: [[0, 3]] }]);
+    expect(microBatches([], 8)).toEqual([]);
+  });
+
+  it('length groups inside a micro-batch give the update of the full-length computation', async () => {
+    const d = data();
+    const tok = await tokenizerState();
+    // one micro-batch of the whole batch; length_bucket 1: one group per history length (1..6),
+    // length_bucket 6 (= L): a single group at the full length
+    const base = { ablation: { endToEnd: false }, batch_size: 40, micro_batch_size: 40, warmup_steps: 0, t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, dropout_rate: 0 } };
+    const before = tf.memory().numTensors;
+    const grouped = await trainJoint(d, tinyConfig({ ...base, length_bucket: 1 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    const fullLength = await trainJoint(d, tinyConfig({ ...base, length_bucket: 6 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 2 });
+    for (const [g, f] of grouped.checkpoint.history.map((r, i) => [r, fullLength.checkpoint.history[i]] as const)) {
+      expect(g.loss.code).toBeCloseTo(f.loss.code, 5);
+      expect(g.loss.kl).toBeCloseTo(f.loss.kl, 5);
+      expect(g.loss.decCl).toBeCloseTo(f.loss.decCl, 5);
+    }
+    expect(maxAbsDiff(grouped.checkpoint.current.recommender, fullLength.checkpoint.current.recommender)).toBeLessThan(2e-5);
   }, 120_000);
 
   it('micro-batches give the full-batch update in tokenizer epochs', async () => {
