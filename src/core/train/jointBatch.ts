@@ -160,8 +160,9 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
   };
   const zt = tf.tidy(() => tf.gather(m.semanticVar, tf.tensor1d(targetIds, 'int32')) as tf.Tensor2D);
   const terms = Object.fromEntries(LOSS_KEYS.map((k) => [k, tf.scalar(0)])) as Record<keyof LossTerms, tf.Scalar>;
+  // its own tidy: it is also called outside one (the cached InfoNCE), where tf.mul(v, f) leaked
   const addTerm = (k: keyof LossTerms, v: tf.Tensor, f = 1) => {
-    const next = tf.add(terms[k], f === 1 ? v : tf.mul(v, f)) as tf.Scalar;
+    const next = tf.tidy(() => tf.add(terms[k], f === 1 ? v : tf.mul(v, f)) as tf.Scalar);
     terms[k].dispose();
     terms[k] = tf.keep(next);
   };

@@ -77,7 +77,10 @@ describe('joint training (§5.5–§5.11)', () => {
     // w/o ETE: every epoch is a recommender epoch; one batch; no dropout so masks cannot differ
     const base = { ablation: { endToEnd: false }, batch_size: 40, warmup_steps: 0, t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, dropout_rate: 0 } };
     const full = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 40 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    const before = tf.memory().numTensors;
     const split = await trainJoint(d, tinyConfig({ ...base, micro_batch_size: 7 }), { tokenizer: { state: tok, config: TOK }, maxEpochs: 1 });
+    // nothing left behind by the cached-InfoNCE passes
+    expect(tf.memory().numTensors).toBe(before);
     const f = full.checkpoint.history[0];
     const s = split.checkpoint.history[0];
     expect(f.phase).toBe('recommender');
