@@ -125,7 +125,8 @@ describe('v1 links made before the stage declarations', () => {
     expect(d.ok && d.value.v).toBe(1);
     const r = restoreFromHash(`#/joint/ds?cfg=${JOINT_V1}`, pageOf('joint'));
     expect(r.note).toEqual({ ok: true, text: 'Configuration restored from the shared link.' });
-    expect(r.apply).toEqual({ preset: 'quick', values: { epochs: '3', 't5.d_model': '48', ablation: 'no_sia' }, inputs: { embeddingId: 'emb-1', tokenizerId: 'tok-1' }, name: 'shared run' });
+    // micro_batch_size 32 was the quick preset's value when the link was made: it stays the link's
+    expect(r.apply).toEqual({ preset: 'quick', values: { epochs: '3', 't5.d_model': '48', ablation: 'no_sia', micro_batch_size: '32' }, inputs: { embeddingId: 'emb-1', tokenizerId: 'tok-1' }, name: 'shared run' });
     // the joint ConfigPanel's reader still sees it as it was
     const c = sharedConfigOf(`#/joint/ds?cfg=${JOINT_V1}`);
     expect(c?.ok && c.value).toMatchObject({ v: 1, preset: 'quick', embeddingId: 'emb-1', tokenizerId: 'tok-1', name: 'shared run' });
