@@ -101,6 +101,24 @@ describe('data-parallel joint training over worker_threads', () => {
     expectSameRun(one, par, init);
   }, 120_000);
 
+  it('one micro-batch per batch: the second worker only follows, and the run is one thread’s', async () => {
+    const tok = { state: await tinyTokenizerState(), config: TINY_TOK };
+    const cfg = tinyJointConfig({ ...base, micro_batch_size: 16 });
+    const init = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 0 });
+    const one = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 2 });
+    const par = await trainJointParallel(d, cfg, { tokenizer: tok, maxEpochs: 2 }, { workers: 2, backend: 'cpu' });
+    expectSameRun(one, par, init);
+  }, 120_000);
+
+  it('three workers (micro-batches dealt unevenly) train as one thread does', async () => {
+    const tok = { state: await tinyTokenizerState(), config: TINY_TOK };
+    const cfg = tinyJointConfig(base);
+    const init = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 0 });
+    const one = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 2 });
+    const par = await trainJointParallel(d, cfg, { tokenizer: tok, maxEpochs: 2 }, { workers: 3, backend: 'cpu' });
+    expectSameRun(one, par, init);
+  }, 120_000);
+
   it('a failing worker fails the run with its own error, not a hang', async () => {
     const cfg = tinyJointConfig(base);
     // a tokenizer of the wrong input width: every worker refuses it
