@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { trainJointParallel } from '../../src/cli/parallel/trainJointParallel.ts';
 import type { NamedArray } from '../../src/core/nn/params.ts';
 import { trainJoint } from '../../src/core/train/joint.ts';
-import type { JointResult } from '../../src/core/train/jointTypes.ts';
+import type { JointCheckpoint, JointResult } from '../../src/core/train/jointTypes.ts';
 import { TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState } from '../core/train/tinyJoint.ts';
 
 /** max |a − b| / max(1, max |a|) over every tensor of a state dict. */
@@ -117,6 +117,19 @@ describe('data-parallel joint training over worker_threads', () => {
     const one = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 2 });
     const par = await trainJointParallel(d, cfg, { tokenizer: tok, maxEpochs: 2 }, { workers: 3, backend: 'cpu' });
     expectSameRun(one, par, init);
+  }, 120_000);
+
+  it('worker 0 hands out resumable checkpoints: stopped and resumed on two workers equals two epochs on one thread', async () => {
+    const tok = { state: await tinyTokenizerState(), config: TINY_TOK };
+    const cfg = tinyJointConfig(base);
+    const init = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 0 });
+    const one = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 2 });
+    const saved: JointCheckpoint[] = [];
+    await trainJointParallel(d, cfg, { tokenizer: tok, maxEpochs: 1, onCheckpoint: (c) => void saved.push(c) }, { workers: 2, backend: 'cpu' });
+    // the initial checkpoint, then the one after epoch 1
+    expect(saved.map((c) => c.nextEpoch)).toEqual([0, 1]);
+    const resumed = await trainJointParallel(d, cfg, { resume: saved[1], maxEpochs: 1 }, { workers: 2, backend: 'cpu' });
+    expectSameRun(one, resumed, init);
   }, 120_000);
 
   it('a failing worker fails the run with its own error, not a hang', async () => {
