@@ -16,7 +16,7 @@ import { prepareCommand } from './commands/prepare.ts';
 import { rqvaeCommand } from './rqvae.ts';
 import { sasrecCommand } from './sasrec.ts';
 import { collapseReasons, type Diagnostics } from '../core/eval/diagnostics.ts';
-import { diagnosticsLine, runJointTraining, trainConfigFromArgs } from './train.ts';
+import { diagnosticsLine, runJointTraining, trainConfigFromArgs, workersOption } from './train.ts';
 import { checkOutputDir } from './io.ts';
 
 const USAGE = `Usage: etegrec pipeline <input file> --out <dir> [--preset quick|converge|paper] [options]
@@ -40,6 +40,8 @@ Options:
                          stage's (the other stages keep their presets' seeds)
   --set <key=value>      the same fields as key=value, repeatable
   --backend <b>          wasm|cpu (default wasm)
+  --workers <k>          joint stage: data-parallel over k worker threads (default 1; see etegrec
+                         train --help)
   --quiet                only warnings and errors on stderr
   -h, --help             show this help
 
@@ -52,6 +54,7 @@ const OWN_OPTIONS = {
   'sasrec-epochs': { type: 'string' },
   'rqvae-epochs': { type: 'string' },
   backend: { type: 'string' },
+  workers: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 // every joint config field has its flag, as for etegrec train
@@ -79,6 +82,7 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
   await checkOutputDir(out);
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
+  const workers = workersOption(v.workers);
   const { preset, config } = trainConfigFromArgs(v);
   // SASRec and RQ-VAE have quick and paper presets; converge only changes the joint stage
   const stagePreset = preset === 'paper' ? 'paper' : 'quick';
@@ -123,6 +127,7 @@ async function runPipeline(args: ParsedArgs, ctx: CommandContext): Promise<numbe
         config,
         preset: preset as JointPresetName,
         backend: backend as BackendName,
+        workers,
         quiet,
         extraMetrics: {
           sasrec: { test: pick(sasrecMetrics.test), valid: pick(sasrecMetrics.valid), test_diagnostics: sasrecMetrics.test_diagnostics },

@@ -21,10 +21,21 @@ import { JOINT_PRESETS, type JointPresetName, type JointTrainConfig } from '../c
 import type { StageDecl } from '../core/stages/fields.ts';
 import { JOINT_STAGE } from '../core/stages/joint.ts';
 import { stageConfigFromArgs, stageFlagsHelp, stageOptions } from './stageFlags.ts';
-import type { JointCheckpoint, JointResult } from '../core/train/jointTypes.ts';
-import { UsageError, type Command, type CommandContext, type ParsedArgs } from './command.ts';
+import type { JointCheckpoint, JointResult, JointTrainOptions } from '../core/train/jointTypes.ts';
+import { UsageError, intOption, type Command, type CommandContext, type ParsedArgs } from './command.ts';
 import { checkOutputDir, StagedOutput, loadPreparedDir } from './io.ts';
 import { stderrProgress } from './progress.ts';
+import { trainJointParallel } from './parallel/trainJointParallel.ts';
+
+/** The most worker threads --workers accepts (each holds a backend and a replica of the models). */
+export const MAX_WORKERS = 64;
+
+/** --workers: 1 (train on this thread) … MAX_WORKERS. */
+export function workersOption(v: unknown): number {
+  const k = intOption(v, 'workers', 1, 1);
+  if (k > MAX_WORKERS) throw new UsageError(`--workers must be at most ${MAX_WORKERS}, got "${String(v)}"`);
+  return k;
+}
 
 const USAGE = `Usage: etegrec train --data <prepared dir> --emb <npy> --tokenizer <safetensors> --out <dir> [options]
 
@@ -48,6 +59,11 @@ Options:
   --checkpoint <file>      resumable checkpoint (default <out>.checkpoint.safetensors)
   --resume                 continue from --checkpoint
   --backend <b>            wasm|cpu (default wasm)
+  --workers <k>            data-parallel joint training over k worker threads, each with its own
+                           backend and a replica of the models (default 1: this thread); the
+                           result equals one thread's up to float summation order. The workers
+                           share each batch by its micro-batches: use k ≤ cores and k ≤ batch /
+                           micro-batch (quick's micro-batch is its whole batch: add --micro-batch 32)
   --quiet                  only warnings and errors on stderr
   -h, --help               show this help
 
@@ -65,6 +81,7 @@ const OWN_OPTIONS = {
   checkpoint: { type: 'string' },
   resume: { type: 'boolean' },
   backend: { type: 'string' },
+  workers: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 const OWN = Object.keys(OWN_OPTIONS);
@@ -130,6 +147,8 @@ export interface JointRunInputs {
   config: JointTrainConfig;
   preset: JointPresetName;
   backend: BackendName;
+  /** Data-parallel worker threads (1: train on this thread). */
+  workers?: number;
   quiet: boolean;
   /** Extra top-level blocks of metrics.json (the pipeline adds sasrec / popularity). */
   extraMetrics?: Record<string, unknown>;
@@ -166,7 +185,15 @@ export async function runJointTraining(p: JointRunInputs, ctx: CommandContext): 
     message: `backend ${report.backend}, preset ${p.preset}: ${n} items × ${table.cols}, ${data.train.count} train / ${data.valid.count} valid / ${data.test.count} test samples`,
   });
   const ckptPath = resolve(p.checkpoint);
-  const result = await trainJoint(data, p.config, {
+  const workers = p.workers ?? 1;
+  if (workers > 1) sink({ type: 'log', stage: 'joint', level: 'info', message: `data-parallel over ${workers} worker threads (${report.backend} in each)` });
+  // the replicas share a batch by its micro-batches: with one per batch the others only follow
+  const microPerBatch = Math.ceil(p.config.batch_size / Math.max(1, Math.min(p.config.micro_batch_size, p.config.batch_size)));
+  if (workers > microPerBatch) {
+    sink({ type: 'log', stage: 'joint', level: 'warn', message: `--workers ${workers}: a batch of ${p.config.batch_size} has ${microPerBatch} micro-batch${microPerBatch === 1 ? '' : 'es'} of ${p.config.micro_batch_size}, so only ${microPerBatch} worker${microPerBatch === 1 ? '' : 's'} can share it; set --micro-batch ${Math.ceil(p.config.batch_size / workers)} to give each its part` });
+  }
+  const train = (opts: JointTrainOptions) => (workers > 1 ? trainJointParallel(data, p.config, opts, { workers, backend: report.backend }) : trainJoint(data, p.config, opts));
+  const result = await train({
     signal: ctx.signal,
     onEvent: sink,
     tokenizer: { state: tok.state, config: tok.config },
@@ -240,6 +267,7 @@ async function runTrain(args: ParsedArgs, ctx: CommandContext): Promise<number> 
   await checkOutputDir(out);
   const backend = (v.backend ?? 'wasm') as string;
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got "${backend}"`);
+  const workers = workersOption(v.workers);
   const { preset, config } = trainConfigFromArgs(v);
   const checkpoint = (v.checkpoint as string | undefined) ?? `${resolve(out)}.checkpoint.safetensors`;
   const { result } = await runJointTraining(
@@ -254,6 +282,7 @@ async function runTrain(args: ParsedArgs, ctx: CommandContext): Promise<number> 
       config,
       preset,
       backend: backend as BackendName,
+      workers,
       quiet: v.quiet === true,
     },
     ctx,

@@ -15,6 +15,19 @@ export class Rng {
     return this;
   }
 
+  /**
+   * Jumps over `draws` draws: the state is an additive counter, so this lands exactly where `draws`
+   * calls of next() would (a data-parallel replica takes up the stream where its micro-batch starts).
+   */
+  skip(draws: number): this {
+    // draws·step mod 2³², exact for draws up to 2⁵³: split draws into 2¹⁶-sized halves
+    const hi = Math.floor(draws / 65536) >>> 0;
+    const lo = draws % 65536;
+    const step = 0x6d2b79f5;
+    this.state = (this.state + Math.imul(lo, step) + Math.imul(Math.imul(hi, 65536), step)) >>> 0;
+    return this;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

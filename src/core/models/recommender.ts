@@ -130,6 +130,24 @@ export class EtegrecRecommender {
     return this.params.trainable();
   }
 
+  /**
+   * How many dropout draws one training forward() takes from its Rng for `rows` histories padded
+   * to `encoderLength` codes: every dropout mask has the batch as its leading axis, so a replica of
+   * a data-parallel run can jump its Rng to where a micro-batch starts in the one-thread stream.
+   */
+  dropoutDraws(rows: number, encoderLength: number): number {
+    const c = this.config.t5;
+    if (c.dropout_rate <= 0) return 0;
+    const { d_model: d, d_ff: ff, num_heads: H } = c;
+    const L = encoderLength;
+    const T = this.config.code_length; // BOS + the C − 1 label prefix
+    // encoder: input, per block (attention probabilities, attention out, FF hidden, FF out), final
+    const enc = L * d + c.num_layers * (H * L * L + L * d + L * ff + L * d) + L * d;
+    // decoder: input, per block (self probs, self out, cross probs, cross out, FF hidden, FF out), final
+    const dec = T * d + c.num_decoder_layers * (H * T * T + T * d + H * T * L + T * d + T * ff + T * d) + T * d;
+    return rows * (enc + dec);
+  }
+
   numTrainableParams(): number {
     let n = 0;
     for (const v of this.trainableVariables().values()) n += v.size;

@@ -35,6 +35,11 @@ export class DeviceBatches {
     return this.codes;
   }
 
+  /** The encoder length of historyCodes(rows), without building it. */
+  encoderLength(rows: ArrayLike<number>): number {
+    return bucketedHistoryLength(this.samples, rows, this.lengthBucket) * this.codeLength;
+  }
+
   /** Encoder codes [rows × codeLength·Lb], Lb = the bucketed longest history among the rows. */
   historyCodes(rows: ArrayLike<number>): tf.Tensor2D {
     const Lb = bucketedHistoryLength(this.samples, rows, this.lengthBucket);

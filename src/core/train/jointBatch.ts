@@ -29,6 +29,7 @@ import type { EtegrecRecommender } from '../models/recommender.ts';
 import type { Rqvae } from '../models/rqvae.ts';
 import { bucketLength } from '../eval/evaluateGenerative.ts';
 import type { Rng } from '../rng.ts';
+import { dealParts, flattenGrads, unflattenGrads, type BatchPeers } from './dataParallel.ts';
 import type { DeviceBatches } from './deviceBatches.ts';
 import { LOSS_KEYS } from './jointMetrics.ts';
 import type { EpochPlan, JointTrainConfig } from './jointSchedule.ts';
@@ -47,6 +48,8 @@ export interface BatchModels {
   applyRec(grads: tf.NamedTensorMap): tf.Scalar;
   /** The same for the tokenizer. */
   applyTok(grads: tf.NamedTensorMap): tf.Scalar;
+  /** Data-parallel replicas (dataParallel.ts): this one computes only the micro-batches dealt to it. */
+  peers?: BatchPeers;
 }
 
 export interface BatchResult {
@@ -90,6 +93,12 @@ interface Batch {
   sign: JointTrainConfig['sia_sign'];
   recVars: tf.Variable[];
   tokVars: tf.Variable[];
+  /** Whether this replica computes micro-batch i (always, without peers). */
+  mine: (i: number) => boolean;
+  /** With peers: puts the dropout Rng where micro-batch i starts in the one-thread stream (i = parts.length: after the batch). */
+  seekDropout: (i: number, training: boolean) => void;
+  /** Batch-wide terms are logged by one replica only (their sum over replicas is then the value). */
+  lead: boolean;
 }
 
 /** Rows of a batch that belong to the micro-batch [from, to), as local indices. */
@@ -169,11 +178,26 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
   const sign = cfg.sia_sign;
   const recVars = [...m.rec.trainableVariables().values()];
   const tokVars = [...m.tok.params.trainable().values()];
+  const peers = m.peers;
+  // a micro-batch's cost and dropout draws are the sums over its length groups (one forward each)
+  const groupEncLen = (g: [number, number]) => m.batches.encoderLength(sorted.slice(g[0], g[1]));
+  const owner = peers ? dealParts(parts.map((p) => p.groups.reduce((c, g) => c + (g[1] - g[0]) * groupEncLen(g), 0)), peers.size) : [];
+  const mine = (i: number) => !peers || owner[i] === peers.rank;
+  const rngStart = m.dropoutRng.getState();
+  let drawStart: number[] | null = null;
+  const seekDropout = (i: number, training: boolean) => {
+    if (!peers || !training) return;
+    if (!drawStart) {
+      drawStart = [0];
+      parts.forEach((p, j) => drawStart!.push(drawStart![j] + p.groups.reduce((d, g) => d + m.rec.dropoutDraws(g[1] - g[0], groupEncLen(g)), 0)));
+    }
+    m.dropoutRng.setState(rngStart).skip(drawStart[i]);
+  };
   const dispose = () => {
     for (const t of inputs.values()) tf.dispose([t.X, t.Y]);
     zt.dispose();
   };
-  return { B, U, targetIds, w, parts, forward, dispose, zt, terms, addTerm, sign, recVars, tokVars };
+  return { B, U, targetIds, w, parts, forward, dispose, zt, terms, addTerm, sign, recVars, tokVars, mine, seekDropout, lead: !peers || peers.rank === 0 };
 }
 
 /**
@@ -197,8 +221,34 @@ export function microBatches(widths: ArrayLike<number>, micro: number): Part[] {
   return parts;
 }
 
+/** Sums this replica's partial loss terms over the replicas (in place). */
+function sumTerms(peers: BatchPeers, terms: Record<keyof LossTerms, tf.Scalar>): void {
+  const sum = peers.allSum(Float32Array.from(LOSS_KEYS, (k) => terms[k].dataSync()[0]));
+  LOSS_KEYS.forEach((k, i) => {
+    terms[k].dispose();
+    terms[k] = tf.scalar(sum[i]);
+  });
+}
+
+/** The sum over replicas of their gradient maps (disposing this replica's). */
+function sumGrads(peers: BatchPeers, vars: tf.Variable[], acc: tf.NamedTensorMap | null): tf.NamedTensorMap {
+  const flat = flattenGrads(vars, acc);
+  if (acc) tf.dispose(Object.values(acc));
+  return unflattenGrads(vars, peers.allSum(flat));
+}
+
+/** Rows [B, width] assembled over the replicas from the micro-batch rows each computed. */
+function gatherRows(peers: BatchPeers, B: number, width: number, own: { from: number; rows: tf.Tensor }[]): tf.Tensor2D {
+  const buf = new Float32Array(B * width);
+  for (const { from, rows } of own) buf.set(rows.dataSync() as Float32Array, from * width);
+  return tf.tensor2d(peers.allSum(buf), [B, width]);
+}
+
 /** Recommender epoch: T frozen (its outputs on the targets are constants). */
-function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, forward, zt, addTerm, sign, recVars }: Batch): Norms {
+function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms {
+  const { B, U, w, parts, forward, zt, addTerm, sign, recVars, terms, mine, seekDropout, lead } = batch;
+  const peers = m.peers;
+  const training = plan.recommenderMode === 'train';
   let recNorm: tf.Scalar | undefined;
   const { dT, zr } = tf.tidy(() => {
     const f = m.tok.forward(zt);
@@ -210,16 +260,25 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, for
   if (useCache) {
     // pass 1: h_D of the whole batch (same dropout masks as pass 2), InfoNCE and ∂/∂h_D
     const hs: tf.Tensor[] = [];
-    for (const part of parts) hs.push(tf.tidy(() => forward(part, { training: plan.recommenderMode === 'train', rng: m.dropoutRng }).decLatent));
-    const hD = tf.concat(hs, 0) as tf.Tensor2D;
+    const own: { from: number; rows: tf.Tensor }[] = [];
+    parts.forEach((part, i) => {
+      if (!mine(i)) return;
+      seekDropout(i, training);
+      const h = tf.tidy(() => forward(part, { training, rng: m.dropoutRng }).decLatent);
+      hs.push(h);
+      own.push({ from: part.from, rows: h });
+    });
+    const hD = peers ? gatherRows(peers, B, m.rec.config.semantic_hidden_size, own) : (tf.concat(hs, 0) as tf.Tensor2D);
     tf.dispose(hs);
     const { value, grad: g } = tf.tidy(() => {
       const vg = tf.valueAndGrad((h: tf.Tensor) => psaInfoNceLoss(zr, h, { rows: U }));
       const r = vg(hD);
       return { value: r.value, grad: r.grad as tf.Tensor2D };
     });
-    addTerm('decCl', value);
-    addTerm('total', value, w.decCl);
+    if (lead) {
+      addTerm('decCl', value);
+      addTerm('total', value, w.decCl);
+    }
     value.dispose();
     hD.dispose();
     grad = g;
@@ -229,7 +288,10 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, for
   // weight 0 over several micro-batches: the logged InfoNCE is still the full batch's (negatives
   // from all of U), from the h_D kept off the gradient
   const logLatents: tf.Tensor[] = [];
-  for (const part of parts) {
+  const logOwn: { from: number; rows: tf.Tensor }[] = [];
+  for (const [i, part] of parts.entries()) {
+    if (!mine(i)) continue;
+    seekDropout(i, training);
     const { from: a, to: b } = part;
     const n = b - a;
     const Um = parts.length > 1 ? localRows(U, a, b) : Array.from(U);
@@ -237,7 +299,7 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, for
       const dTm = parts.length > 1 ? tf.slice(dT, [a, 0, 0], [n, -1, -1]) : dT;
       const zrm = parts.length > 1 ? tf.slice(zr, [a, 0], [n, -1]) : zr;
       return tf.variableGrads(() => {
-        const out = forward(part, { training: plan.recommenderMode === 'train', rng: m.dropoutRng });
+        const out = forward(part, { training, rng: m.dropoutRng });
         const code = m.rec.codeLoss(out.logits, out.Y);
         const dS = m.tok.quantize(out.seqProject).distances;
         const kl = Um.length ? siaKlLoss(dS, dTm, { sign, rows: Um }) : tf.scalar(0);
@@ -257,7 +319,9 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, for
           addTerm('total', cl, w.decCl);
           total = tf.add(total, tf.mul(cl, w.decCl));
         } else {
-          logLatents.push(tf.keep(tf.clone(out.decLatent)));
+          const h = tf.keep(tf.clone(out.decLatent));
+          logLatents.push(h);
+          logOwn.push({ from: a, rows: h });
         }
         return total as tf.Scalar;
       }, recVars);
@@ -265,24 +329,35 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, { B, U, w, parts, for
     acc = addGrads(acc, grads);
     value.dispose();
   }
-  if (logLatents.length) {
-    const cl = tf.tidy(() => psaInfoNceLoss(zr, tf.concat(logLatents, 0) as tf.Tensor2D, { rows: U }));
-    addTerm('decCl', cl);
+  const logged = peers ? parts.length > 1 && !useCache : logLatents.length > 0;
+  if (logged) {
+    const cl = tf.tidy(() => psaInfoNceLoss(zr, peers ? gatherRows(peers, B, m.rec.config.semantic_hidden_size, logOwn) : (tf.concat(logLatents, 0) as tf.Tensor2D), { rows: U }));
+    if (lead) addTerm('decCl', cl);
     cl.dispose();
-    tf.dispose(logLatents);
   }
+  tf.dispose(logLatents);
   tf.dispose([dT, zr]);
   grad?.dispose();
+  seekDropout(parts.length, training);
+  if (peers) {
+    acc = sumGrads(peers, recVars, acc);
+    sumTerms(peers, terms);
+  }
   if (acc) recNorm = m.applyRec(acc);
   return { recNorm };
 }
 
 /** Tokenizer epoch: R frozen and in eval mode (z_E, h_D are constants). */
-function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, addTerm, sign, tokVars }: Batch): Norms {
+function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, addTerm, sign, tokVars, mine }: Batch): Norms {
   const cfg = m.cfg;
+  const peers = m.peers;
   const zs: tf.Tensor[] = [];
   const hs: tf.Tensor[] = [];
-  for (const part of parts) {
+  const ownZ: { from: number; rows: tf.Tensor }[] = [];
+  const ownH: { from: number; rows: tf.Tensor }[] = [];
+  for (const [i, part] of parts.entries()) {
+    if (!mine(i)) continue;
+    const a = part.from;
     const r = tf.tidy(() => {
       const out = forward(part, { training: false });
       addTerm('code', m.rec.codeLoss(out.logits, out.Y), (part.to - part.from) / B);
@@ -290,9 +365,17 @@ function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, ad
     });
     zs.push(r[0]);
     hs.push(r[1]);
+    ownZ.push({ from: a, rows: r[0] });
+    ownH.push({ from: a, rows: r[1] });
   }
-  const zE = tf.concat(zs, 0) as tf.Tensor2D;
-  const hD = tf.concat(hs, 0) as tf.Tensor2D;
+  // with peers every replica then runs the (small) tokenizer step on the whole batch: identical
+  if (peers) {
+    const code = peers.allSum(Float32Array.of(terms.code.dataSync()[0]))[0];
+    terms.code.dispose();
+    terms.code = tf.scalar(code);
+  }
+  const zE = peers ? gatherRows(peers, B, m.rec.config.e_dim, ownZ) : (tf.concat(zs, 0) as tf.Tensor2D);
+  const hD = peers ? gatherRows(peers, B, m.rec.config.semantic_hidden_size, ownH) : (tf.concat(hs, 0) as tf.Tensor2D);
   tf.dispose([...zs, ...hs]);
   const codeLogged = terms.code;
   const { value, grads } = tf.tidy(() =>
@@ -318,14 +401,17 @@ function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, ad
 }
 
 /** Joint epoch ("w/o AT"): both modules on one tape, alignment per micro-batch. */
-function jointBatch(m: BatchModels, { B, U, targetIds, w, parts, forward, zt, addTerm, sign, recVars, tokVars }: Batch): Norms {
+function jointBatch(m: BatchModels, { B, U, targetIds, w, parts, forward, zt, addTerm, sign, recVars, tokVars, terms, mine, seekDropout }: Batch): Norms {
+  const peers = m.peers;
   const cfg = m.cfg;
   let recNorm: tf.Scalar | undefined;
   let tokNorm: tf.Scalar | undefined;
   let accR: tf.NamedTensorMap | null = null;
   let accT: tf.NamedTensorMap | null = null;
   const recNames = new Set(recVars.map((v) => v.name));
-  for (const part of parts) {
+  for (const [i, part] of parts.entries()) {
+    if (!mine(i)) continue;
+    seekDropout(i, true);
     const { from: a, to: b } = part;
     const n = b - a;
     const Um = parts.length > 1 ? uniqueFirstIndex(targetIds.subarray(a, b)).index : U;
@@ -357,6 +443,14 @@ function jointBatch(m: BatchModels, { B, U, targetIds, w, parts, forward, zt, ad
     accT = addGrads(accT, gT);
     addTerm('total', value);
     value.dispose();
+  }
+  seekDropout(parts.length, true);
+  if (peers) {
+    const all = sumGrads(peers, [...recVars, ...tokVars], accR || accT ? { ...accR, ...accT } : null);
+    accR = {};
+    accT = {};
+    for (const [k, g] of Object.entries(all)) (recNames.has(k) ? accR : accT)[k] = g;
+    sumTerms(peers, terms);
   }
   if (accR) recNorm = m.applyRec(accR);
   if (accT) tokNorm = m.applyTok(accT);

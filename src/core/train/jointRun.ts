@@ -257,7 +257,7 @@ export class JointRun {
   private batchModels(): BatchModels {
     return {
       cfg: this.cfg, train: this.data.train, rec: this.rec, tok: this.tok, semanticVar: this.semanticVar,
-      dropoutRng: this.dropoutRng, batches: this.batches,
+      dropoutRng: this.dropoutRng, batches: this.batches, peers: this.opts.peers,
       applyRec: (g) => this.applyGrads(this.recOpt, this.recSched, g, this.semanticVar),
       applyTok: (g) => this.applyGrads(this.tokOpt, this.tokSched, g),
     };
@@ -425,11 +425,14 @@ export class JointRun {
       const record = await this.runEpoch(epoch);
       const plan = this.planOf(epoch);
       if (plan.evaluateAfter) {
-        const valid = await this.evaluate(this.data.valid, 'valid', this.cfg.eval_limit);
-        record.valid = valid;
-        const upd = this.early.update(valid.metrics['ndcg@10'] ?? 0, epoch);
+        // data-parallel: replica 0 validates, the others take its NDCG@10 (the same early stopping)
+        const valid = this.reports() ? await this.evaluate(this.data.valid, 'valid', this.cfg.eval_limit) : undefined;
+        let ndcg = valid?.metrics['ndcg@10'] ?? 0;
+        if (this.opts.peers) ndcg = this.opts.peers.allSum(Float32Array.of(valid ? ndcg : 0))[0];
+        if (valid) record.valid = valid;
+        const upd = this.early.update(valid ? (valid.metrics['ndcg@10'] ?? 0) : ndcg, epoch);
         record.improved = upd.improved;
-        if (upd.improved) this.best = { ...(await this.weights()), epoch, stage: this.stage, valid };
+        if (upd.improved) this.best = { ...(await this.weights()), epoch, stage: this.stage, valid: valid ?? { metrics: { 'ndcg@10': ndcg }, invalidRate: 0, count: 0, generated: 0 } };
       }
       this.history.push(record);
       this.emitRecord(record);
@@ -438,6 +441,16 @@ export class JointRun {
       await this.saveCheckpoint();
     }
     return true;
+  }
+
+  /** Whether this replica evaluates and reports (always, unless it is a data-parallel replica other than 0). */
+  private reports(): boolean {
+    return !this.opts.peers || this.opts.peers.rank === 0;
+  }
+
+  /** The test split's beam search, on the reporting replica only. */
+  private async testResult(): Promise<GenerativeResult | undefined> {
+    return this.reports() ? this.evaluate(this.data.test, 'test') : undefined;
   }
 
   /** Loads the best weights of the run so far (or keeps the current ones when nothing improved). */
@@ -453,8 +466,8 @@ export class JointRun {
         if (!(await this.runStage(budget))) return this.result(t0);
         // §5.11 "Pre Test Results" on the best alternating checkpoint, then the finetune stage (§5.10)
         this.loadBest();
-        this.testBeforeFinetune = await this.evaluate(this.data.test, 'test');
-        this.emit({ type: 'log', stage: 'joint', level: 'info', message: `test before finetune: ${JSON.stringify(this.testBeforeFinetune.metrics)}` });
+        this.testBeforeFinetune = await this.testResult();
+        this.emit({ type: 'log', stage: 'joint', level: 'info', message: `test before finetune: ${JSON.stringify(this.testBeforeFinetune?.metrics)}` });
         this.stage = 'finetune';
         this.nextEpoch = 0;
         const rebuilt = await this.rebuildCodes(this.codes);
@@ -466,7 +479,7 @@ export class JointRun {
       if (this.cfg.finetune.epochs > 0) {
         if (!(await this.runStage(budget))) return this.result(t0);
         this.loadBest();
-        this.test = await this.evaluate(this.data.test, 'test');
+        this.test = await this.testResult();
       } else {
         this.test = this.testBeforeFinetune;
       }

@@ -3,6 +3,7 @@
  * reports per epoch, and the resumable checkpoint. No tfjs here: the worker, the CLI, the
  * bundle writer and the UI share these types.
  */
+import type { BatchPeers } from './dataParallel.ts';
 import type { RqvaeConfig } from '../models/rqvae.ts';
 import type { RecommenderConfig } from '../models/recommender.ts';
 import type { NamedArray } from '../nn/params.ts';
@@ -155,4 +156,9 @@ export interface JointTrainOptions {
   tokenizer?: { state: Record<string, NamedArray>; config: RqvaeConfig };
   /** Stop after this many epochs of this call (tests, benchmarks); the checkpoint stays resumable. */
   maxEpochs?: number;
+  /**
+   * This run is one replica of a data-parallel run (dataParallel.ts): it trains its share of every
+   * batch; only replica 0 evaluates (the others receive its validation NDCG@10) and reports.
+   */
+  peers?: BatchPeers;
 }
