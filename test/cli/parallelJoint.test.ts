@@ -89,6 +89,14 @@ describe('data-parallel joint training over worker_threads', () => {
     expectSameRun(one, par, init);
     expect(par.test?.metrics).toEqual(one.test?.metrics);
     expect(par.testBeforeFinetune?.metrics).toEqual(one.testBeforeFinetune?.metrics);
+    // the beam search is shared (10 users, batches of 8: one per worker), the lists pooled
+    const { shuffle: sp, ...listsPar } = par.test!.diagnostics!;
+    const { shuffle: so, ...listsOne } = one.test!.diagnostics!;
+    expect(listsPar).toEqual(listsOne);
+    // the shuffle test's forward passes see parameters equal up to float summation order
+    expect(sp!.ceReal).toBeCloseTo(so!.ceReal, 5);
+    expect(sp!.ceShuffled).toBeCloseTo(so!.ceShuffled, 5);
+    expect(par.test?.invalidRate).toEqual(one.test?.invalidRate);
   }, 120_000);
 
   it('with the InfoNCE weight 0 the logged InfoNCE is still the whole batch’s, as one thread logs it', async () => {

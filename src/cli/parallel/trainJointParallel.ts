@@ -26,7 +26,8 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * Floats one replica exchanges at most: every trainable gradient at once (bounded by the state
- * dicts, which also hold the frozen semantic table) with a presence flag each, or a batch of rows.
+ * dicts, which also hold the frozen semantic table) with a presence flag each, a batch of rows, or
+ * the codes one beam search generated.
  */
 function slotCapacity(data: JointData, cfg: JointTrainConfig, opts: JointTrainOptions): number {
   const c = opts.resume ?? null;
@@ -38,7 +39,9 @@ function slotCapacity(data: JointData, cfg: JointTrainConfig, opts: JointTrainOp
   const tokShapes = Object.values(tokState).map((a) => a.shape);
   const grads = [...recShapes, ...tokShapes].reduce((n, s) => n + size(s) + 1, 0);
   const rows = cfg.batch_size * Math.max(recConfig.semantic_hidden_size, recConfig.e_dim);
-  return Math.max(grads, rows) + 64;
+  // the beam search's pooled codes: every user of the larger split, return_beams × code_length each
+  const generated = Math.max(data.valid.count, data.test.count) * cfg.return_beams * recConfig.code_length;
+  return Math.max(grads, rows, generated) + 64;
 }
 
 export async function trainJointParallel(data: JointData, config: JointTrainConfig, opts: JointTrainOptions, par: ParallelOptions): Promise<JointResult> {

@@ -31,6 +31,12 @@ export interface GenerativeEvalOptions {
   popularTop?: readonly number[];
   /** Called per batch with the generated codes [b × R × 4] and the hit ranks (recommendations view). */
   onGenerated?: (rows: number[], generated: Int32Array, ranks: Int32Array) => void;
+  /**
+   * Replicas of a data-parallel run sharing the search: replica `rank` of `size` searches every
+   * size-th batch, `allSum` (element-wise, identical on every replica) pools the generated codes,
+   * and every replica then scores all batches in order — the same result as one replica alone.
+   */
+  share?: { readonly rank: number; readonly size: number; allSum(local: Float32Array): Float32Array };
 }
 
 /** Smallest multiple of `bucket` ≥ n, capped at `max`. */
@@ -96,7 +102,12 @@ export async function evaluateGenerative(
   // Samples in order of history length: each batch is padded only to its own longest history
   // (the metrics are sums over samples, so the order does not change them).
   const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => samples.lens[a] - samples.lens[b] || a - b);
-  for (let start = 0; start < total; start += opts.batchSize) {
+  const share = opts.share && opts.share.size > 1 ? opts.share : undefined;
+  const stride = opts.returnCount * C;
+  // shared: codes are small integers, exact in float32, and zero where another replica searched
+  const pooled = share ? new Float32Array(total * stride) : null;
+  for (let start = 0, batch = 0; start < total; start += opts.batchSize, batch++) {
+    if (share && batch % share.size !== share.rank) continue;
     if (opts.beforeBatch) await opts.beforeBatch();
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
     const rows = order.slice(start, Math.min(total, start + opts.batchSize));
@@ -108,12 +119,24 @@ export async function evaluateGenerative(
     } finally {
       input.dispose();
     }
-    const ranks = acc.addBatch(res.sequences, targetCodes(samples, rows, codeTable, C), opts.returnCount);
-    addDiagnostics(diag, index, res.sequences, rows.length, opts.returnCount);
-    opts.onGenerated?.(rows, res.sequences, ranks);
+    if (pooled) pooled.set(res.sequences, start * stride);
+    else score(rows, res.sequences);
     opts.onBatch?.(start + rows.length, total);
   }
+  if (pooled) {
+    const all = share!.allSum(pooled);
+    for (let start = 0; start < total; start += opts.batchSize) {
+      const end = Math.min(total, start + opts.batchSize);
+      score(order.slice(start, end), Int32Array.from(all.subarray(start * stride, end * stride)));
+    }
+  }
   return { ...acc.result(), diagnostics: diag.result() };
+
+  function score(rows: number[], sequences: Int32Array): void {
+    const ranks = acc.addBatch(sequences, targetCodes(samples, rows, codeTable, C), opts.returnCount);
+    addDiagnostics(diag, index, sequences, rows.length, opts.returnCount);
+    opts.onGenerated?.(rows, sequences, ranks);
+  }
 }
 
 /** Feeds one batch of returned codes [B × R × 4] to the diagnostics. */

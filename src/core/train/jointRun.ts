@@ -393,6 +393,7 @@ export class JointRun {
       limit: limit > 0 ? limit : undefined,
       popularTop: this.popularTop,
       split,
+      share: this.opts.peers,
       // on validation too: a cheap per-epoch view of whether the history is used (2 forward passes)
       shuffleSeed: cfg.seed,
       onShuffleTest: () => this.emit({ type: 'phase', stage: 'joint', phase: `${this.stage}: history-shuffle test` }),
@@ -425,14 +426,12 @@ export class JointRun {
       const record = await this.runEpoch(epoch);
       const plan = this.planOf(epoch);
       if (plan.evaluateAfter) {
-        // data-parallel: replica 0 validates, the others take its NDCG@10 (the same early stopping)
-        const valid = this.reports() ? await this.evaluate(this.data.valid, 'valid', this.cfg.eval_limit) : undefined;
-        let ndcg = valid?.metrics['ndcg@10'] ?? 0;
-        if (this.opts.peers) ndcg = this.opts.peers.allSum(Float32Array.of(valid ? ndcg : 0))[0];
-        if (valid) record.valid = valid;
-        const upd = this.early.update(valid ? (valid.metrics['ndcg@10'] ?? 0) : ndcg, epoch);
+        // data-parallel: the replicas share the search and all get the same result
+        const valid = await this.evaluate(this.data.valid, 'valid', this.cfg.eval_limit);
+        record.valid = valid;
+        const upd = this.early.update(valid.metrics['ndcg@10'] ?? 0, epoch);
         record.improved = upd.improved;
-        if (upd.improved) this.best = { ...(await this.weights()), epoch, stage: this.stage, valid: valid ?? { metrics: { 'ndcg@10': ndcg }, invalidRate: 0, count: 0, generated: 0 } };
+        if (upd.improved) this.best = { ...(await this.weights()), epoch, stage: this.stage, valid };
       }
       this.history.push(record);
       this.emitRecord(record);
@@ -443,14 +442,9 @@ export class JointRun {
     return true;
   }
 
-  /** Whether this replica evaluates and reports (always, unless it is a data-parallel replica other than 0). */
-  private reports(): boolean {
-    return !this.opts.peers || this.opts.peers.rank === 0;
-  }
-
-  /** The test split's beam search, on the reporting replica only. */
-  private async testResult(): Promise<GenerativeResult | undefined> {
-    return this.reports() ? this.evaluate(this.data.test, 'test') : undefined;
+  /** The test split's beam search (shared by the replicas of a data-parallel run). */
+  private async testResult(): Promise<GenerativeResult> {
+    return this.evaluate(this.data.test, 'test');
   }
 
   /** Loads the best weights of the run so far (or keeps the current ones when nothing improved). */
