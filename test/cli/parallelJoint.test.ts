@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
 import { trainJointParallel } from '../../src/cli/parallel/trainJointParallel.ts';
 import type { NamedArray } from '../../src/core/nn/params.ts';
 import { trainJoint } from '../../src/core/train/joint.ts';
 import type { JointCheckpoint, JointResult } from '../../src/core/train/jointTypes.ts';
-import { TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState } from '../core/train/tinyJoint.ts';
+import { TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState, useCpuBackend } from '../core/train/tinyJoint.ts';
 
 /** max |a − b| / max(1, max |a|) over every tensor of a state dict. */
 function relDiff(a: Record<string, NamedArray>, b: Record<string, NamedArray>): number {
@@ -43,14 +42,7 @@ function expectSameRun(one: JointResult, par: JointResult, init: JointResult): v
   }
 }
 
-let prevBackend = '';
-beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend('cpu');
-});
-afterAll(async () => {
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+useCpuBackend();
 
 describe('data-parallel joint training over worker_threads', () => {
   const d = tinyJointData();

@@ -3,23 +3,16 @@
  * moment of the wrong size (or count, or with NaN / negative second moments) is refused with a
  * StudioError naming the checkpoint tensor and the parameter, and nothing is allocated or changed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { StudioError } from '../../../src/core/errors.ts';
 import { AdamW, checkAdamWState, type AdamWState } from '../../../src/core/optim/adam.ts';
 import { JointRun } from '../../../src/core/train/jointRun.ts';
 import { trainJoint } from '../../../src/core/train/joint.ts';
 import type { JointCheckpoint } from '../../../src/core/train/jointTypes.ts';
-import { TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState } from '../train/tinyJoint.ts';
+import { TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState, useCpuBackend } from '../train/tinyJoint.ts';
 
-let prevBackend = '';
-beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend('cpu');
-});
-afterAll(async () => {
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+useCpuBackend();
 
 function refusal(f: () => unknown): StudioError {
   try {

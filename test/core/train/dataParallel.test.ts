@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { EtegrecRecommender } from '../../../src/core/models/recommender.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { dealParts, flattenGrads, unflattenGrads } from '../../../src/core/train/dataParallel.ts';
 import { jointRecommenderConfig } from '../../../src/core/train/joint.ts';
-import { TINY_ITEMS, TINY_TOK, tinyJointConfig } from './tinyJoint.ts';
+import { TINY_ITEMS, TINY_TOK, tinyJointConfig, useCpuBackend } from './tinyJoint.ts';
 
-let prevBackend = '';
-beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend('cpu');
-});
-afterAll(async () => {
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+useCpuBackend();
 
 describe('data-parallel pieces', () => {
   it('Rng.skip(n) lands where n draws land, also past 2¹⁶ and 2³² draws', () => {

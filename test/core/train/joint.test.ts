@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { trainJoint, codeTableStats } from '../../../src/core/train/joint.ts';
 import { epochPlan, jointTrainConfig, validateJointConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointCheckpoint } from '../../../src/core/train/jointTypes.ts';
 import { microBatches } from '../../../src/core/train/jointBatch.ts';
-import { TINY_ITEMS, TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState } from './tinyJoint.ts';
+import { TINY_ITEMS, TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState, useCpuBackend } from './tinyJoint.ts';
 
 const TOK = TINY_TOK;
 const N = TINY_ITEMS;
@@ -24,14 +24,7 @@ function maxAbsDiff(a: Record<string, NamedArray>, b: Record<string, NamedArray>
   return m;
 }
 
-let prevBackend = '';
-beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend('cpu');
-});
-afterAll(async () => {
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+useCpuBackend();
 
 describe('joint training (§5.5–§5.11)', () => {
   it('runs the alternating stage, the tests and the finetune stage with the phases of §5.6', async () => {

@@ -1,6 +1,5 @@
 /** Pausing a trainer mid-epoch (and resuming it) gives bit-identical results to an uninterrupted run. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../../src/core/events.ts';
 import { EtegrecRecommender, type RecommenderConfig } from '../../../src/core/models/recommender.ts';
 import { Rqvae } from '../../../src/core/models/rqvae.ts';
@@ -11,7 +10,7 @@ import { grpoConfig, trainGrpo } from '../../../src/core/train/grpo.ts';
 import { trainJoint } from '../../../src/core/train/joint.ts';
 import { jointTrainConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointData, JointSamples } from '../../../src/core/train/jointTypes.ts';
-import { TINY_TOK, tinyJointData } from './tinyJoint.ts';
+import { TINY_TOK, tinyJointData, useCpuBackend } from './tinyJoint.ts';
 import { trainRqvae, type RqvaeTrainConfig } from '../../../src/core/train/rqvae.ts';
 import { sasrecConfig } from '../../../src/core/models/sasrec.ts';
 import { trainSasrec } from '../../../src/core/train/sasrec.ts';
@@ -69,14 +68,7 @@ function syntheticDataset(numUsers: number, numItems: number, seed: number): Pre
   };
 }
 
-let prevBackend = '';
-beforeAll(async () => {
-  prevBackend = tf.getBackend();
-  await tf.setBackend('cpu');
-});
-afterAll(async () => {
-  if (prevBackend) await tf.setBackend(prevBackend);
-});
+useCpuBackend();
 
 describe('pause and resume keep results identical', () => {
   it('joint: paused mid-epoch (training and evaluation batches)', async () => {

@@ -1,4 +1,6 @@
 /** A tiny synthetic joint-training setup shared by the trainer tests (cpu backend, seconds to run). */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll } from 'vitest';
 import { Rqvae, type RqvaeConfig } from '../../../src/core/models/rqvae.ts';
 import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { Rng } from '../../../src/core/rng.ts';
@@ -68,5 +70,17 @@ export function tinyJointConfig(over: Parameters<typeof jointTrainConfig>[1] = {
     t5: { num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8, dropout_rate: 0.1 },
     ...over,
     finetune: { epochs: 2, eval_step: 1, early_stop: 2, ...(over.finetune ?? {}) },
+  });
+}
+
+/** Runs the calling test file on the cpu backend (the tiny setups' reference), restoring the previous one after. */
+export function useCpuBackend(): void {
+  let prevBackend = '';
+  beforeAll(async () => {
+    prevBackend = tf.getBackend();
+    await tf.setBackend('cpu');
+  });
+  afterAll(async () => {
+    if (prevBackend) await tf.setBackend(prevBackend);
   });
 }
