@@ -101,22 +101,21 @@ describe('data-parallel joint training over worker_threads', () => {
     expectSameRun(one, par, init);
   }, 120_000);
 
-  it('one micro-batch per batch: the second worker only follows, and the run is one thread’s', async () => {
+  /** Two epochs on `workers` threads against two on one thread, from the same start. */
+  async function expectTwoEpochsAsOneThread(cfg: ReturnType<typeof tinyJointConfig>, workers: number): Promise<void> {
     const tok = { state: await tinyTokenizerState(), config: TINY_TOK };
-    const cfg = tinyJointConfig({ ...base, micro_batch_size: 16 });
     const init = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 0 });
     const one = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 2 });
-    const par = await trainJointParallel(d, cfg, { tokenizer: tok, maxEpochs: 2 }, { workers: 2, backend: 'cpu' });
+    const par = await trainJointParallel(d, cfg, { tokenizer: tok, maxEpochs: 2 }, { workers, backend: 'cpu' });
     expectSameRun(one, par, init);
+  }
+
+  it('one micro-batch per batch: the second worker only follows, and the run is one thread’s', async () => {
+    await expectTwoEpochsAsOneThread(tinyJointConfig({ ...base, micro_batch_size: 16 }), 2);
   }, 120_000);
 
   it('three workers (micro-batches dealt unevenly) train as one thread does', async () => {
-    const tok = { state: await tinyTokenizerState(), config: TINY_TOK };
-    const cfg = tinyJointConfig(base);
-    const init = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 0 });
-    const one = await trainJoint(d, cfg, { tokenizer: tok, maxEpochs: 2 });
-    const par = await trainJointParallel(d, cfg, { tokenizer: tok, maxEpochs: 2 }, { workers: 3, backend: 'cpu' });
-    expectSameRun(one, par, init);
+    await expectTwoEpochsAsOneThread(tinyJointConfig(base), 3);
   }, 120_000);
 
   it('worker 0 hands out resumable checkpoints: stopped and resumed on two workers equals two epochs on one thread', async () => {

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { collapseReasons, DiagnosticsAccumulator } from '../../../src/core/eval/diagnostics.ts';
 import { historyShuffleTest, perLevelCeSums, permuteHistories } from '../../../src/core/eval/shuffleTest.ts';
 import { T5_PAPER } from '../../../src/core/models/t5Config.ts';
 import { EtegrecRecommender, type RecommenderConfig } from '../../../src/core/models/recommender.ts';
 import { permutation, Rng } from '../../../src/core/rng.ts';
-import { tinySamples, TINY_ITEMS } from '../train/tinyJoint.ts';
+import { tinySamples, TINY_ITEMS, useCpuBackend } from '../train/tinyJoint.ts';
 
 const RC: RecommenderConfig = {
   t5: { ...T5_PAPER, num_layers: 1, num_decoder_layers: 1, d_model: 16, d_ff: 24, num_heads: 2, d_kv: 8 },
@@ -24,14 +24,7 @@ function codeTable(): Int32Array {
   return t;
 }
 
-let prev = '';
-beforeAll(async () => {
-  prev = tf.getBackend();
-  await tf.setBackend('cpu');
-});
-afterAll(async () => {
-  if (prev) await tf.setBackend(prev);
-});
+useCpuBackend();
 
 describe('history-shuffle test', () => {
   const samples = tinySamples(new Rng(11), 30, 6);
