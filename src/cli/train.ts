@@ -61,9 +61,9 @@ Options:
   --backend <b>            wasm|cpu (default wasm)
   --workers <k>            data-parallel joint training over k worker threads, each with its own
                            backend and a replica of the models (default 1: this thread); the
-                           result equals one thread's up to float summation order. The workers
-                           share each batch by its micro-batches: use k ≤ cores and k ≤ batch /
-                           micro-batch (quick's micro-batch is its whole batch: add --micro-batch 32)
+                           result equals one thread's up to float summation order. A batch that
+                           fits in k micro-batches is split into k shares of equal cost; a larger
+                           one is dealt by its micro-batches. Use k ≤ cores
   --quiet                  only warnings and errors on stderr
   -h, --help               show this help
 
@@ -187,10 +187,9 @@ export async function runJointTraining(p: JointRunInputs, ctx: CommandContext): 
   const ckptPath = resolve(p.checkpoint);
   const workers = p.workers ?? 1;
   if (workers > 1) sink({ type: 'log', stage: 'joint', level: 'info', message: `data-parallel over ${workers} worker threads (${report.backend} in each)` });
-  // the replicas share a batch by its micro-batches: with one per batch the others only follow
-  const microPerBatch = Math.ceil(p.config.batch_size / Math.max(1, Math.min(p.config.micro_batch_size, p.config.batch_size)));
-  if (workers > microPerBatch) {
-    sink({ type: 'log', stage: 'joint', level: 'warn', message: `--workers ${workers}: a batch of ${p.config.batch_size} has ${microPerBatch} micro-batch${microPerBatch === 1 ? '' : 'es'} of ${p.config.micro_batch_size}, so only ${microPerBatch} worker${microPerBatch === 1 ? '' : 's'} can share it; set --micro-batch ${Math.ceil(p.config.batch_size / workers)} to give each its part` });
+  // a batch is shared by rows: with fewer rows than workers some only follow
+  if (workers > p.config.batch_size) {
+    sink({ type: 'log', stage: 'joint', level: 'warn', message: `--workers ${workers}: a batch has only ${p.config.batch_size} rows, so only ${p.config.batch_size} workers can share it` });
   }
   const train = (opts: JointTrainOptions) => (workers > 1 ? trainJointParallel(data, p.config, opts, { workers, backend: report.backend }) : trainJoint(data, p.config, opts));
   const result = await train({

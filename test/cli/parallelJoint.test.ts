@@ -110,7 +110,7 @@ describe('data-parallel joint training over worker_threads', () => {
     expectSameRun(one, par, init);
   }
 
-  it('one micro-batch per batch: the second worker only follows, and the run is one thread’s', async () => {
+  it('one micro-batch per batch: two workers split each batch into shares and exchange h_D on the tape, as one thread trains', async () => {
     await expectTwoEpochsAsOneThread(tinyJointConfig({ ...base, micro_batch_size: 16 }), 2);
   }, 120_000);
 

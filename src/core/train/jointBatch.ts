@@ -99,6 +99,8 @@ interface Batch {
   seekDropout: (i: number, training: boolean) => void;
   /** Batch-wide terms are logged by one replica only (their sum over replicas is then the value). */
   lead: boolean;
+  /** With peers: no replica computes more than one micro-batch (batch-wide rows can be exchanged on the tape). */
+  onePartEach: boolean;
 }
 
 /** Rows of a batch that belong to the micro-batch [from, to), as local indices. */
@@ -145,7 +147,13 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
   const targetIds = Int32Array.from(sorted, (r) => train.targets[r]);
   const w = plan.weights;
   const micro = Math.max(1, Math.min(cfg.micro_batch_size, B));
-  const parts = microBatches(Int32Array.from(sorted, (r) => bucketLength(train.lens[r], cfg.length_bucket, train.L)), micro);
+  const widths = Int32Array.from(sorted, (r) => bucketLength(train.lens[r], cfg.length_bucket, train.L));
+  const peers = m.peers;
+  // replicas share a batch of one micro-batch by its length groups (one share each: the
+  // recommender's InfoNCE then needs no first pass); larger batches are dealt by micro-batches
+  const micros = microBatches(widths, micro);
+  const shares = peers && peers.size > 1 && micros.length === 1 ? replicaShares(micros[0], widths, peers.size, m.rec.config.t5.dropout_rate > 0) : null;
+  const parts = shares ?? micros;
   // encoder inputs and labels of each length group, gathered on the device from the row ids
   // (DeviceBatches) once per batch: the cached-InfoNCE passes both read them
   const inputs = new Map<number, { X: tf.Tensor2D; Y: tf.Tensor2D }>();
@@ -178,10 +186,9 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
   const sign = cfg.sia_sign;
   const recVars = [...m.rec.trainableVariables().values()];
   const tokVars = [...m.tok.params.trainable().values()];
-  const peers = m.peers;
   // a micro-batch's cost and dropout draws are the sums over its length groups (one forward each)
   const groupEncLen = (g: [number, number]) => m.batches.encoderLength(sorted.slice(g[0], g[1]));
-  const owner = peers ? dealParts(parts.map((p) => p.groups.reduce((c, g) => c + (g[1] - g[0]) * groupEncLen(g), 0)), peers.size) : [];
+  const owner = shares ? shares.map((_, i) => i) : peers ? dealParts(parts.map((p) => p.groups.reduce((c, g) => c + (g[1] - g[0]) * groupEncLen(g), 0)), peers.size) : [];
   const mine = (i: number) => !peers || owner[i] === peers.rank;
   const rngStart = m.dropoutRng.getState();
   let drawStart: number[] | null = null;
@@ -197,7 +204,8 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
     for (const t of inputs.values()) tf.dispose([t.X, t.Y]);
     zt.dispose();
   };
-  return { B, U, targetIds, w, parts, forward, dispose, zt, terms, addTerm, sign, recVars, tokVars, mine, seekDropout, lead: !peers || peers.rank === 0 };
+  const onePartEach = !!peers && new Set(owner).size === owner.length;
+  return { B, U, targetIds, w, parts, forward, dispose, zt, terms, addTerm, sign, recVars, tokVars, mine, seekDropout, lead: !peers || peers.rank === 0, onePartEach };
 }
 
 /**
@@ -206,19 +214,66 @@ function prepareBatch(m: BatchModels, plan: EpochPlan, rows: number[]): Batch {
  * Consecutive groups share a micro-batch while it has room, so a micro-batch is cut only at `micro`.
  */
 export function microBatches(widths: ArrayLike<number>, micro: number): Part[] {
-  const parts: Part[] = [];
-  let cur: Part | null = null;
-  for (let i = 0; i < widths.length; i++) {
-    if (!cur || i - cur.from >= micro) {
-      cur = { from: i, to: i, groups: [] };
-      parts.push(cur);
+  const starts: number[] = [];
+  for (let i = 0; i < widths.length; i += micro) starts.push(i);
+  return partsAt(widths, starts);
+}
+
+/**
+ * A length group's fixed cost in the units of replicaShares (a row costs its encoder width plus one):
+ * one forward and backward pass is ~2,700 kernel calls at ~10 µs whatever its rows, about as much
+ * as 180 such row units take in compute (measured at the quick preset's shapes on the sample).
+ */
+const GROUP_COST = 180;
+
+/**
+ * Splits one micro-batch into at most `k` contiguous shares, one per replica, minimising the
+ * costliest share (rows by encoder width + 1, plus GROUP_COST per length group or piece of one a
+ * share runs). With `wholeGroups` a share holds whole length groups, so each row's dropout draws stay
+ * where the one-thread stream has them; without dropout a group may be cut anywhere.
+ */
+export function replicaShares(part: Part, widths: ArrayLike<number>, k: number, wholeGroups: boolean): Part[] {
+  const { from, to } = part;
+  const cuts = wholeGroups ? part.groups.map((g) => g[0]) : Array.from({ length: to - from }, (_, i) => from + i);
+  cuts.push(to);
+  const rowCost = [0];
+  const groupOf: number[] = [];
+  part.groups.forEach(([a, b], gi) => {
+    for (let i = a; i < b; i++) {
+      rowCost.push(rowCost[rowCost.length - 1] + widths[i] + 1);
+      groupOf.push(gi);
     }
-    const last = cur.groups[cur.groups.length - 1];
-    if (last && widths[last[0]] === widths[i]) last[1] = i + 1;
-    else cur.groups.push([i, i + 1]);
-    cur.to = i + 1;
+  });
+  const cost = (i: number, j: number) => rowCost[j - from] - rowCost[i - from] + GROUP_COST * (groupOf[j - 1 - from] - groupOf[i - from] + 1);
+  // best[s][c]: the least costliest share of rows [from, cuts[c]) in s shares, and its last cut
+  const n = cuts.length;
+  const shares = Math.min(k, n - 1);
+  let best = cuts.map((c, ci) => ({ worst: ci ? cost(from, c) : 0, prev: [] as number[] }));
+  for (let s = 2; s <= shares; s++) {
+    best = cuts.map((c, ci) => {
+      let out = { worst: Infinity, prev: [] as number[] };
+      for (let pi = s - 1; pi < ci; pi++) {
+        const w = Math.max(best[pi].worst, cost(cuts[pi], c));
+        if (w < out.worst) out = { worst: w, prev: [...best[pi].prev, cuts[pi]] };
+      }
+      return out;
+    });
   }
-  return parts;
+  return partsAt(widths, [from, ...best[n - 1].prev], to);
+}
+
+/** Micro-batches starting at `starts` (increasing) and ending at `end`, each cut into its length groups. */
+function partsAt(widths: ArrayLike<number>, starts: number[], end = widths.length): Part[] {
+  return starts.map((from, j) => {
+    const to = j + 1 < starts.length ? starts[j + 1] : end;
+    const groups: [number, number][] = [];
+    for (let i = from; i < to; i++) {
+      const last = groups[groups.length - 1];
+      if (last && widths[last[0]] === widths[i]) last[1] = i + 1;
+      else groups.push([i, i + 1]);
+    }
+    return { from, to, groups };
+  });
 }
 
 /** Sums this replica's partial loss terms over the replicas (in place). */
@@ -246,7 +301,7 @@ function gatherRows(peers: BatchPeers, B: number, width: number, own: { from: nu
 
 /** Recommender epoch: T frozen (its outputs on the targets are constants). */
 function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms {
-  const { B, U, w, parts, forward, zt, addTerm, sign, recVars, terms, mine, seekDropout, lead } = batch;
+  const { B, U, w, parts, forward, zt, addTerm, sign, recVars, terms, mine, seekDropout, lead, onePartEach } = batch;
   const peers = m.peers;
   const training = plan.recommenderMode === 'train';
   let recNorm: tf.Scalar | undefined;
@@ -256,7 +311,12 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms 
   });
   const rngStart = m.dropoutRng.getState();
   let grad: tf.Tensor2D | null = null;
-  const useCache = w.decCl !== 0 && parts.length > 1;
+  const width = m.rec.config.semantic_hidden_size;
+  // one micro-batch per replica: each replica's taped h_D rows meet the others' (exchanged as
+  // constants) in the whole batch's InfoNCE; its gradient reaches only the own rows, so the sum over
+  // replicas is the full-batch gradient, without the first pass
+  const exchange = peers && onePartEach && w.decCl !== 0 && parts.length > 1 ? peers : null;
+  const useCache = w.decCl !== 0 && parts.length > 1 && !exchange;
   if (useCache) {
     // pass 1: h_D of the whole batch (same dropout masks as pass 2), InfoNCE and ∂/∂h_D
     const hs: tf.Tensor[] = [];
@@ -268,7 +328,7 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms 
       hs.push(h);
       own.push({ from: part.from, rows: h });
     });
-    const hD = peers ? gatherRows(peers, B, m.rec.config.semantic_hidden_size, own) : (tf.concat(hs, 0) as tf.Tensor2D);
+    const hD = peers ? gatherRows(peers, B, width, own) : (tf.concat(hs, 0) as tf.Tensor2D);
     tf.dispose(hs);
     const { value, grad: g } = tf.tidy(() => {
       const vg = tf.valueAndGrad((h: tf.Tensor) => psaInfoNceLoss(zr, h, { rows: U }));
@@ -309,7 +369,16 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms 
         addTerm('kl', kl, klW);
         let total = tf.add(tf.mul(code, w.code * codeW), tf.mul(kl, w.kl * klW));
         addTerm('total', total);
-        if (useCache && grad) {
+        if (exchange) {
+          const all = gatherRows(exchange, B, width, [{ from: a, rows: out.decLatent }]);
+          const hD = tf.concat([tf.slice(all, [0, 0], [a, -1]), out.decLatent, tf.slice(all, [b, 0], [B - b, -1])], 0);
+          const cl = psaInfoNceLoss(zr, hD, { rows: U });
+          if (lead) {
+            addTerm('decCl', cl);
+            addTerm('total', cl, w.decCl);
+          }
+          total = tf.add(total, tf.mul(cl, w.decCl));
+        } else if (useCache && grad) {
           // Σ g·h_D has the InfoNCE's gradient, not its value (logged from pass 1)
           const gm = tf.slice(grad, [a, 0], [n, -1]);
           total = tf.add(total, tf.mul(tf.sum(tf.mul(gm, out.decLatent)), w.decCl));
@@ -329,7 +398,9 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms 
     acc = addGrads(acc, grads);
     value.dispose();
   }
-  const logged = peers ? parts.length > 1 && !useCache : logLatents.length > 0;
+  // a replica without a micro-batch in this batch still takes its turn in the exchange
+  if (exchange && !parts.some((_, i) => mine(i))) exchange.allSum(new Float32Array(B * width));
+  const logged = peers ? parts.length > 1 && !useCache && !exchange : logLatents.length > 0;
   if (logged) {
     const cl = tf.tidy(() => psaInfoNceLoss(zr, peers ? gatherRows(peers, B, m.rec.config.semantic_hidden_size, logOwn) : (tf.concat(logLatents, 0) as tf.Tensor2D), { rows: U }));
     if (lead) addTerm('decCl', cl);
@@ -348,7 +419,7 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms 
 }
 
 /** Tokenizer epoch: R frozen and in eval mode (z_E, h_D are constants). */
-function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, addTerm, sign, tokVars, mine }: Batch): Norms {
+function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, addTerm, sign, tokVars, mine, lead }: Batch): Norms {
   const cfg = m.cfg;
   const peers = m.peers;
   const zs: tf.Tensor[] = [];
@@ -368,36 +439,63 @@ function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, ad
     ownZ.push({ from: a, rows: r[0] });
     ownH.push({ from: a, rows: r[1] });
   }
-  // with peers every replica then runs the (small) tokenizer step on the whole batch: identical
-  if (peers) {
-    const code = peers.allSum(Float32Array.of(terms.code.dataSync()[0]))[0];
-    terms.code.dispose();
-    terms.code = tf.scalar(code);
-  }
   const zE = peers ? gatherRows(peers, B, m.rec.config.e_dim, ownZ) : (tf.concat(zs, 0) as tf.Tensor2D);
   const hD = peers ? gatherRows(peers, B, m.rec.config.semantic_hidden_size, ownH) : (tf.concat(hs, 0) as tf.Tensor2D);
   tf.dispose([...zs, ...hs]);
-  const codeLogged = terms.code;
-  const { value, grads } = tf.tidy(() =>
-    tf.variableGrads(() => {
-      const f = m.tok.forward(zt);
-      const dS = m.tok.quantize(zE).distances;
-      const kl = siaKlLoss(dS, f.distances, { sign, rows: U });
-      const cl = psaInfoNceLoss(f.recon, hD, { rows: U });
-      const fu = m.tok.forward(selectRows(zt, U) as tf.Tensor2D);
+  // The tokenizer loss reads only the unique-target rows U, each on its own (argmin codes), except
+  // the InfoNCE: the replicas share U in equal runs, each tapes its rows' reconstructions and gets
+  // the others' as constants for the whole-U InfoNCE. Shares weight the means by |U_r|/|U|; the
+  // batch-wide terms (InfoNCE, the code loss's constant) are logged by the lead replica.
+  const rank = peers?.rank ?? 0;
+  const size = peers?.size ?? 1;
+  const lo = Math.floor((rank * U.length) / size);
+  const hi = Math.floor(((rank + 1) * U.length) / size);
+  const Ur = U.subarray(lo, hi);
+  const share = U.length ? Ur.length / U.length : 0;
+  const reconWidth = m.tok.config.in_dim;
+  let grads: tf.NamedTensorMap | null = null;
+  const lossOf = () => {
+    let total: tf.Tensor = tf.mul(terms.code, w.code);
+    let logged: tf.Tensor = total;
+    let recon: tf.Tensor2D | null = null;
+    if (Ur.length) {
+      const fu = m.tok.forward(selectRows(zt, Ur) as tf.Tensor2D);
+      const dS = m.tok.quantize(selectRows(zE, Ur) as tf.Tensor2D).distances;
+      const kl = siaKlLoss(dS, fu.distances, { sign });
       const vq = tf.add(fu.reconLoss, tf.mul(fu.rqLoss, cfg.alpha));
-      addTerm('kl', kl);
+      addTerm('kl', kl, share);
+      addTerm('vq', vq, share);
+      addTerm('recon', fu.reconLoss, share);
+      addTerm('rq', fu.rqLoss, share);
+      total = tf.add(total, tf.mul(tf.add(tf.mul(vq, w.vq), tf.mul(kl, w.kl)), share));
+      logged = total;
+      recon = fu.recon;
+    }
+    let reconU: tf.Tensor = recon ?? tf.zeros([0, reconWidth]);
+    if (peers) {
+      const all = gatherRows(peers, U.length, reconWidth, recon ? [{ from: lo, rows: recon }] : []);
+      reconU = tf.concat([tf.slice(all, [0, 0], [lo, -1]), reconU, tf.slice(all, [hi, 0], [U.length - hi, -1])], 0);
+    }
+    const cl = psaInfoNceLoss(reconU, selectRows(hD, U));
+    total = tf.add(total, tf.mul(cl, w.decCl));
+    if (lead) {
       addTerm('decCl', cl);
-      addTerm('vq', vq);
-      addTerm('recon', fu.reconLoss);
-      addTerm('rq', fu.rqLoss);
-      return tf.addN([tf.mul(vq, w.vq), tf.mul(codeLogged, w.code), tf.mul(kl, w.kl), tf.mul(cl, w.decCl)]) as tf.Scalar;
-    }, tokVars),
-  );
-  addTerm('total', value);
-  value.dispose();
+      logged = tf.add(logged, tf.mul(cl, w.decCl));
+    }
+    addTerm('total', logged);
+    return total as tf.Scalar;
+  };
+  if (Ur.length) {
+    const r = tf.tidy(() => tf.variableGrads(lossOf, tokVars));
+    r.value.dispose();
+    grads = r.grads;
+  } else tf.tidy(() => void lossOf()); // its turn in the exchange; nothing of the tokenizer to differentiate
   tf.dispose([zE, hD]);
-  return { tokNorm: m.applyTok(grads) };
+  if (peers) {
+    grads = sumGrads(peers, tokVars, grads);
+    sumTerms(peers, terms);
+  }
+  return { tokNorm: m.applyTok(grads!) };
 }
 
 /** Joint epoch ("w/o AT"): both modules on one tape, alignment per micro-batch. */

@@ -4,7 +4,7 @@ import type { NamedArray } from '../../../src/core/nn/params.ts';
 import { trainJoint, codeTableStats } from '../../../src/core/train/joint.ts';
 import { epochPlan, jointTrainConfig, validateJointConfig } from '../../../src/core/train/jointSchedule.ts';
 import type { JointCheckpoint } from '../../../src/core/train/jointTypes.ts';
-import { microBatches } from '../../../src/core/train/jointBatch.ts';
+import { microBatches, replicaShares } from '../../../src/core/train/jointBatch.ts';
 import { TINY_ITEMS, TINY_TOK, tinyJointConfig, tinyJointData, tinyTokenizerState, useCpuBackend } from './tinyJoint.ts';
 
 const TOK = TINY_TOK;
@@ -117,6 +117,29 @@ describe('joint training (§5.5–§5.11)', () => {
     ]);
     expect(microBatches([5, 5, 5], 8)).toEqual([{ from: 0, to: 3, groups: [[0, 3]] }]);
     expect(microBatches([], 8)).toEqual([]);
+  });
+
+  it('shares one micro-batch among replicas, balanced by cost, by whole length groups when dropout needs them', () => {
+    // groups (width: rows) 1: 4, 5: 2, 9: 1; a row costs width + 1 (8, 12 and 10 in all) and every
+    // group or piece of one a share runs 180 more
+    const widths = [1, 1, 1, 1, 5, 5, 9];
+    const [part] = microBatches(widths, 8);
+    // whole groups, two replicas: 200 + 190 after the second group beats 188 + 382 after the first
+    expect(replicaShares(part, widths, 2, true)).toEqual([
+      { from: 0, to: 6, groups: [[0, 4], [4, 6]] },
+      { from: 6, to: 7, groups: [[6, 7]] },
+    ]);
+    expect(replicaShares(part, widths, 3, true).map((p) => p.groups)).toEqual([[[0, 4]], [[4, 6]], [[6, 7]]]);
+    // more replicas than groups: one share per group, the rest of the replicas idle
+    expect(replicaShares(part, widths, 4, true)).toHaveLength(3);
+    expect(replicaShares(microBatches([3, 3, 3], 8)[0], [3, 3, 3], 2, true)).toEqual([{ from: 0, to: 3, groups: [[0, 3]] }]);
+    // any row may start a share: cutting the group of width 5 gives 374 + 376, below 380 + 190
+    expect(replicaShares(part, widths, 2, false)).toEqual([
+      { from: 0, to: 5, groups: [[0, 4], [4, 5]] },
+      { from: 5, to: 7, groups: [[5, 6], [6, 7]] },
+    ]);
+    // rows of cost 4: cutting before row 1 or row 2 costs 188 at most either way; the first is taken
+    expect(replicaShares(microBatches([3, 3, 3], 8)[0], [3, 3, 3], 2, false).map((p) => p.groups)).toEqual([[[0, 1]], [[1, 3]]]);
   });
 
   it('length groups inside a micro-batch give the update of the full-length computation', async () => {
