@@ -62,8 +62,8 @@ Options:
   --workers <k>            data-parallel joint training over k worker threads, each with its own
                            backend and a replica of the models (default 1: this thread); the
                            result equals one thread's up to float summation order. A batch that
-                           fits in k micro-batches is split into k shares of equal cost; a larger
-                           one is dealt by its micro-batches. Use k ≤ cores
+                           is one micro-batch is split into k shares of about equal cost; one of
+                           several micro-batches has them dealt across the workers. Use k ≤ cores
   --quiet                  only warnings and errors on stderr
   -h, --help               show this help
 
