@@ -299,6 +299,17 @@ function gatherRows(peers: BatchPeers, B: number, width: number, own: { from: nu
   return tf.tensor2d(peers.allSum(buf), [B, width]);
 }
 
+/**
+ * The n rows of a batch-wide tensor with this replica's rows [from, from + own rows) kept on the tape
+ * and every other replica's received through the shared sum as constants: a loss over all n rows then
+ * has its gradient on the own rows only, and the sum over replicas is the whole gradient.
+ */
+function ownRowsOnTape(peers: BatchPeers, n: number, width: number, from: number, own: tf.Tensor2D | null): tf.Tensor2D {
+  const all = gatherRows(peers, n, width, own ? [{ from, rows: own }] : []);
+  const to = from + (own?.shape[0] ?? 0);
+  return tf.concat([tf.slice(all, [0, 0], [from, -1]), own ?? tf.zeros([0, width]), tf.slice(all, [to, 0], [n - to, -1])], 0) as tf.Tensor2D;
+}
+
 /** Recommender epoch: T frozen (its outputs on the targets are constants). */
 function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms {
   const { B, U, w, parts, forward, zt, addTerm, sign, recVars, terms, mine, seekDropout, lead, onePartEach } = batch;
@@ -370,9 +381,7 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms 
         let total = tf.add(tf.mul(code, w.code * codeW), tf.mul(kl, w.kl * klW));
         addTerm('total', total);
         if (exchange) {
-          const all = gatherRows(exchange, B, width, [{ from: a, rows: out.decLatent }]);
-          const hD = tf.concat([tf.slice(all, [0, 0], [a, -1]), out.decLatent, tf.slice(all, [b, 0], [B - b, -1])], 0);
-          const cl = psaInfoNceLoss(zr, hD, { rows: U });
+          const cl = psaInfoNceLoss(zr, ownRowsOnTape(exchange, B, width, a, out.decLatent), { rows: U });
           if (lead) {
             addTerm('decCl', cl);
             addTerm('total', cl, w.decCl);
@@ -402,7 +411,7 @@ function recommenderBatch(m: BatchModels, plan: EpochPlan, batch: Batch): Norms 
   if (exchange && !parts.some((_, i) => mine(i))) exchange.allSum(new Float32Array(B * width));
   const logged = peers ? parts.length > 1 && !useCache && !exchange : logLatents.length > 0;
   if (logged) {
-    const cl = tf.tidy(() => psaInfoNceLoss(zr, peers ? gatherRows(peers, B, m.rec.config.semantic_hidden_size, logOwn) : (tf.concat(logLatents, 0) as tf.Tensor2D), { rows: U }));
+    const cl = tf.tidy(() => psaInfoNceLoss(zr, peers ? gatherRows(peers, B, width, logOwn) : (tf.concat(logLatents, 0) as tf.Tensor2D), { rows: U }));
     if (lead) addTerm('decCl', cl);
     cl.dispose();
   }
@@ -452,7 +461,6 @@ function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, ad
   const hi = Math.floor(((rank + 1) * U.length) / size);
   const Ur = U.subarray(lo, hi);
   const share = U.length ? Ur.length / U.length : 0;
-  const reconWidth = m.tok.config.in_dim;
   let grads: tf.NamedTensorMap | null = null;
   const lossOf = () => {
     let total: tf.Tensor = tf.mul(terms.code, w.code);
@@ -471,11 +479,7 @@ function tokenizerBatch(m: BatchModels, { B, U, w, parts, forward, zt, terms, ad
       logged = total;
       recon = fu.recon;
     }
-    let reconU: tf.Tensor = recon ?? tf.zeros([0, reconWidth]);
-    if (peers) {
-      const all = gatherRows(peers, U.length, reconWidth, recon ? [{ from: lo, rows: recon }] : []);
-      reconU = tf.concat([tf.slice(all, [0, 0], [lo, -1]), reconU, tf.slice(all, [hi, 0], [U.length - hi, -1])], 0);
-    }
+    const reconU = peers ? ownRowsOnTape(peers, U.length, m.tok.config.in_dim, lo, recon) : recon!;
     const cl = psaInfoNceLoss(reconU, selectRows(hD, U));
     total = tf.add(total, tf.mul(cl, w.decCl));
     if (lead) {
